@@ -1,0 +1,10 @@
+// anklet::metrics umbrella header: everything the library offers. Files that only update
+// metrics should include "anklet/metrics/store.hpp" instead, which is far cheaper to compile.
+#pragma once
+
+#include "anklet/metrics/clock.hpp"
+#include "anklet/metrics/lock_policy.hpp"
+#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/status.hpp"
+#include "anklet/metrics/store.hpp"
+#include "anklet/metrics/time.hpp"

@@ -1,0 +1,50 @@
+// anklet::metrics clocks: where "now" comes from, replaceable in tests.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+
+#include "anklet/metrics/time.hpp"
+
+namespace anklet::metrics {
+
+/// A clock source answers now() with a time_point; it must be safe to call from any thread.
+template <class C>
+concept clock_source = requires(const C& c) {
+  { c.now() } -> std::same_as<time_point>;
+};
+
+/// The system's wall clock.
+struct system_clock {
+  [[nodiscard]] time_point now() const noexcept {
+    return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+  }
+};
+
+/// A clock that only moves when told to; thread-safe.
+class manual_clock {
+ public:
+  manual_clock() noexcept = default;
+  explicit manual_clock(time_point start) noexcept : ns_(start.time_since_epoch().count()) {}
+  // Copies take the current reading, so a configured clock can be handed to a store.
+  manual_clock(const manual_clock& other) noexcept : ns_(other.ns_.load(std::memory_order_acquire)) {}
+  manual_clock& operator=(const manual_clock& other) noexcept {
+    set(other.now());
+    return *this;
+  }
+
+  [[nodiscard]] time_point now() const noexcept {
+    return time_point{std::chrono::nanoseconds{ns_.load(std::memory_order_acquire)}};
+  }
+  void set(time_point t) noexcept { ns_.store(t.time_since_epoch().count(), std::memory_order_release); }
+  void advance(std::chrono::nanoseconds d) noexcept { ns_.fetch_add(d.count(), std::memory_order_acq_rel); }
+
+ private:
+  std::atomic<std::chrono::nanoseconds::rep> ns_{0};
+};
+
+static_assert(clock_source<system_clock>);
+static_assert(clock_source<manual_clock>);
+
+}  // namespace anklet::metrics

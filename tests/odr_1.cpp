@@ -1,0 +1,6 @@
+// Linked with odr_2.cpp: every header in two translation units must not clash.
+#include "anklet/metrics.hpp"
+
+int odr_second();
+
+int main() { return odr_second() == 0 ? 0 : 1; }

@@ -1,5 +1,6 @@
 #include "anklet/metrics/host.hpp"
 #include "anklet/metrics/host_linux.hpp"
+#include "anklet/metrics/host_platform.hpp"
 
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include <doctest/doctest.h>
@@ -185,6 +187,7 @@ TEST_CASE("the source concept rejects what has no sample()") {
   static_assert(!host_metrics_source<wrong_type>);
   static_assert(host_metrics_source<linux_host_source>);
   static_assert(host_metrics_source<const fixed_host_source>);
+  static_assert(std::is_same_v<platform_host_source, linux_host_source>);
 }
 
 // ---- the Linux source on this machine ------------------------------------------------

@@ -4,9 +4,7 @@
 
 #include "anklet/metrics/clock.hpp"
 #include "anklet/metrics/host.hpp"
-#if defined(__linux__)
-#include "anklet/metrics/host_linux.hpp"
-#endif
+#include "anklet/metrics/host_platform.hpp"
 #include "anklet/metrics/lock_policy.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/status.hpp"

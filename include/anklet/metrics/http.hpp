@@ -21,6 +21,7 @@
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/prometheus.hpp"
 #include "anklet/metrics/store.hpp"
+#include "anklet/metrics/transport.hpp"
 
 namespace anklet::metrics::http {
 
@@ -85,5 +86,9 @@ using server = basic_server<Store, standard_renderer>;
 /// on scrapes (at most once per server_options::host_refresh_interval).
 template <class Store, class Source>
 using server_with_host = basic_server<Store, standard_renderer, host_refresher<Store, Source>>;
+
+// An exporter can hand snapshots to a server like to any transport (see basic_server::publish).
+static_assert(transport<server<metrics::store>>);
+static_assert(transport<server<published_snapshot>>);
 
 }  // namespace anklet::metrics::http

@@ -122,6 +122,7 @@ class client {
         fd_(std::exchange(o.fd_, -1)),
         failures_(o.failures_),
         retry_at_(o.retry_at_),
+        window_(o.window_),
         last_error_(std::move(o.last_error_)),
         rng_(o.rng_) {}
   client& operator=(client&& o) noexcept {
@@ -132,6 +133,7 @@ class client {
       fd_ = std::exchange(o.fd_, -1);
       failures_ = o.failures_;
       retry_at_ = o.retry_at_;
+      window_ = o.window_;
       last_error_ = std::move(o.last_error_);
       rng_ = o.rng_;
     }
@@ -145,6 +147,10 @@ class client {
   [[nodiscard]] unsigned consecutive_failures() const noexcept { return failures_; }
   /// The last failure that dropped the connection (meaningful when consecutive_failures() > 0).
   [[nodiscard]] const redis::error& last_error() const noexcept { return last_error_; }
+  /// The length of the backoff window opened by the last failure (after jitter).
+  [[nodiscard]] std::chrono::milliseconds current_backoff() const noexcept {
+    return failures_ == 0 ? std::chrono::milliseconds{0} : std::chrono::floor<std::chrono::milliseconds>(window_);
+  }
   /// Time left before a reconnect is allowed; zero when none is pending.
   [[nodiscard]] std::chrono::milliseconds backoff_remaining() const {
     if (failures_ == 0) return std::chrono::milliseconds{0};
@@ -352,7 +358,8 @@ class client {
     delay = std::min(delay, max);
     const double jitter = std::clamp(opt_.backoff_jitter, 0.0, 1.0);
     delay *= 1.0 - jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    retry_at_ = clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(delay * 1000.0));
+    window_ = std::chrono::microseconds(static_cast<std::int64_t>(delay * 1000.0));
+    retry_at_ = clock::now() + window_;
   }
 
   static int poll_ms(time_point deadline) {
@@ -587,6 +594,7 @@ class client {
   int fd_ = -1;
   unsigned failures_ = 0;
   time_point retry_at_{};
+  std::chrono::microseconds window_{0};
   redis::error last_error_{};
   std::minstd_rand rng_;
   std::string scratch_;

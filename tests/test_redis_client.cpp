@@ -123,7 +123,7 @@ TEST_CASE("a pipeline of 1000 commands in one write") {
     } else if (i == 1000) {
       CHECK(rep.is_error());
     } else {
-      auto vals = c.values_of("MGET", std::move(rep));
+      auto vals = client::values_of(std::move(rep));
       REQUIRE(vals);
       CHECK(vals->at(0) == std::optional<std::string>("value-0"));
       CHECK_FALSE(vals->at(1).has_value());

@@ -225,13 +225,17 @@ class client {
     if ((std::size_t{0} + ... + detail::arg_count(keys)) == 0) return std::vector<std::optional<std::string>>{};
     auto r = command("MGET", keys...);
     if (!r) return r.error();
-    return values_of("MGET", std::move(*r));
+    auto v = values_of(std::move(*r));
+    if (!v && v.error().code == errc::protocol) fail(v.error());
+    return v;
   }
 
-  /// Converts an MGET reply (e.g. one from a pipeline) to values.
-  result<std::vector<std::optional<std::string>>> values_of(std::string_view what, reply&& r) {
+  /// Converts an MGET reply (e.g. one from a pipeline) to values. Never touches the
+  /// connection, so it is safe inside an execute() callback.
+  static result<std::vector<std::optional<std::string>>> values_of(reply&& r) {
+    constexpr std::string_view what = "MGET";
     if (r.is_error()) return redis::error{errc::server, std::move(r.str)};
-    if (!r.is_array()) return unexpected(what, r);
+    if (!r.is_array()) return shape_error(what, r);
     std::vector<std::optional<std::string>> out;
     out.reserve(r.elements.size());
     for (auto& e : r.elements) {
@@ -240,7 +244,7 @@ class client {
       } else if (e.type == reply_type::bulk_string) {
         out.emplace_back(std::move(e.str));
       } else {
-        return unexpected(what, e);
+        return shape_error(what, e);
       }
     }
     return out;
@@ -274,7 +278,9 @@ class client {
              : count == 0 ? command("SCAN", cursor, "MATCH", match)
                           : command("SCAN", cursor, "MATCH", match, "COUNT", count);
     if (!r) return r.error();
-    return scan_page_of(std::move(*r));
+    auto page = scan_page_of(std::move(*r));
+    if (!page && page.error().code == errc::protocol) fail(page.error());
+    return page;
   }
 
   /// Every key matching `match`, SCANning until the cursor returns to 0. SCAN may report a
@@ -293,25 +299,25 @@ class client {
     return keys;
   }
 
-  /// Converts a SCAN reply (e.g. one from a pipeline) to a page.
-  result<scan_page> scan_page_of(reply&& r) {
+  /// Converts a SCAN reply (e.g. one from a pipeline) to a page; leaves the connection alone.
+  static result<scan_page> scan_page_of(reply&& r) {
     if (r.is_error()) return redis::error{errc::server, std::move(r.str)};
     if (!r.is_array() || r.elements.size() != 2 || r.elements[0].type != reply_type::bulk_string ||
         !r.elements[1].is_array()) {
-      return unexpected("SCAN", r);
+      return shape_error("SCAN", r);
     }
     scan_page page;
     const std::string& c = r.elements[0].str;
-    if (c.empty() || c.size() > 20) return unexpected("SCAN", r);
+    if (c.empty() || c.size() > 20) return shape_error("SCAN", r);
     for (char ch : c) {
-      if (ch < '0' || ch > '9') return unexpected("SCAN", r);
+      if (ch < '0' || ch > '9') return shape_error("SCAN", r);
       auto d = static_cast<std::uint64_t>(ch - '0');
-      if (page.cursor > (UINT64_MAX - d) / 10) return unexpected("SCAN", r);
+      if (page.cursor > (UINT64_MAX - d) / 10) return shape_error("SCAN", r);
       page.cursor = page.cursor * 10 + d;
     }
     page.keys.reserve(r.elements[1].elements.size());
     for (auto& k : r.elements[1].elements) {
-      if (k.type != reply_type::bulk_string) return unexpected("SCAN", r);
+      if (k.type != reply_type::bulk_string) return shape_error("SCAN", r);
       page.keys.push_back(std::move(k.str));
     }
     return page;
@@ -328,9 +334,12 @@ class client {
     return r->integer;
   }
 
+  static redis::error shape_error(std::string_view what, const reply& r) {
+    return {errc::protocol, "unexpected " + std::string(to_string(r.type)) + " reply to " + std::string(what)};
+  }
   // A reply of the wrong shape: the peer is not behaving as Redis, so the connection goes.
   redis::error unexpected(std::string_view what, const reply& r) {
-    redis::error e{errc::protocol, "unexpected " + std::string(to_string(r.type)) + " reply to " + std::string(what)};
+    redis::error e = shape_error(what, r);
     fail(e);
     return e;
   }

@@ -29,6 +29,8 @@ TEST_CASE("PING, SET EX, TTL, GET, MGET, DEL, EXISTS") {
   auto c = make_client(srv.url());
   REQUIRE(c.ping());
   CHECK(c.connected());
+  client from_target(parse_url(srv.url()).value());
+  CHECK(from_target.ping());
 
   REQUIRE(c.set("anklet/metrics/o/h1", "{\"a\":1}", 604800s));
   auto ttl = c.ttl("anklet/metrics/o/h1");

@@ -106,6 +106,12 @@ class client {
                                              reinterpret_cast<std::uintptr_t>(this))) {
     if (opt_.read_chunk == 0) opt_.read_chunk = 4096;
   }
+  /// A client for `target`, with the rest of `base` (timeouts, backoff, limits).
+  explicit client(connection_target target, client_options base = {})
+      : client([&] {
+          base.target = std::move(target);
+          return std::move(base);
+        }()) {}
   /// A client for a connection string; fails with errc::invalid_url.
   static result<client> from_url(std::string_view url, client_options base = {}) {
     auto t = parse_url(url);
@@ -580,18 +586,27 @@ class client {
       }
     }
     if (read_deadline == time_point::max()) read_deadline = clock::now() + opt_.read_timeout;
+    bool data_flowing = false;
     for (;;) {
       if (auto d = drain(n, got, on_reply); !d) return d;
       if (got == n) break;
-      auto rd = read_some();
-      if (!rd) return rd.error();
-      if (*rd) continue;
+      // Right after a write the answer is rarely there yet, so poll first: a recv failing
+      // with EAGAIN would waste a system call on every command. Once a large reply is
+      // streaming in, read on until the socket runs dry.
+      if (data_flowing) {
+        auto rd = read_some();
+        if (!rd) return rd.error();
+        if (*rd) continue;
+      }
       int ev = wait(POLLIN, read_deadline);
       if (ev == 0) {
         return redis::error{errc::timeout, "no reply within " + std::to_string(opt_.read_timeout.count()) + " ms (" +
                                                std::to_string(got) + " of " + std::to_string(n) + " replies read)"};
       }
       if (ev < 0) return errno_error("poll", errno);
+      auto rd = read_some();
+      if (!rd) return rd.error();
+      data_flowing = true;
     }
     // Redis never speaks unasked in RESP2 without pub/sub: extra bytes mean we are out of step.
     if (parser_.buffered() != 0) return redis::error{errc::protocol, "unexpected bytes after the last reply"};

@@ -364,10 +364,17 @@ struct civil_time {
   civil_time c;
   if (is_never(t)) return c;
   using namespace std::chrono;
-  const auto secs = floor<seconds>(t);
-  c.nanosecond = static_cast<std::uint32_t>((t - secs).count());
-  // Seconds fit easily in int64 for every nanosecond time_point, offset included.
-  const std::int64_t local = secs.time_since_epoch().count() + utc_offset_seconds;
+  // Integer arithmetic on the count: converting the floored seconds back to
+  // nanoseconds would overflow next to time_point::min().
+  const std::int64_t ns = t.time_since_epoch().count();
+  std::int64_t secs = ns / 1000000000;
+  std::int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  c.nanosecond = static_cast<std::uint32_t>(frac);
+  const std::int64_t local = secs + utc_offset_seconds;
   std::int64_t days_since_epoch = local / 86400;
   std::int64_t sec_of_day = local % 86400;
   if (sec_of_day < 0) {

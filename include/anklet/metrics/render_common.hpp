@@ -4,8 +4,8 @@
 // escaping, Go-compatible JSON string escaping and the plugin_status state-set writer.
 //
 // Everything here is locale-independent: numbers go through {fmt} without the `L`
-// specifier, never through iostreams or printf. No function allocates on the heap
-// unless the sink's own container grows.
+// specifier, never through iostreams or printf. Nothing allocates on the heap except a
+// sink's own container as it grows and prometheus_label_sets' storage.
 #pragma once
 
 #include <time.h>  // localtime_r, tm_gmtoff (POSIX)

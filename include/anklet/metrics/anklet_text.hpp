@@ -3,6 +3,8 @@
 // Prometheus exposition (values unquoted, strings as samples); use prometheus.hpp for that.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>

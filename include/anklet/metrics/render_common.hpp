@@ -56,7 +56,11 @@ concept appendable_char_container = requires(C& c, const char* p) { c.append(p, 
 
 template <class C>
 void bulk_append(C& c, const char* first, const char* last) {
-  if constexpr (requires { c.append(first, last); }) {
+  // std::string's (pointer, count) append is its direct path; its iterator-pair append
+  // goes through replace(), where GCC 12 at -O3 reports false -Wrestrict overlaps.
+  if constexpr (requires(std::size_t n) { c.append(first, n); }) {
+    c.append(first, static_cast<std::size_t>(last - first));
+  } else if constexpr (requires { c.append(first, last); }) {
     c.append(first, last);
   } else {
     c.insert(c.end(), first, last);

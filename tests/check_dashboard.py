@@ -3,13 +3,16 @@
 panel and query uses, unique panel ids, grid positions), and every PromQL expression and
 template query refers only to metric names and labels the exporter emits.
 
-usage: check_dashboard.py [--promtool PATH] DASHBOARD.json METRICS.md [RENDER_PROGRAM [ARGS...]]
+usage: check_dashboard.py [--promtool PATH] [--prometheus URL] DASHBOARD.json METRICS.md
+                          [RENDER_PROGRAM [ARGS...]]
 
 The emitted names come from docs/metrics.md (the reference table) and, when
 RENDER_PROGRAM is given, from the Prometheus text it prints (tests/render_sample full):
 a name must be in both. Labels must appear in that text or be added by Prometheus
 (instance, job). With --promtool, every expression must also parse as PromQL
-(`promtool check rules` on a rule file of them, Grafana variables substituted).
+(`promtool check rules` on a rule file of them, Grafana variables substituted). With
+--prometheus (the base URL of a Prometheus that scrapes an exporter), every expression
+must also return data there (tests/dashboard_live.sh).
 """
 import json
 import os
@@ -17,6 +20,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.parse
+import urllib.request
 
 PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
                    "unless", "offset", "inf", "nan", "atan2"}
@@ -126,6 +131,25 @@ def promtool_problems(promtool, exprs):
     return [] if r.returncode == 0 else [f"promtool rejects an expression: {(r.stdout + r.stderr).strip()}"]
 
 
+def live_problems(base_url, exprs):
+    """Every expression must evaluate to at least one series on a live Prometheus."""
+    problems = []
+    for e in exprs:
+        url = base_url.rstrip("/") + "/api/v1/query?query=" + urllib.parse.quote(grafana_to_promql(e))
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                doc = json.load(r)
+        except Exception as ex:  # an HTTP 400 carries the parse error in its body
+            body = ex.read().decode(errors="replace") if hasattr(ex, "read") else ""
+            problems.append(f"live query failed: {e}: {ex} {body}")
+            continue
+        if doc.get("status") != "success":
+            problems.append(f"live query failed: {e}: {doc}")
+        elif not doc["data"]["result"]:
+            problems.append(f"live query returned nothing: {e}")
+    return problems
+
+
 def all_panels(panels):
     for p in panels:
         yield p
@@ -135,9 +159,13 @@ def all_panels(panels):
 def main():
     self_test()
     args = sys.argv[1:]
-    promtool = None
-    if args[:1] == ["--promtool"]:
-        promtool, args = args[1], args[2:]
+    promtool = prometheus = None
+    while args[:1] in (["--promtool"], ["--prometheus"]):
+        if args[0] == "--promtool":
+            promtool = args[1]
+        else:
+            prometheus = args[1]
+        args = args[2:]
     if len(args) < 2:
         raise SystemExit(__doc__)
     with open(args[0], encoding="utf-8") as f:
@@ -212,11 +240,14 @@ def main():
 
     if promtool:
         problems += promtool_problems(promtool, promql)
+    if prometheus:
+        problems += live_problems(prometheus, promql)
     for p in problems:
         print("FAIL:", p)
     uncharted = sorted((rendered if rendered is not None else documented) - charted)
     if not problems:
-        print(f"{len(exprs)} queries, {len(charted)} metric names, all emitted" + (", all parsed by promtool" if promtool else ""))
+        print(f"{len(exprs)} queries, {len(charted)} metric names, all emitted"
+              + (", all parsed by promtool" if promtool else "") + (", all answered by Prometheus" if prometheus else ""))
     if uncharted:
         print("not charted:", ", ".join(uncharted))
     return 1 if problems else 0

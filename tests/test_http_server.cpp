@@ -551,3 +551,30 @@ TEST_CASE("a published_snapshot source serves what was published") {
   test_server pull(s, local_options());
   pull.publish(snap);
 }
+
+TEST_CASE("servers sharing one listener serve the same port") {
+  store s;
+  auto o = local_options();
+  o.accept_batch = 1;
+  test_server primary(s, o);
+  test_server second(s, o);
+  CHECK_THROWS_AS(second.start_sharing(primary), std::logic_error);  // primary not running
+  primary.start();
+  second.start_sharing(primary);
+  CHECK(second.port() == primary.port());
+  CHECK_THROWS_AS(second.start_sharing(primary), std::logic_error);  // already running
+  std::vector<client> clients;
+  for (int i = 0; i < 40; ++i) clients.emplace_back(primary.port());
+  for (auto& c : clients) c.send("GET /healthcheck HTTP/1.1\r\n\r\n");
+  for (auto& c : clients) {
+    const auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->body == "ok");
+  }
+  CHECK(primary.stats().connections_accepted + second.stats().connections_accepted == 40);
+  // The second keeps serving on its own copy of the socket once the first stopped.
+  primary.stop();
+  const auto r = test_http::get(second.port(), "/healthcheck");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}

@@ -1,0 +1,214 @@
+// anklet::metrics::redis connection strings:
+//   redis://[user[:password]@]host[:port][/db]
+//   unix:///absolute/path[?db=N][&user=U][&password=P]
+// User, password and Unix path are percent-decoded. A malformed string gives an
+// errc::invalid_url error naming the problem; the message never repeats the password.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "anklet/metrics/redis/error.hpp"
+
+namespace anklet::metrics::redis {
+
+/// Where and as whom to connect. A non-empty unix_path wins over host and port.
+struct connection_target {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string unix_path;
+  /// AUTH user (Redis 6 ACL); empty means AUTH with the password alone.
+  std::string user;
+  /// AUTH password; empty means no AUTH.
+  std::string password;
+  /// SELECT'ed after connecting when not 0.
+  int db = 0;
+};
+
+namespace detail {
+
+inline redis::error url_error(std::string_view what) {
+  return {errc::invalid_url, "redis URL: " + std::string(what)};
+}
+
+inline int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes `in`; false on a truncated or non-hex escape.
+inline bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (in.size() - i < 3) return false;
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
+// Strict non-negative decimal with an upper bound.
+inline bool parse_bounded(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept {
+  if (s.empty() || s.size() > 10) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v > max) return false;
+  out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+inline bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+// Redis's default config has 16 databases; servers can raise it, so only absurd values are refused.
+inline constexpr std::uint32_t max_db_number = 1u << 20;
+
+inline result<connection_target> parse_unix_url(std::string_view rest) {
+  connection_target t;
+  t.host.clear();
+  t.port = 0;
+  std::string_view path = rest;
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    path = rest.substr(0, q);
+    query = rest.substr(q + 1);
+  }
+  if (path.find('#') != std::string_view::npos || query.find('#') != std::string_view::npos) {
+    return url_error("fragments ('#') are not allowed");
+  }
+  if (path.empty()) return url_error("unix socket path is empty");
+  if (path.front() != '/') return url_error("unix socket path must be absolute (unix:///path)");
+  if (!percent_decode(path, t.unix_path)) return url_error("invalid percent-encoding in the unix socket path");
+  if (t.unix_path.find('\0') != std::string::npos) return url_error("unix socket path contains a NUL byte");
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos) return url_error("query parameter without '=' in unix URL");
+    std::string_view key = item.substr(0, eq);
+    std::string_view val = item.substr(eq + 1);
+    if (key == "db") {
+      std::uint32_t db = 0;
+      if (!parse_bounded(val, max_db_number, db)) return url_error("db must be a number from 0 to 1048576");
+      t.db = static_cast<int>(db);
+    } else if (key == "user") {
+      if (!percent_decode(val, t.user)) return url_error("invalid percent-encoding in the user");
+    } else if (key == "password") {
+      if (!percent_decode(val, t.password)) return url_error("invalid percent-encoding in the password");
+    } else {
+      return url_error("unknown query parameter '" + std::string(key.substr(0, 32)) + "' (known: db, user, password)");
+    }
+  }
+  if (!t.user.empty() && t.password.empty()) return url_error("a user needs a password");
+  return t;
+}
+
+inline bool valid_host_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+         c == '_';
+}
+
+inline result<connection_target> parse_tcp_url(std::string_view rest) {
+  connection_target t;
+  if (rest.find('#') != std::string_view::npos) return url_error("fragments ('#') are not allowed");
+  if (rest.find('?') != std::string_view::npos) return url_error("query parameters are not supported in redis:// URLs");
+  // authority ends at the first '/' after the last '@' (passwords should be percent-encoded,
+  // but a literal '@' or '/' inside one is tolerated by splitting at the last '@').
+  std::string_view authority = rest;
+  std::string_view path;
+  std::size_t at = rest.rfind('@');
+  std::size_t slash = rest.find('/', at == std::string_view::npos ? 0 : at + 1);
+  if (slash != std::string_view::npos) {
+    authority = rest.substr(0, slash);
+    path = rest.substr(slash);
+  }
+  if (at != std::string_view::npos && at < authority.size()) {
+    std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    auto colon = userinfo.find(':');
+    std::string_view user = userinfo.substr(0, colon);
+    if (colon == std::string_view::npos) return url_error("a user needs a password (redis://user:password@host)");
+    std::string_view pass = userinfo.substr(colon + 1);
+    if (!percent_decode(user, t.user)) return url_error("invalid percent-encoding in the user");
+    if (!percent_decode(pass, t.password)) return url_error("invalid percent-encoding in the password");
+    if (t.password.empty()) return url_error("the password is empty");
+  }
+  // host, then an optional port
+  std::string_view host;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return url_error("unterminated '[' in an IPv6 host");
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return url_error("unexpected characters after the IPv6 host");
+      port = after.substr(1);
+      if (port.empty()) return url_error("the port is empty");
+    }
+    if (host.empty()) return url_error("the host is empty");
+    for (char c : host) {
+      if (hex_value(c) < 0 && c != ':' && c != '.') return url_error("invalid character in the IPv6 host");
+    }
+  } else {
+    auto colon = authority.find(':');
+    host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) return url_error("the port is empty");
+    }
+    if (host.empty()) return url_error("the host is empty");
+    for (char c : host) {
+      if (!valid_host_char(c)) return url_error("invalid character in the host");
+    }
+  }
+  t.host.assign(host);
+  if (!port.empty()) {
+    std::uint32_t p = 0;
+    if (!parse_bounded(port, 65535, p) || p == 0) return url_error("the port must be a number from 1 to 65535");
+    t.port = static_cast<std::uint16_t>(p);
+  }
+  if (path.size() > 1) {
+    std::uint32_t db = 0;
+    if (!parse_bounded(path.substr(1), max_db_number, db)) {
+      return url_error("the path must be a database number from 0 to 1048576 (redis://host/2)");
+    }
+    t.db = static_cast<int>(db);
+  }
+  return t;
+}
+
+}  // namespace detail
+
+/// Parses a connection string (see the file comment).
+[[nodiscard]] inline result<connection_target> parse_url(std::string_view url) {
+  if (detail::iequals_prefix(url, "redis://")) return detail::parse_tcp_url(url.substr(8));
+  if (detail::iequals_prefix(url, "unix://")) return detail::parse_unix_url(url.substr(7));
+  if (detail::iequals_prefix(url, "rediss://")) return detail::url_error("rediss:// (TLS) is not supported");
+  if (url.empty()) return detail::url_error("empty");
+  return detail::url_error("unknown scheme (expected redis:// or unix://)");
+}
+
+}  // namespace anklet::metrics::redis

@@ -578,3 +578,26 @@ TEST_CASE("servers sharing one listener serve the same port") {
   REQUIRE(r);
   CHECK(r->status == 200);
 }
+
+TEST_CASE("pipelined requests behind a large response, then a half-close: all answered, then closed") {
+  store s;
+  for (int i = 0; i < 20000; ++i) s.add_handler({"handler-" + std::to_string(i), "github", "org", ""});
+  auto o = local_options();
+  o.read_timeout = std::chrono::seconds(60);  // closing must come from the EOF, not a timeout
+  test_server srv(s, o);
+  srv.start();
+  client c(srv.port());
+  std::string batch;
+  for (int i = 0; i < 4; ++i) batch += "GET /metrics/v1?format=json HTTP/1.1\r\n\r\nGET /healthcheck HTTP/1.1\r\n\r\n";
+  c.send(batch);
+  ::shutdown(c.fd(), SHUT_WR);
+  for (int i = 0; i < 4; ++i) {
+    const auto big = c.read_response();
+    REQUIRE(big);
+    CHECK(big->body.size() > 20000 * 15);  // over the output high-water mark
+    const auto small = c.read_response();
+    REQUIRE(small);
+    CHECK(small->body == "ok");
+  }
+  CHECK(c.closed_by_server());
+}

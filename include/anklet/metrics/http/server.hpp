@@ -750,7 +750,33 @@ class basic_server {
     }
   }
 
+  // Sends what it can without blocking; once everything went out, answers requests that
+  // waited behind it (a loop, not recursion, however many were pipelined).
   void flush(connection& c, clock::time_point now) {
+    for (;;) {
+      send_pending(c, now);
+      if (c.dead || c.out_bytes > 0) return;
+      c.out_first = c.out_count = 0;
+      if (c.close_after) {
+        if (!c.lingering) {
+          c.dead = true;
+        } else {
+          ::shutdown(c.fd.get(), SHUT_WR);
+          c.deadline = now + options_.linger_timeout;
+        }
+        return;
+      }
+      c.deadline = now + options_.read_timeout;
+      if (c.in_used < c.in.size()) {
+        process(c, now);
+        if (!c.dead && c.out_bytes > 0) continue;
+      }
+      if (c.peer_eof) c.dead = true;  // every complete request was answered
+      return;
+    }
+  }
+
+  void send_pending(connection& c, clock::time_point now) {
     while (c.out_bytes > 0) {
       std::array<iovec, max_iov> iov{};
       std::size_t k = 0;
@@ -795,21 +821,6 @@ class basic_server {
         ++c.out_first;
       }
     }
-    // Everything sent.
-    c.out_first = c.out_count = 0;
-    if (c.close_after) {
-      if (!c.lingering) {
-        c.dead = true;
-      } else {
-        ::shutdown(c.fd.get(), SHUT_WR);
-        c.deadline = now + options_.linger_timeout;
-      }
-      return;
-    }
-    c.deadline = now + options_.read_timeout;
-    // Requests that waited behind the output can go now.
-    if (c.in_used < c.in.size()) process(c, now);
-    if (!c.dead && c.out_bytes > 0) flush(c, now);
   }
 
   // ---- responses ------------------------------------------------------------------

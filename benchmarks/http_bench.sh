@@ -17,6 +17,9 @@ wrk_threads=${THREADS:-2}
 # One civetweb worker per connection: civetweb pins a thread to each keep-alive
 # connection, so fewer threads would leave connections waiting and flatter us.
 civetweb_threads=${CIVETWEB_THREADS:-$connections}
+# The exporter runs one event loop per core (up to 4); nginx gets as many workers.
+loops=$(nproc)
+[ "$loops" -le 4 ] || loops=4
 
 exporter=$build/examples/anklet-metrics-exporter
 civetweb=$build/benchmarks/civetweb_peer
@@ -84,8 +87,7 @@ start_nginx() {  # BODY_FILE; sets nginx_pid and nginx_port
   cp "$1" "$tmp/nginx/www/metrics/v1"
   cat > "$tmp/nginx/nginx.conf" <<EOF
 daemon off;
-master_process off;
-worker_processes 1;
+worker_processes $loops;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/logs/error.log warn;
 events { worker_connections 1024; }
@@ -107,6 +109,9 @@ http {
   }
 }
 EOF
+ # Workers drop root privileges: let them read the body.
+  chmod 755 "$tmp"
+  chmod -R a+rX "$tmp/nginx"
   nginx -p "$tmp/nginx" -e "$tmp/nginx/logs/error.log" -c "$tmp/nginx/nginx.conf" &
   nginx_pid=$!
   pids+=("$nginx_pid")
@@ -138,7 +143,7 @@ EOF
 
 query="/metrics/v1?format=prometheus"
 echo "wrk: $wrk_threads threads, $connections keep-alive connections, ${duration}s per run; $(nproc) CPUs"
-echo "nginx: one process (master_process off), sendfile; civetweb: $civetweb_threads threads"
+echo "exporter: $loops event loops; nginx: $loops workers, sendfile; civetweb: $civetweb_threads threads"
 echo
 printf '| plugins | body bytes | server | requests/s | p99 ms | exporter ratio |\n'
 printf '|---:|---:|---|---:|---:|---:|\n'

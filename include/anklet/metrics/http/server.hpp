@@ -157,20 +157,20 @@ struct server_options {
   std::chrono::milliseconds host_refresh_interval = default_host_refresh_interval;
   /// Reuse a rendered body while the store and host figures are unchanged.
   bool cache_bodies = true;
-  request_limits limits;
+  request_limits limits{};
 
   /// HTTP basic auth is required when basic_user is non-empty.
-  std::string basic_user;
-  std::string basic_password;
+  std::string basic_user{};
+  std::string basic_password{};
   /// A bearer token is accepted when non-empty (alone or besides basic auth).
-  std::string bearer_token;
+  std::string bearer_token{};
   /// /healthcheck stays open by default, for load balancers.
   bool healthcheck_requires_auth = false;
   std::string auth_realm = "anklet-metrics";
 
   /// Called on the server thread with a description of a problem that did not stop the
   /// server (a failing renderer or host source, accept errors). Must not throw.
-  std::function<void(std::string_view)> on_error;
+  std::function<void(std::string_view)> on_error{};
 };
 
 /// What went wrong in start().

@@ -162,7 +162,7 @@ class handler_handle : public detail::handle_base<Store> {
 
 /// The metrics store, templated on a lock policy and a clock. Not copyable or movable:
 /// handles point into it.
-template <lock_policy Lock = shared_mutex_lock, clock_source Clock = system_clock>
+template <lock_policy Lock = shared_mutex_lock, clock_source Clock = coarse_system_clock>
 class basic_store {
  public:
   using lock_type = Lock;
@@ -335,7 +335,11 @@ class basic_store {
     return r;
   }
 
-  void changed() noexcept { generation_.fetch_add(1, std::memory_order_release); }
+  // Writers hold the exclusive lock, so a plain store suffices and avoids a locked
+  // read-modify-write on every update.
+  void changed() noexcept {
+    generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
 
   bool apply_status(record_type& r, plugin_status s) {
     if (r.status == s) return false;
@@ -450,11 +454,11 @@ class basic_store {
   std::atomic<std::uint64_t> generation_{0};
 };
 
-/// The default store: shared mutex, system clock; for multi-threaded tools.
-using store = basic_store<shared_mutex_lock, system_clock>;
+/// The default store: shared mutex, coarse wall clock; for multi-threaded tools.
+using store = basic_store<shared_mutex_lock>;
 /// A store behind one plain mutex.
-using store_mutex = basic_store<mutex_lock, system_clock>;
+using store_mutex = basic_store<mutex_lock>;
 /// A store without locking, for single-threaded tools and tests.
-using store_st = basic_store<null_lock, system_clock>;
+using store_st = basic_store<null_lock>;
 
 }  // namespace anklet::metrics

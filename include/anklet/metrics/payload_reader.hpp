@@ -1,0 +1,526 @@
+// anklet::metrics payload reader: the JSON that Go Anklet and this library store in Redis
+// (SPEC section 7), read back for the fleet aggregator.
+//
+// The bytes come from Redis and are untrusted: the reader is a single forward pass with
+// explicit limits (size, plugins, string length, nesting of ignored values), no recursion
+// beyond a fixed depth, and no allocation beyond what the input's own bytes justify.
+// Unknown keys are skipped, so newer payloads still read. Unknown status strings are kept.
+#pragma once
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/time.hpp"
+
+namespace anklet::metrics {
+
+/// A time as a payload carried it: the instant plus the UTC offset it was written with, so
+/// the aggregator can print it back the way Go would (same offset, seconds precision).
+struct zoned_time {
+  time_point instant = never;
+  std::int32_t offset_seconds = 0;  ///< east of UTC
+  friend bool operator==(const zoned_time&, const zoned_time&) = default;
+};
+
+/// One plugin as read from a payload. The status stays a string: the aggregator must show
+/// statuses it does not know.
+struct reported_plugin {
+  bool handler = false;  ///< true when the payload carried any handler-only field
+  std::string name;
+  std::string plugin_name;
+  std::string repo_name;
+  std::string owner_name;
+  std::string status;
+  zoned_time status_since;
+  std::string last_successful_run_job_url;
+  std::string last_failed_run_job_url;
+  std::string last_canceled_run_job_url;
+  zoned_time last_successful_run;
+  zoned_time last_failed_run;
+  zoned_time last_canceled_run;
+  std::uint64_t total_ran_vms = 0;
+  std::uint64_t total_successful_runs_since_start = 0;
+  std::uint64_t total_failed_runs_since_start = 0;
+  std::uint64_t total_canceled_runs_since_start = 0;
+  friend bool operator==(const reported_plugin&, const reported_plugin&) = default;
+};
+
+/// One host's payload: what one Anklet process exported.
+struct host_report {
+  zoned_time last_update;
+  std::uint64_t total_running_vms = 0;
+  std::uint64_t total_successful_runs_since_start = 0;
+  std::uint64_t total_failed_runs_since_start = 0;
+  std::uint64_t total_canceled_runs_since_start = 0;
+  host_metrics host;
+  std::vector<reported_plugin> plugins;
+  friend bool operator==(const host_report&, const host_report&) = default;
+};
+
+/// Bounds on what one payload may hold; anything beyond is a parse error, not a truncation.
+struct payload_limits {
+  std::size_t max_bytes = 4u << 20;        ///< one payload
+  std::size_t max_plugins = 4096;          ///< per payload
+  std::size_t max_string_bytes = 64u << 10;  ///< one decoded string
+  std::size_t max_depth = 16;              ///< nesting of values the reader skips
+};
+
+/// Why a payload was rejected: a message and the byte offset where reading stopped.
+struct payload_error {
+  std::string message;
+  std::size_t offset = 0;
+};
+
+namespace detail {
+
+// Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+inline bool parse_digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) noexcept {
+  if (pos + n > s.size()) return false;
+  unsigned v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + static_cast<unsigned>(s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace detail
+
+/// Parses an RFC 3339 time (`2024-01-15T10:30:00.123456789+02:00`, `...Z`). Go's zero time
+/// (year 1) and anything before 1678 or after 2261 (outside nanosecond time_point) read as
+/// `never`. Returns false on a malformed string.
+inline bool parse_rfc3339(std::string_view s, zoned_time& out) noexcept {
+  unsigned year, month, day, hour, minute, second;
+  if (!detail::parse_digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !detail::parse_digits(s, 5, 2, month) ||
+      s[7] != '-' || !detail::parse_digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !detail::parse_digits(s, 11, 2, hour) || s[13] != ':' || !detail::parse_digits(s, 14, 2, minute) ||
+      s[16] != ':' || !detail::parse_digits(s, 17, 2, second)) {
+    return false;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
+  std::size_t pos = 19;
+  std::int64_t nanos = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 9) nanos = nanos * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return false;
+    for (std::size_t i = digits; i < 9; ++i) nanos *= 10;
+  }
+  std::int32_t offset = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const bool negative = s[pos] == '-';
+    unsigned oh, om;
+    if (!detail::parse_digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !detail::parse_digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
+      return false;
+    }
+    offset = static_cast<std::int32_t>(oh * 3600 + om * 60) * (negative ? -1 : 1);
+    pos += 6;
+  } else {
+    return false;
+  }
+  if (pos != s.size()) return false;
+  out.offset_seconds = offset;
+  if (year < 1678 || year > 2261) {
+    out.instant = never;
+    return true;
+  }
+  const std::int64_t days = detail::days_from_civil(year, month, day);
+  const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  out.instant = time_point{std::chrono::seconds{secs} + std::chrono::nanoseconds{nanos}};
+  return true;
+}
+
+namespace detail {
+
+// A forward-only JSON reader over one buffer; the first error sticks.
+class json_cursor {
+ public:
+  json_cursor(std::string_view text, const payload_limits& limits) noexcept
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), limits_(limits) {}
+
+  [[nodiscard]] bool failed() const noexcept { return !error_.empty(); }
+  [[nodiscard]] payload_error error() const {
+    return {error_, static_cast<std::size_t>(p_ - begin_)};
+  }
+  bool fail(const char* message) {
+    if (error_.empty()) error_ = message;
+    return false;
+  }
+
+  void skip_ws() noexcept {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool peek(char c) noexcept {
+    skip_ws();
+    return p_ < end_ && *p_ == c;
+  }
+  bool consume(char c) noexcept {
+    if (!peek(c)) return false;
+    ++p_;
+    return true;
+  }
+  bool expect(char c, const char* message) { return consume(c) || fail(message); }
+  bool at_end() noexcept {
+    skip_ws();
+    return p_ == end_;
+  }
+  bool consume_literal(std::string_view word) noexcept {
+    skip_ws();
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) return false;
+    p_ += word.size();
+    return true;
+  }
+
+  // Reads a JSON string into `out`, decoding escapes (surrogate pairs into UTF-8).
+  bool string(std::string& out) {
+    out.clear();
+    if (!consume('"')) return fail("expected a string");
+    while (true) {
+      const char* run = p_;
+      while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+      if (static_cast<std::size_t>(p_ - run) + out.size() > limits_.max_string_bytes) return fail("string too long");
+      out.append(run, p_);
+      if (p_ == end_) return fail("unterminated string");
+      if (*p_ == '"') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != '\\') return fail("control character in string");
+      if (++p_ == end_) return fail("unterminated escape");
+      const char e = *p_++;
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          std::uint32_t cp;
+          if (!hex4(cp)) return fail("bad \\u escape");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            std::uint32_t low;
+            if (end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
+              p_ += 2;
+              if (!hex4(low)) return fail("bad \\u escape");
+              if (low >= 0xDC00 && low <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+              } else {
+                append_utf8(out, 0xFFFD);
+                cp = low;  // an unpaired high surrogate followed by another escape
+              }
+            } else {
+              cp = 0xFFFD;
+            }
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+          }
+          if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+          append_utf8(out, cp);
+          break;
+        }
+        default: return fail("unknown escape");
+      }
+      if (out.size() > limits_.max_string_bytes) return fail("string too long");
+    }
+  }
+
+  // Reads a JSON number as a non-negative integer: integral doubles (Go may print 1e+06)
+  // are accepted, fractions are truncated, negatives and non-numbers are errors.
+  bool unsigned_number(std::uint64_t& out) {
+    double d;
+    const char* start;
+    if (!number_span(start)) return false;
+    std::uint64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(start, p_, v);
+    if (ec == std::errc{} && ptr == p_) {
+      out = v;
+      return true;
+    }
+    if (!to_double(start, d)) return false;
+    if (!(d >= 0) || d >= 18446744073709551616.0) return fail("number out of range for a counter");
+    out = static_cast<std::uint64_t>(d);
+    return true;
+  }
+
+  bool double_number(double& out) {
+    const char* start;
+    return number_span(start) && to_double(start, out);
+  }
+
+  // Skips any value, refusing nesting deeper than the limit.
+  bool skip_value(std::size_t depth = 0) {
+    if (depth > limits_.max_depth) return fail("nesting too deep");
+    skip_ws();
+    if (p_ == end_) return fail("unexpected end");
+    switch (*p_) {
+      case '"': {
+        std::string scratch;
+        return string(scratch);
+      }
+      case '{': {
+        ++p_;
+        if (consume('}')) return true;
+        do {
+          std::string key;
+          if (!string(key) || !expect(':', "expected ':'") || !skip_value(depth + 1)) return false;
+        } while (consume(','));
+        return expect('}', "expected '}'");
+      }
+      case '[': {
+        ++p_;
+        if (consume(']')) return true;
+        do {
+          if (!skip_value(depth + 1)) return false;
+        } while (consume(','));
+        return expect(']', "expected ']'");
+      }
+      case 't': return consume_literal("true") || fail("bad literal");
+      case 'f': return consume_literal("false") || fail("bad literal");
+      case 'n': return consume_literal("null") || fail("bad literal");
+      default: {
+        double d;
+        return double_number(d);
+      }
+    }
+  }
+
+ private:
+  bool hex4(std::uint32_t& out) noexcept {
+    if (end_ - p_ < 4) return false;
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = *p_++;
+      out <<= 4;
+      if (c >= '0' && c <= '9') out |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') out |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') out |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else return false;
+    }
+    return true;
+  }
+
+  static void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  // Validates JSON number syntax and leaves p_ after it.
+  bool number_span(const char*& start) {
+    skip_ws();
+    start = p_;
+    const char* q = p_;
+    if (q < end_ && *q == '-') ++q;
+    if (q == end_ || *q < '0' || *q > '9') return fail("expected a number");
+    if (*q == '0') {
+      ++q;
+    } else {
+      while (q < end_ && *q >= '0' && *q <= '9') ++q;
+    }
+    if (q < end_ && *q == '.') {
+      ++q;
+      if (q == end_ || *q < '0' || *q > '9') return fail("bad number");
+      while (q < end_ && *q >= '0' && *q <= '9') ++q;
+    }
+    if (q < end_ && (*q == 'e' || *q == 'E')) {
+      ++q;
+      if (q < end_ && (*q == '+' || *q == '-')) ++q;
+      if (q == end_ || *q < '0' || *q > '9') return fail("bad number");
+      while (q < end_ && *q >= '0' && *q <= '9') ++q;
+    }
+    if (q - start > 64) return fail("number too long");
+    p_ = q;
+    return true;
+  }
+
+  bool to_double(const char* start, double& out) {
+    const auto [ptr, ec] = std::from_chars(start, p_, out);
+    if (ec != std::errc{} || ptr != p_) return fail("number out of range");
+    return true;
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  const payload_limits& limits_;
+  std::string error_;
+};
+
+struct payload_parser {
+  json_cursor& in;
+  const payload_limits& limits;
+  std::string key;
+  std::string scratch;
+
+  bool time_value(zoned_time& out) {
+    if (in.consume_literal("null")) {
+      out = {};
+      return true;
+    }
+    if (!in.string(scratch)) return false;
+    return parse_rfc3339(scratch, out) || in.fail("malformed RFC 3339 time");
+  }
+  bool string_value(std::string& out) {
+    if (in.consume_literal("null")) {
+      out.clear();
+      return true;
+    }
+    return in.string(out);
+  }
+  bool counter_value(std::uint64_t& out) {
+    if (in.consume_literal("null")) {
+      out = 0;
+      return true;
+    }
+    return in.unsigned_number(out);
+  }
+  bool double_value(double& out) {
+    if (in.consume_literal("null")) {
+      out = 0;
+      return true;
+    }
+    return in.double_number(out);
+  }
+
+  bool plugin(reported_plugin& p) {
+    if (!in.expect('{', "a plugin must be an object")) return false;
+    if (in.consume('}')) return true;
+    do {
+      if (!in.string(key) || !in.expect(':', "expected ':'")) return false;
+      bool ok;
+      if (key == "Name") ok = string_value(p.name);
+      else if (key == "PluginName") ok = string_value(p.plugin_name);
+      else if (key == "RepoName") ok = string_value(p.repo_name);
+      else if (key == "OwnerName") ok = string_value(p.owner_name);
+      else if (key == "Status") ok = string_value(p.status);
+      else if (key == "StatusSince") ok = time_value(p.status_since);
+      else {
+        bool handler_field = true;
+        if (key == "LastSuccessfulRunJobUrl") ok = string_value(p.last_successful_run_job_url);
+        else if (key == "LastFailedRunJobUrl") ok = string_value(p.last_failed_run_job_url);
+        else if (key == "LastCanceledRunJobUrl") ok = string_value(p.last_canceled_run_job_url);
+        else if (key == "LastSuccessfulRun") ok = time_value(p.last_successful_run);
+        else if (key == "LastFailedRun") ok = time_value(p.last_failed_run);
+        else if (key == "LastCanceledRun") ok = time_value(p.last_canceled_run);
+        else if (key == "TotalRanVMs") ok = counter_value(p.total_ran_vms);
+        else if (key == "TotalSuccessfulRunsSinceStart") ok = counter_value(p.total_successful_runs_since_start);
+        else if (key == "TotalFailedRunsSinceStart") ok = counter_value(p.total_failed_runs_since_start);
+        else if (key == "TotalCanceledRunsSinceStart") ok = counter_value(p.total_canceled_runs_since_start);
+        else {
+          handler_field = false;
+          ok = in.skip_value(1);
+        }
+        p.handler = p.handler || handler_field;
+      }
+      if (!ok) return false;
+    } while (in.consume(','));
+    return in.expect('}', "expected '}' after a plugin");
+  }
+
+  bool plugins(std::vector<reported_plugin>& out) {
+    out.clear();
+    if (in.consume_literal("null")) return true;
+    if (!in.expect('[', "plugins must be an array")) return false;
+    if (in.consume(']')) return true;
+    do {
+      if (out.size() == limits.max_plugins) return in.fail("too many plugins");
+      if (!plugin(out.emplace_back())) return false;
+    } while (in.consume(','));
+    return in.expect(']', "expected ']' after plugins");
+  }
+
+  bool report(host_report& r) {
+    if (!in.expect('{', "a payload must be a JSON object")) return false;
+    if (!in.consume('}')) {
+      do {
+        if (!in.string(key) || !in.expect(':', "expected ':'")) return false;
+        bool ok;
+        auto& h = r.host;
+        if (key == "last_update") ok = time_value(r.last_update);
+        else if (key == "total_running_vms") ok = counter_value(r.total_running_vms);
+        else if (key == "total_successful_runs_since_start") ok = counter_value(r.total_successful_runs_since_start);
+        else if (key == "total_failed_runs_since_start") ok = counter_value(r.total_failed_runs_since_start);
+        else if (key == "total_canceled_runs_since_start") ok = counter_value(r.total_canceled_runs_since_start);
+        else if (key == "host_cpu_count") ok = counter_value(h.cpu_count);
+        else if (key == "host_cpu_used_count") ok = counter_value(h.cpu_used_count);
+        else if (key == "host_cpu_usage_percentage") ok = double_value(h.cpu_usage_percentage);
+        else if (key == "host_memory_total_bytes") ok = counter_value(h.memory_total_bytes);
+        else if (key == "host_memory_used_bytes") ok = counter_value(h.memory_used_bytes);
+        else if (key == "host_memory_available_bytes") ok = counter_value(h.memory_available_bytes);
+        else if (key == "host_memory_usage_percentage") ok = double_value(h.memory_usage_percentage);
+        else if (key == "host_disk_total_bytes") ok = counter_value(h.disk_total_bytes);
+        else if (key == "host_disk_used_bytes") ok = counter_value(h.disk_used_bytes);
+        else if (key == "host_disk_available_bytes") ok = counter_value(h.disk_available_bytes);
+        else if (key == "host_disk_usage_percentage") ok = double_value(h.disk_usage_percentage);
+        else if (key == "plugins") ok = plugins(r.plugins);
+        else ok = in.skip_value(1);
+        if (!ok) return false;
+      } while (in.consume(','));
+      if (!in.expect('}', "expected '}' at the end of the payload")) return false;
+    }
+    return in.at_end() || in.fail("trailing bytes after the payload");
+  }
+};
+
+}  // namespace detail
+
+/// Reads one payload into `out` (reusing its storage). On failure returns false, fills
+/// `error` when given, and leaves `out` in an unspecified but valid state.
+inline bool read_payload(std::string_view json, host_report& out, const payload_limits& limits = {},
+                         payload_error* error = nullptr) {
+  auto plugins = std::move(out.plugins);  // keep its capacity across reads
+  plugins.clear();
+  out = host_report{};
+  out.plugins = std::move(plugins);
+  if (json.size() > limits.max_bytes) {
+    if (error) *error = {"payload larger than the limit", 0};
+    return false;
+  }
+  detail::json_cursor cursor(json, limits);
+  detail::payload_parser parser{cursor, limits, {}, {}};
+  if (parser.report(out)) return true;
+  if (error) *error = cursor.error();
+  return false;
+}
+
+}  // namespace anklet::metrics

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "anklet/metrics/clock.hpp"
+#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/host_platform.hpp"
 #include "anklet/metrics/lock_policy.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/redis/client.hpp"
@@ -12,3 +14,4 @@
 #include "anklet/metrics/status.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/time.hpp"
+#include "anklet/metrics/transport.hpp"

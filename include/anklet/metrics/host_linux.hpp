@@ -1,0 +1,470 @@
+// anklet::metrics Linux host source: the 11 host_* figures from /proc, /sys and statvfs,
+// with the rules of gopsutil that Go Anklet uses (SPEC section 3).
+//
+// Files are read with POSIX open/read/close and parsed with explicit size limits: a
+// missing or malformed file makes its part fail (zeros plus a message), never a crash or
+// an exception. Other platforms get their own *_host_source beside this one; code that
+// wants "whatever this platform has" should take any host_metrics_source.
+#pragma once
+
+#if !defined(__linux__)
+#error "anklet/metrics/host_linux.hpp reads /proc and /sys; it is for Linux only"
+#endif
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "anklet/metrics/host.hpp"
+
+namespace anklet::metrics {
+
+/// Where linux_host_source reads from and how much it is willing to read.
+struct linux_host_options {
+  /// The directory holding proc/ and sys/; tests point it at a tree of fake files.
+  std::string root = "/";
+  /// The file system whose usage is reported (statvfs on this path).
+  std::string disk_path = "/";
+  /// Largest file read whole (/proc/meminfo, /proc/cpuinfo on hosts with many CPUs).
+  std::size_t max_file_bytes = std::size_t{4} << 20;
+  /// Largest first line of /proc/stat (the aggregate "cpu" line is under 200 bytes).
+  std::size_t max_stat_line_bytes = 4096;
+  /// Most entries of sys/devices/system/cpu looked at when counting cores.
+  std::size_t max_cpu_entries = 65536;
+};
+
+namespace detail::linux_host {
+
+/// CPU time in clock ticks: everything, and everything but idle and iowait.
+struct cpu_times {
+  std::uint64_t total = 0;
+  std::uint64_t busy = 0;
+  friend bool operator==(const cpu_times&, const cpu_times&) = default;
+};
+
+struct meminfo {
+  std::uint64_t total_bytes = 0;
+  std::uint64_t available_bytes = 0;
+};
+
+inline std::string errno_text(int e) { return std::system_category().message(e); }
+
+inline std::string join(const std::string& root, std::string_view rel) {
+  std::string out = root.empty() ? std::string("/") : root;
+  if (out.back() != '/') out += '/';
+  out += rel;
+  return out;
+}
+
+// Reads at most `limit` bytes of `path` into `out`. `truncated` tells whether more was
+// there; callers decide whether a prefix is enough.
+inline bool read_file(const std::string& path, std::size_t limit, std::string& out, bool& truncated,
+                      std::string& error) {
+  out.clear();
+  truncated = false;
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    error = "cannot open " + path + ": " + errno_text(errno);
+    return false;
+  }
+  constexpr std::size_t chunk = 4096;
+  bool ok = true;
+  for (;;) {
+    // One byte past the limit tells a file of exactly `limit` bytes from a longer one.
+    const std::size_t want = std::min(chunk, limit + 1 - out.size());
+    const std::size_t old = out.size();
+    out.resize(old + want);
+    const ssize_t n = ::read(fd, out.data() + old, want);
+    if (n < 0) {
+      out.resize(old);
+      if (errno == EINTR || errno == EAGAIN) continue;
+      error = "cannot read " + path + ": " + errno_text(errno);
+      ok = false;
+      break;
+    }
+    out.resize(old + static_cast<std::size_t>(n));
+    if (n == 0) break;
+    if (out.size() > limit) {
+      out.resize(limit);
+      truncated = true;
+      break;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+// A decimal unsigned number, at most 20 digits, no sign, no overflow.
+inline bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
+  if (s.empty() || s.size() > 20) return false;
+  std::uint64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    if (__builtin_mul_overflow(v, std::uint64_t{10}, &v)) return false;
+    if (__builtin_add_overflow(v, static_cast<std::uint64_t>(c - '0'), &v)) return false;
+  }
+  out = v;
+  return true;
+}
+
+constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
+
+inline std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (is_blank(s.front()) || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (is_blank(s.back()) || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// The next blank-separated token of `s`, consumed from it.
+inline std::string_view next_token(std::string_view& s) noexcept {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  std::size_t n = 0;
+  while (n < s.size() && !is_blank(s[n])) ++n;
+  const auto tok = s.substr(0, n);
+  s.remove_prefix(n);
+  return tok;
+}
+
+/// Parses the aggregate line of /proc/stat: "cpu  user nice system idle iowait irq
+/// softirq steal guest guest_nice". Old kernels print fewer fields (at least four);
+/// guest and guest_nice are already inside user and nice, so they are not added.
+inline bool parse_proc_stat(std::string_view text, cpu_times& out, std::string& error) {
+  const auto eol = text.find('\n');
+  std::string_view line = text.substr(0, eol);
+  if (next_token(line) != "cpu") {
+    error = "first line does not start with the aggregate \"cpu\" entry";
+    return false;
+  }
+  std::uint64_t fields[8] = {};
+  std::size_t count = 0;
+  for (auto tok = next_token(line); !tok.empty(); tok = next_token(line)) {
+    std::uint64_t v = 0;
+    if (!parse_u64(tok, v)) {
+      error = "malformed number in the \"cpu\" line";
+      return false;
+    }
+    if (count < 8) fields[count] = v;
+    ++count;
+  }
+  if (count < 4) {
+    error = "the \"cpu\" line has " + std::to_string(count) + " fields, expected at least 4";
+    return false;
+  }
+  std::uint64_t total = 0;
+  for (const auto f : fields) {
+    if (__builtin_add_overflow(total, f, &total)) {
+      error = "CPU time counters overflow";
+      return false;
+    }
+  }
+  out.total = total;
+  out.busy = total - fields[3] - fields[4];  // idle and iowait are part of total
+  return true;
+}
+
+/// Busy share between two readings, 0..100. `previous_usage` is answered when no clock
+/// tick passed (two samples within one tick), so quick successive scrapes stay stable.
+/// Counters that went backwards (a reset) are compared with zero instead.
+inline double usage_between(cpu_times before, cpu_times now, double previous_usage) noexcept {
+  if (now.total < before.total || now.busy < before.busy) before = cpu_times{};
+  const auto dt = now.total - before.total;
+  if (dt == 0) return previous_usage;
+  const double pct = static_cast<double>(now.busy - before.busy) / static_cast<double>(dt) * 100.0;
+  return std::clamp(pct, 0.0, 100.0);
+}
+
+/// Reads MemTotal and MemAvailable ("Key:   12345 kB" lines) from /proc/meminfo text.
+inline bool parse_meminfo(std::string_view text, meminfo& out, std::string& error) {
+  bool have_total = false;
+  bool have_available = false;
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const auto key = line.substr(0, colon);
+    const bool is_total = key == "MemTotal";
+    const bool is_available = key == "MemAvailable";
+    if (!is_total && !is_available) continue;
+    std::string_view rest = line.substr(colon + 1);
+    const auto number = next_token(rest);
+    const auto unit = next_token(rest);
+    std::uint64_t v = 0;
+    if (!parse_u64(number, v) || !next_token(rest).empty()) {
+      error = "malformed " + std::string(key) + " line";
+      return false;
+    }
+    if (unit == "kB") {
+      if (__builtin_mul_overflow(v, std::uint64_t{1024}, &v)) {
+        error = std::string(key) + " overflows";
+        return false;
+      }
+    } else if (!unit.empty()) {
+      error = "unknown unit in the " + std::string(key) + " line";
+      return false;
+    }
+    (is_total ? out.total_bytes : out.available_bytes) = v;
+    (is_total ? have_total : have_available) = true;
+  }
+  if (!have_total || !have_available) {
+    error = std::string(have_total ? "MemAvailable" : "MemTotal") + " missing";
+    return false;
+  }
+  if (out.available_bytes > out.total_bytes) {
+    error = "MemAvailable exceeds MemTotal";
+    return false;
+  }
+  return true;
+}
+
+/// Physical cores from /proc/cpuinfo text: distinct (physical id, core id) pairs. Zero
+/// when the file names none (some architectures print neither).
+inline std::size_t count_cores_cpuinfo(std::string_view text) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> cores;
+  std::uint64_t physical = 0;
+  std::uint64_t core = 0;
+  bool have_physical = false;
+  bool have_core = false;
+  const auto end_section = [&] {
+    if (have_physical && have_core) cores.emplace_back(physical, core);
+    have_physical = have_core = false;
+  };
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    const auto line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    if (trim(line).empty()) {
+      end_section();
+      continue;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const auto key = trim(line.substr(0, colon));
+    const auto value = trim(line.substr(colon + 1));
+    if (key == "physical id") have_physical = parse_u64(value, physical);
+    if (key == "core id") have_core = parse_u64(value, core);
+  }
+  end_section();
+  std::sort(cores.begin(), cores.end());
+  return static_cast<std::size_t>(std::unique(cores.begin(), cores.end()) - cores.begin());
+}
+
+/// A sysfs CPU list ("0-3,8-11"): digits, commas and dashes only.
+inline bool valid_cpu_list(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || c == ',' || c == '-'; });
+}
+
+inline bool is_cpu_dir_name(std::string_view name) noexcept {
+  if (name.size() < 4 || name.substr(0, 3) != "cpu") return false;
+  return std::all_of(name.begin() + 3, name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// Physical cores from sysfs: distinct sibling lists of sys/devices/system/cpu/cpuN, from
+/// topology/core_cpus_list or, on kernels before 5.7, topology/thread_siblings_list. Zero
+/// when sysfs has none.
+inline std::size_t count_cores_sysfs(const linux_host_options& o) {
+  const auto base = join(o.root, "sys/devices/system/cpu");
+  DIR* dir = ::opendir(base.c_str());
+  if (dir == nullptr) return 0;
+  std::vector<std::string> names;
+  std::size_t seen = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (++seen > o.max_cpu_entries) break;
+    if (is_cpu_dir_name(e->d_name)) names.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+
+  std::vector<std::string> lists;
+  std::string content;
+  std::string ignored;
+  bool truncated = false;
+  for (const auto& name : names) {
+    for (const char* file : {"/topology/core_cpus_list", "/topology/thread_siblings_list"}) {
+      if (!read_file(base + "/" + name + file, 4096, content, truncated, ignored) || truncated) continue;
+      const auto list = trim(content);
+      if (!valid_cpu_list(list)) continue;
+      lists.emplace_back(list);
+      break;
+    }
+  }
+  std::sort(lists.begin(), lists.end());
+  return static_cast<std::size_t>(std::unique(lists.begin(), lists.end()) - lists.begin());
+}
+
+/// Online logical CPUs of the running system (ignores options.root), 0 if unknown.
+inline std::size_t logical_cpu_count() noexcept {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+/// gopsutil's cpu.Counts(false), with the logical count where physical cores are unknown.
+inline std::size_t physical_cpu_count(const linux_host_options& o) {
+  if (const auto n = count_cores_sysfs(o); n > 0) return n;
+  std::string text;
+  std::string ignored;
+  bool truncated = false;
+  if (read_file(join(o.root, "proc/cpuinfo"), o.max_file_bytes, text, truncated, ignored) && !truncated) {
+    if (const auto n = count_cores_cpuinfo(text); n > 0) return n;
+  }
+  return logical_cpu_count();
+}
+
+inline bool mul_bytes(std::uint64_t count, std::uint64_t unit, std::uint64_t& out) noexcept {
+  return !__builtin_mul_overflow(count, unit, &out);
+}
+
+/// used / whole * 100, 0 for an empty whole.
+inline double percent(std::uint64_t part, std::uint64_t whole) noexcept {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole) * 100.0;
+}
+
+}  // namespace detail::linux_host
+
+/// The host figures of a Linux machine:
+/// - cpu_count: physical cores (sysfs topology, else /proc/cpuinfo, else the logical count);
+/// - cpu_usage_percentage: busy share of all CPU time since this source's previous sample
+///   (/proc/stat; the first sample covers the time since boot);
+/// - cpu_used_count: integer part of cpu_count * usage / 100;
+/// - memory: /proc/meminfo MemTotal and MemAvailable, used = total - available;
+/// - disk: statvfs(disk_path), used = (blocks - bfree) * frsize, usage = used / (used + bavail).
+/// A part that cannot be read fails on its own (host_sample::fail). sample() is
+/// thread-safe; the source is neither copyable nor movable because it keeps the previous
+/// CPU counters behind a mutex.
+class linux_host_source {
+ public:
+  linux_host_source() = default;
+  explicit linux_host_source(linux_host_options options) : options_(std::move(options)) {}
+  linux_host_source(const linux_host_source&) = delete;
+  linux_host_source& operator=(const linux_host_source&) = delete;
+
+  [[nodiscard]] const linux_host_options& options() const noexcept { return options_; }
+
+  /// Reads all three parts now. Never throws except std::bad_alloc.
+  [[nodiscard]] host_sample sample() {
+    host_sample s;
+    sample_cpu(s);
+    sample_memory(s);
+    sample_disk(s);
+    return s;
+  }
+
+ private:
+  void sample_cpu(host_sample& s) {
+    namespace d = detail::linux_host;
+    std::string text;
+    std::string error;
+    bool truncated = false;
+    d::cpu_times now;
+    const auto path = d::join(options_.root, "proc/stat");
+    if (!d::read_file(path, options_.max_stat_line_bytes, text, truncated, error)) {
+      s.fail(host_part::cpu, std::move(error));
+      return;
+    }
+    if (truncated && text.find('\n') == std::string::npos) {
+      s.fail(host_part::cpu, "first line of " + path + " is longer than " +
+                                 std::to_string(options_.max_stat_line_bytes) + " bytes");
+      return;
+    }
+    if (!d::parse_proc_stat(text, now, error)) {
+      s.fail(host_part::cpu, path + ": " + error);
+      return;
+    }
+    const auto cores = d::physical_cpu_count(options_);
+    if (cores == 0) {
+      s.fail(host_part::cpu, "the number of CPUs is unknown");
+      return;
+    }
+    double usage = 0;
+    {
+      std::lock_guard lock(mutex_);
+      usage = d::usage_between(previous_, now, previous_usage_);
+      previous_ = now;
+      previous_usage_ = usage;
+    }
+    s.values.cpu_count = cores;
+    s.values.cpu_usage_percentage = usage;
+    const auto used = static_cast<std::uint64_t>(static_cast<double>(cores) * usage / 100.0);
+    s.values.cpu_used_count = std::min<std::uint64_t>(used, cores);
+  }
+
+  void sample_memory(host_sample& s) const {
+    namespace d = detail::linux_host;
+    std::string text;
+    std::string error;
+    bool truncated = false;
+    const auto path = d::join(options_.root, "proc/meminfo");
+    if (!d::read_file(path, options_.max_file_bytes, text, truncated, error)) {
+      s.fail(host_part::memory, std::move(error));
+      return;
+    }
+    if (truncated) {
+      s.fail(host_part::memory, path + " is longer than " + std::to_string(options_.max_file_bytes) + " bytes");
+      return;
+    }
+    d::meminfo m;
+    if (!d::parse_meminfo(text, m, error)) {
+      s.fail(host_part::memory, path + ": " + error);
+      return;
+    }
+    s.values.memory_total_bytes = m.total_bytes;
+    s.values.memory_available_bytes = m.available_bytes;
+    s.values.memory_used_bytes = m.total_bytes - m.available_bytes;
+    s.values.memory_usage_percentage = d::percent(s.values.memory_used_bytes, m.total_bytes);
+  }
+
+  void sample_disk(host_sample& s) const {
+    namespace d = detail::linux_host;
+    struct statvfs st {};
+    int rc = 0;
+    // statvfs on network file systems can be interrupted; a few retries are enough.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      rc = ::statvfs(options_.disk_path.c_str(), &st);
+      if (rc == 0 || errno != EINTR) break;
+    }
+    if (rc != 0) {
+      s.fail(host_part::disk, "statvfs(" + options_.disk_path + "): " + d::errno_text(errno));
+      return;
+    }
+    const std::uint64_t unit = st.f_frsize != 0 ? st.f_frsize : st.f_bsize;
+    std::uint64_t total = 0;
+    std::uint64_t available = 0;
+    std::uint64_t used = 0;
+    if (st.f_bfree > st.f_blocks || !d::mul_bytes(st.f_blocks, unit, total) ||
+        !d::mul_bytes(st.f_bavail, unit, available) || !d::mul_bytes(st.f_blocks - st.f_bfree, unit, used)) {
+      s.fail(host_part::disk, "statvfs(" + options_.disk_path + ") returned inconsistent block counts");
+      return;
+    }
+    s.values.disk_total_bytes = total;
+    s.values.disk_available_bytes = available;
+    s.values.disk_used_bytes = used;
+    // Like df: the share of the space available to unprivileged users that is in use.
+    const double whole = static_cast<double>(used) + static_cast<double>(available);
+    s.values.disk_usage_percentage = whole > 0 ? static_cast<double>(used) / whole * 100.0 : 0.0;
+  }
+
+  linux_host_options options_;
+  std::mutex mutex_;
+  detail::linux_host::cpu_times previous_;
+  double previous_usage_ = 0;
+};
+
+static_assert(host_metrics_source<linux_host_source>);
+
+}  // namespace anklet::metrics

@@ -1,0 +1,23 @@
+// anklet::metrics platform_host_source: the host source for the platform being compiled
+// for, so that servers and exporters can default to "the real figures" without #ifdefs.
+#pragma once
+
+#include "anklet/metrics/host.hpp"
+
+#if defined(__linux__)
+#include "anklet/metrics/host_linux.hpp"
+#endif
+
+namespace anklet::metrics {
+
+#if defined(__linux__)
+/// Linux: /proc, /sys and statvfs.
+using platform_host_source = linux_host_source;
+#else
+/// No reader for this platform yet (macOS is planned): the host figures stay at zero.
+using platform_host_source = no_host_source;
+#endif
+
+static_assert(host_metrics_source<platform_host_source>);
+
+}  // namespace anklet::metrics

@@ -1,0 +1,141 @@
+// anklet::metrics Anklet-text renderer: the lines Go Anklet's /metrics/v1 handler prints,
+// byte for byte, so existing dashboards and scripts keep working. This text is not valid
+// Prometheus exposition (values unquoted, strings as samples); use prometheus.hpp for that.
+#pragma once
+
+#include <iterator>
+#include <string>
+#include <string_view>
+
+#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/render_common.hpp"
+
+namespace anklet::metrics {
+
+/// Options of the Anklet text renderer.
+struct anklet_text_options {
+  /// Go prints times in the process's local zone; `utc` makes output host-independent.
+  time_zone zone = time_zone::local;
+};
+
+namespace detail {
+
+// `{name=N,plugin=P,owner=O` plus `,repo=R` when set: raw bytes, as Go's %s prints them.
+template <class Out>
+void write_anklet_labels(text_sink<Out>& s, std::string_view metric, const plugin_metrics& p, bool with_repo) {
+  s.write(metric);
+  s.write("{name=");
+  s.write(p.name);
+  s.write(",plugin=");
+  s.write(p.plugin_name);
+  s.write(",owner=");
+  s.write(p.owner_name);
+  if (with_repo && !p.repo_name.empty()) {
+    s.write(",repo=");
+    s.write(p.repo_name);
+  }
+}
+
+template <class Out>
+void write_anklet_last_run(text_sink<Out>& s, std::string_view metric, const plugin_metrics& p,
+                           std::string_view job_url, time_point t, time_zone zone) {
+  write_anklet_labels(s, metric, p, true);
+  s.write(",job_url=");
+  s.write(job_url);
+  s.write("} ");
+  write_rfc3339(s, t, zone);
+  s.put('\n');
+}
+
+template <class Out>
+void write_anklet_count(text_sink<Out>& s, std::string_view metric, const plugin_metrics& p, std::uint64_t v) {
+  write_anklet_labels(s, metric, p, false);
+  s.write("} ");
+  write_uint(s, v);
+  s.put('\n');
+}
+
+template <class Out>
+void write_anklet_line(text_sink<Out>& s, std::string_view metric, std::uint64_t v) {
+  s.write(metric);
+  s.put(' ');
+  write_uint(s, v);
+  s.put('\n');
+}
+
+template <class Out>
+void write_anklet_line(text_sink<Out>& s, std::string_view metric, double v) {
+  s.write(metric);
+  s.put(' ');
+  write_go_fixed6(s, v);
+  s.put('\n');
+}
+
+}  // namespace detail
+
+/// Writes Go Anklet's metrics text to `out` and returns the iterator past the end.
+///
+/// As in Go, whether a plugin gets the last-run lines is decided by its plugin name: one
+/// that contains `_receiver` is a receiver. The four plugin_total_* lines follow the SPEC
+/// (handlers only, and not for a solo receiver); Go itself also prints them for a
+/// receiver that shares a process with handlers, with zero counts.
+template <std::output_iterator<char> Out>
+Out format_anklet_text(const metrics_snapshot& m, Out out, const anklet_text_options& options = {}) {
+  text_sink<Out> s(std::move(out));
+  const bool solo = m.solo_receiver();
+  if (!solo) {
+    detail::write_anklet_line(s, "total_running_vms", m.total_running_vms);
+    detail::write_anklet_line(s, "total_successful_runs_since_start", m.total_successful_runs_since_start);
+    detail::write_anklet_line(s, "total_failed_runs_since_start", m.total_failed_runs_since_start);
+    detail::write_anklet_line(s, "total_canceled_runs_since_start", m.total_canceled_runs_since_start);
+  }
+  for (const auto& p : m.plugins) {
+    const bool handler_by_name = std::string_view(p.plugin_name).find("_receiver") == std::string_view::npos;
+    detail::write_anklet_labels(s, "plugin_status", p, true);
+    s.write("} ");
+    s.write(to_string(p.status));
+    s.put('\n');
+    if (handler_by_name) {
+      detail::write_anklet_last_run(s, "plugin_last_successful_run", p, p.last_successful_run_job_url,
+                                    p.last_successful_run, options.zone);
+      detail::write_anklet_last_run(s, "plugin_last_failed_run", p, p.last_failed_run_job_url, p.last_failed_run,
+                                    options.zone);
+      detail::write_anklet_last_run(s, "plugin_last_canceled_run", p, p.last_canceled_run_job_url,
+                                    p.last_canceled_run, options.zone);
+    }
+    detail::write_anklet_labels(s, "plugin_status_since", p, true);
+    s.write("} ");
+    write_rfc3339(s, p.status_since, options.zone);
+    s.put('\n');
+    if (handler_by_name && !solo) {
+      detail::write_anklet_count(s, "plugin_total_ran_vms", p, p.total_ran_vms);
+      detail::write_anklet_count(s, "plugin_total_successful_runs_since_start", p,
+                                 p.total_successful_runs_since_start);
+      detail::write_anklet_count(s, "plugin_total_failed_runs_since_start", p, p.total_failed_runs_since_start);
+      detail::write_anklet_count(s, "plugin_total_canceled_runs_since_start", p, p.total_canceled_runs_since_start);
+    }
+  }
+  const auto& h = m.host;
+  detail::write_anklet_line(s, "host_cpu_count", h.cpu_count);
+  detail::write_anklet_line(s, "host_cpu_used_count", h.cpu_used_count);
+  detail::write_anklet_line(s, "host_cpu_usage_percentage", h.cpu_usage_percentage);
+  detail::write_anklet_line(s, "host_memory_total_bytes", h.memory_total_bytes);
+  detail::write_anklet_line(s, "host_memory_used_bytes", h.memory_used_bytes);
+  detail::write_anklet_line(s, "host_memory_available_bytes", h.memory_available_bytes);
+  detail::write_anklet_line(s, "host_memory_usage_percentage", h.memory_usage_percentage);
+  detail::write_anklet_line(s, "host_disk_total_bytes", h.disk_total_bytes);
+  detail::write_anklet_line(s, "host_disk_used_bytes", h.disk_used_bytes);
+  detail::write_anklet_line(s, "host_disk_available_bytes", h.disk_available_bytes);
+  detail::write_anklet_line(s, "host_disk_usage_percentage", h.disk_usage_percentage);
+  return std::move(s).out();
+}
+
+/// Go Anklet's metrics text in a new string.
+[[nodiscard]] inline std::string to_anklet_text(const metrics_snapshot& m, const anklet_text_options& options = {}) {
+  std::string out;
+  out.reserve(1024 + m.plugins.size() * 1024);
+  format_anklet_text(m, std::back_inserter(out), options);
+  return out;
+}
+
+}  // namespace anklet::metrics

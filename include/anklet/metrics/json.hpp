@@ -1,0 +1,137 @@
+// anklet::metrics JSON renderer: the metrics payload Go Anklet stores in Redis (its
+// MetricsData marshalled by encoding/json), with Go's field names, field order, string
+// escaping and time form, so that Go's aggregator and ours read it alike. The output is
+// valid JSON for any input bytes: invalid UTF-8 becomes U+FFFD as Go does.
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/render_common.hpp"
+
+namespace anklet::metrics {
+
+/// The Content-Type of format_json's output.
+inline constexpr std::string_view json_content_type = "application/json";
+
+/// Options of the JSON renderer.
+struct json_options {
+  /// Go marshals times with the zone they carry, local for time.Now(); `utc` makes
+  /// output host-independent. Both read back to the same instants.
+  time_zone zone = time_zone::local;
+};
+
+namespace detail {
+
+// `"key":` — keys are ours and need no escaping. `first` says whether a comma goes before.
+template <class Out>
+void write_json_key(text_sink<Out>& s, std::string_view key, bool first = false) {
+  if (!first) s.put(',');
+  s.put('"');
+  s.write(key);
+  s.write("\":");
+}
+
+template <class Out>
+void write_json_field(text_sink<Out>& s, std::string_view key, std::uint64_t v) {
+  write_json_key(s, key);
+  write_uint(s, v);
+}
+
+template <class Out>
+void write_json_field(text_sink<Out>& s, std::string_view key, double v) {
+  write_json_key(s, key);
+  write_json_double(s, v);
+}
+
+template <class Out>
+void write_json_field(text_sink<Out>& s, std::string_view key, std::string_view v) {
+  write_json_key(s, key);
+  write_json_string(s, v);
+}
+
+template <class Out>
+void write_json_time(text_sink<Out>& s, std::string_view key, time_point t, time_zone zone, bool first = false) {
+  write_json_key(s, key, first);
+  s.put('"');
+  write_rfc3339_nano(s, t, zone);  // only digits, '-', ':', '.', 'T', 'Z', '+': no escaping
+  s.put('"');
+}
+
+template <class Out>
+void write_json_plugin(text_sink<Out>& s, const plugin_metrics& p, time_zone zone) {
+  s.put('{');
+  write_json_key(s, "Name", true);
+  write_json_string(s, p.name);
+  write_json_field(s, "PluginName", std::string_view(p.plugin_name));
+  write_json_field(s, "RepoName", std::string_view(p.repo_name));
+  write_json_field(s, "OwnerName", std::string_view(p.owner_name));
+  write_json_field(s, "Status", to_string(p.status));
+  write_json_time(s, "StatusSince", p.status_since, zone);
+  if (p.is_handler()) {
+    write_json_field(s, "LastSuccessfulRunJobUrl", std::string_view(p.last_successful_run_job_url));
+    write_json_field(s, "LastFailedRunJobUrl", std::string_view(p.last_failed_run_job_url));
+    write_json_field(s, "LastCanceledRunJobUrl", std::string_view(p.last_canceled_run_job_url));
+    write_json_time(s, "LastSuccessfulRun", p.last_successful_run, zone);
+    write_json_time(s, "LastFailedRun", p.last_failed_run, zone);
+    write_json_time(s, "LastCanceledRun", p.last_canceled_run, zone);
+    write_json_field(s, "TotalRanVMs", p.total_ran_vms);
+    write_json_field(s, "TotalSuccessfulRunsSinceStart", p.total_successful_runs_since_start);
+    write_json_field(s, "TotalFailedRunsSinceStart", p.total_failed_runs_since_start);
+    write_json_field(s, "TotalCanceledRunsSinceStart", p.total_canceled_runs_since_start);
+  }
+  s.put('}');
+}
+
+}  // namespace detail
+
+/// Writes the snapshot as Anklet's JSON payload (compact, no trailing newline) to `out`
+/// and returns the iterator past the end. Top level: last_update, the four totals, the
+/// 11 host_* values, then `plugins` in registration order; each plugin has Name,
+/// PluginName, RepoName, OwnerName, Status, StatusSince, and handlers add the job URLs,
+/// last-run times and counters. Totals are written for a solo receiver too, as Go does.
+template <std::output_iterator<char> Out>
+Out format_json(const metrics_snapshot& m, Out out, const json_options& options = {}) {
+  text_sink<Out> s(std::move(out));
+  s.put('{');
+  detail::write_json_time(s, "last_update", m.last_update, options.zone, true);
+  detail::write_json_field(s, "total_running_vms", m.total_running_vms);
+  detail::write_json_field(s, "total_successful_runs_since_start", m.total_successful_runs_since_start);
+  detail::write_json_field(s, "total_failed_runs_since_start", m.total_failed_runs_since_start);
+  detail::write_json_field(s, "total_canceled_runs_since_start", m.total_canceled_runs_since_start);
+  const auto& h = m.host;
+  detail::write_json_field(s, "host_cpu_count", h.cpu_count);
+  detail::write_json_field(s, "host_cpu_used_count", h.cpu_used_count);
+  detail::write_json_field(s, "host_cpu_usage_percentage", h.cpu_usage_percentage);
+  detail::write_json_field(s, "host_memory_total_bytes", h.memory_total_bytes);
+  detail::write_json_field(s, "host_memory_used_bytes", h.memory_used_bytes);
+  detail::write_json_field(s, "host_memory_available_bytes", h.memory_available_bytes);
+  detail::write_json_field(s, "host_memory_usage_percentage", h.memory_usage_percentage);
+  detail::write_json_field(s, "host_disk_total_bytes", h.disk_total_bytes);
+  detail::write_json_field(s, "host_disk_used_bytes", h.disk_used_bytes);
+  detail::write_json_field(s, "host_disk_available_bytes", h.disk_available_bytes);
+  detail::write_json_field(s, "host_disk_usage_percentage", h.disk_usage_percentage);
+  detail::write_json_key(s, "plugins");
+  s.put('[');
+  bool first = true;
+  for (const auto& p : m.plugins) {
+    if (!first) s.put(',');
+    first = false;
+    detail::write_json_plugin(s, p, options.zone);
+  }
+  s.write("]}");
+  return std::move(s).out();
+}
+
+/// The JSON payload in a new string.
+[[nodiscard]] inline std::string to_json(const metrics_snapshot& m, const json_options& options = {}) {
+  std::string out;
+  out.reserve(512 + m.plugins.size() * 768);
+  format_json(m, std::back_inserter(out), options);
+  return out;
+}
+
+}  // namespace anklet::metrics

@@ -1,0 +1,507 @@
+// anklet::metrics rendering toolkit: what the Prometheus, Anklet-text and JSON renderers
+// share, and what the aggregator reuses: a fast append-only text sink over any output
+// iterator, RFC 3339 time formatting as Go prints it, Unix seconds, Prometheus label
+// escaping, Go-compatible JSON string escaping and the plugin_status state-set writer.
+//
+// Everything here is locale-independent: numbers go through {fmt} without the `L`
+// specifier, never through iostreams or printf. No function allocates on the heap
+// unless the sink's own container grows.
+#pragma once
+
+#include <time.h>  // localtime_r, tm_gmtoff (POSIX)
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <fmt/compile.h>
+#include <fmt/format.h>
+
+#include "anklet/metrics/status.hpp"
+#include "anklet/metrics/time.hpp"
+
+namespace anklet::metrics {
+
+/// Which clock face times are shown on. Go Anklet prints times in the process's local
+/// zone (its time.Now() carries time.Local), so `local` is the compatible default; `utc`
+/// gives output that does not depend on the host's TZ.
+enum class time_zone : std::uint8_t { local, utc };
+
+namespace detail {
+
+// Reaches the container behind a back_insert_iterator (its `container` member is
+// protected, so a derived class is the portable way in). Deduction also accepts classes
+// derived from back_insert_iterator, such as fmt 9's fmt::appender.
+template <class C>
+C* back_insert_container(std::back_insert_iterator<C>* it) noexcept {
+  struct access : std::back_insert_iterator<C> {
+    static C* get(std::back_insert_iterator<C>& i) noexcept { return i.*(&access::container); }
+  };
+  return access::get(*it);
+}
+
+template <class C>
+concept appendable_char_container = requires(C& c, const char* p) { c.append(p, p); } ||
+                                    requires(C& c, const char* p) { c.insert(c.end(), p, p); };
+
+template <class C>
+void bulk_append(C& c, const char* first, const char* last) {
+  if constexpr (requires { c.append(first, last); }) {
+    c.append(first, last);
+  } else {
+    c.insert(c.end(), first, last);
+  }
+}
+
+template <class Out>
+concept has_bulk_container = requires(Out& o) {
+  { detail::back_insert_container(&o) };
+} && appendable_char_container<std::remove_pointer_t<decltype(detail::back_insert_container(std::declval<Out*>()))>>;
+
+}  // namespace detail
+
+/// An append-only text sink over an output iterator. When the iterator is a
+/// back_insert_iterator of a contiguous char container (std::string, std::vector<char>,
+/// fmt::memory_buffer, ...) every write is one bulk append to that container; any other
+/// iterator is written through char by char. No virtual calls, no allocation of its own.
+template <class Out>
+class text_sink {
+ public:
+  explicit text_sink(Out out) : out_(std::move(out)) {}
+
+  void write(std::string_view s) { out_ = std::copy(s.begin(), s.end(), std::move(out_)); }
+  void write(const char* first, const char* last) { out_ = std::copy(first, last, std::move(out_)); }
+  void put(char c) {
+    *out_ = c;
+    ++out_;
+  }
+  /// The iterator past everything written.
+  [[nodiscard]] Out out() && { return std::move(out_); }
+
+ private:
+  Out out_;
+};
+
+template <class Out>
+  requires detail::has_bulk_container<Out>
+class text_sink<Out> {
+ public:
+  explicit text_sink(Out out) : out_(std::move(out)), c_(detail::back_insert_container(&out_)) {}
+
+  void write(std::string_view s) { detail::bulk_append(*c_, s.data(), s.data() + s.size()); }
+  void write(const char* first, const char* last) { detail::bulk_append(*c_, first, last); }
+  void put(char c) { c_->push_back(c); }
+  [[nodiscard]] Out out() && { return std::move(out_); }
+
+ private:
+  Out out_;
+  std::remove_pointer_t<decltype(detail::back_insert_container(std::declval<Out*>()))>* c_;
+};
+
+// ---- numbers -----------------------------------------------------------------------
+
+/// Unsigned decimal.
+template <class Out>
+void write_uint(text_sink<Out>& s, std::uint64_t v) {
+  const fmt::format_int f(v);
+  s.write(f.data(), f.data() + f.size());
+}
+
+/// Signed decimal.
+template <class Out>
+void write_int(text_sink<Out>& s, std::int64_t v) {
+  const fmt::format_int f(v);
+  s.write(f.data(), f.data() + f.size());
+}
+
+namespace detail {
+template <class Out>
+void write_double_shortest(text_sink<Out>& s, double v) {
+  char buf[32];
+  const char* end = fmt::format_to(buf, FMT_COMPILE("{}"), v);
+  s.write(buf, end);
+}
+}  // namespace detail
+
+/// A sample value for Prometheus: the shortest text that reads back to the same double;
+/// NaN and the infinities in the spelling the exposition format defines.
+template <class Out>
+void write_prometheus_double(text_sink<Out>& s, double v) {
+  if (std::isnan(v)) return s.write("NaN");
+  if (std::isinf(v)) return s.write(v > 0 ? std::string_view("+Inf") : std::string_view("-Inf"));
+  detail::write_double_shortest(s, v);
+}
+
+/// A JSON number: the shortest round-trip form. JSON has no NaN or infinity (Go's
+/// encoder refuses them and writes nothing at all); we write 0 so that the document
+/// stays valid and the field keeps its numeric type.
+template <class Out>
+void write_json_double(text_sink<Out>& s, double v) {
+  if (!std::isfinite(v)) return s.put('0');
+  detail::write_double_shortest(s, v);
+}
+
+/// Go's `%f`: six decimals, `NaN`, `+Inf`, `-Inf`.
+template <class Out>
+void write_go_fixed6(text_sink<Out>& s, double v) {
+  if (std::isnan(v)) return s.write("NaN");
+  if (std::isinf(v)) return s.write(v > 0 ? std::string_view("+Inf") : std::string_view("-Inf"));
+  // 1e308 with six decimals needs 316 characters; format_to_n would truncate silently,
+  // so use a buffer that always fits.
+  char buf[400];
+  const char* end = fmt::format_to(buf, FMT_COMPILE("{:.6f}"), v);
+  s.write(buf, end);
+}
+
+// ---- time ------------------------------------------------------------------------
+
+/// A time broken down on a clock face with a fixed UTC offset.
+struct civil_time {
+  std::int64_t year = 1;
+  unsigned month = 1;
+  unsigned day = 1;
+  unsigned hour = 0;
+  unsigned minute = 0;
+  unsigned second = 0;
+  std::uint32_t nanosecond = 0;
+  std::int32_t utc_offset_seconds = 0;
+};
+
+/// Seconds since the Unix epoch, rounded down; `never` gives 0 (Prometheus' "no time").
+[[nodiscard]] constexpr std::int64_t to_unix_seconds(time_point t) noexcept {
+  if (is_never(t)) return 0;
+  return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+}
+
+/// The local zone's UTC offset at `t` in seconds (POSIX localtime_r, which honours TZ
+/// as of the last tzset() call). 0 for `never`, like Go's zero time which is in UTC.
+[[nodiscard]] inline std::int32_t local_utc_offset(time_point t) noexcept {
+  if (is_never(t)) return 0;
+  const auto secs = static_cast<time_t>(std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count());
+  struct tm tm_buf {};
+  if (localtime_r(&secs, &tm_buf) == nullptr) return 0;
+  return static_cast<std::int32_t>(tm_buf.tm_gmtoff);
+}
+
+/// `t` on the clock face `utc_offset_seconds` east of UTC. `never` gives Go's zero time,
+/// 0001-01-01T00:00:00 at offset 0.
+[[nodiscard]] inline civil_time to_civil(time_point t, std::int32_t utc_offset_seconds) noexcept {
+  civil_time c;
+  if (is_never(t)) return c;
+  using namespace std::chrono;
+  const auto secs = floor<seconds>(t);
+  c.nanosecond = static_cast<std::uint32_t>((t - secs).count());
+  // Seconds fit easily in int64 for every nanosecond time_point, offset included.
+  const std::int64_t local = secs.time_since_epoch().count() + utc_offset_seconds;
+  std::int64_t days_since_epoch = local / 86400;
+  std::int64_t sec_of_day = local % 86400;
+  if (sec_of_day < 0) {
+    sec_of_day += 86400;
+    --days_since_epoch;
+  }
+  const year_month_day ymd{sys_days{days{days_since_epoch}}};
+  c.year = static_cast<int>(ymd.year());
+  c.month = static_cast<unsigned>(ymd.month());
+  c.day = static_cast<unsigned>(ymd.day());
+  c.hour = static_cast<unsigned>(sec_of_day / 3600);
+  c.minute = static_cast<unsigned>(sec_of_day / 60 % 60);
+  c.second = static_cast<unsigned>(sec_of_day % 60);
+  c.utc_offset_seconds = utc_offset_seconds;
+  return c;
+}
+
+/// `t` on the chosen clock face.
+[[nodiscard]] inline civil_time to_civil(time_point t, time_zone zone) noexcept {
+  return to_civil(t, zone == time_zone::local ? local_utc_offset(t) : 0);
+}
+
+namespace detail {
+
+inline char* put2(char* p, unsigned v) noexcept {
+  p[0] = static_cast<char>('0' + v / 10 % 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
+}
+
+// Date and time up to the seconds, as Go's "2006-01-02T15:04:05". Years outside
+// 0000-9999 cannot come from a nanosecond time_point (its range is 1677-2262).
+inline char* put_date_time(char* p, const civil_time& c) noexcept {
+  const auto y = static_cast<unsigned>(c.year < 0 ? 0 : c.year > 9999 ? 9999 : c.year);
+  p = put2(p, y / 100);
+  p = put2(p, y % 100);
+  *p++ = '-';
+  p = put2(p, c.month);
+  *p++ = '-';
+  p = put2(p, c.day);
+  *p++ = 'T';
+  p = put2(p, c.hour);
+  *p++ = ':';
+  p = put2(p, c.minute);
+  *p++ = ':';
+  return put2(p, c.second);
+}
+
+// Go's "Z07:00": Z for a zero offset, else the sign and hours:minutes (seconds of the
+// offset are dropped, and the sign follows the truncated minutes, as Go does).
+inline char* put_offset(char* p, std::int32_t offset_seconds) noexcept {
+  if (offset_seconds == 0) {
+    *p++ = 'Z';
+    return p;
+  }
+  std::int32_t minutes = offset_seconds / 60;
+  if (minutes < 0) {
+    *p++ = '-';
+    minutes = -minutes;
+  } else {
+    *p++ = '+';
+  }
+  p = put2(p, static_cast<unsigned>(minutes / 60));
+  *p++ = ':';
+  return put2(p, static_cast<unsigned>(minutes % 60));
+}
+
+}  // namespace detail
+
+/// Go's `Format(time.RFC3339)` of a broken-down time: seconds precision, fraction dropped.
+template <class Out>
+void write_rfc3339(text_sink<Out>& s, const civil_time& c) {
+  char buf[32];
+  char* p = detail::put_date_time(buf, c);
+  p = detail::put_offset(p, c.utc_offset_seconds);
+  s.write(buf, p);
+}
+
+/// Go's `Format(time.RFC3339Nano)`, which is also how encoding/json writes a time:
+/// nanoseconds with trailing zeros removed, and no fraction at all when it is zero.
+template <class Out>
+void write_rfc3339_nano(text_sink<Out>& s, const civil_time& c) {
+  char buf[48];
+  char* p = detail::put_date_time(buf, c);
+  if (c.nanosecond != 0) {
+    *p++ = '.';
+    std::uint32_t ns = c.nanosecond % 1000000000u;
+    char digits[9];
+    for (int i = 8; i >= 0; --i) {
+      digits[i] = static_cast<char>('0' + ns % 10);
+      ns /= 10;
+    }
+    int n = 9;
+    while (n > 0 && digits[n - 1] == '0') --n;
+    for (int i = 0; i < n; ++i) *p++ = digits[i];
+  }
+  p = detail::put_offset(p, c.utc_offset_seconds);
+  s.write(buf, p);
+}
+
+/// RFC 3339 to the second on the chosen clock face; `never` -> `0001-01-01T00:00:00Z`.
+template <class Out>
+void write_rfc3339(text_sink<Out>& s, time_point t, time_zone zone) {
+  write_rfc3339(s, to_civil(t, zone));
+}
+
+/// Go's JSON time form on the chosen clock face; `never` -> `0001-01-01T00:00:00Z`.
+template <class Out>
+void write_rfc3339_nano(text_sink<Out>& s, time_point t, time_zone zone) {
+  write_rfc3339_nano(s, to_civil(t, zone));
+}
+
+/// Convenience: RFC 3339 to the second as a string.
+[[nodiscard]] inline std::string to_rfc3339(time_point t, time_zone zone = time_zone::local) {
+  std::string out;
+  text_sink sink(std::back_inserter(out));
+  write_rfc3339(sink, t, zone);
+  return out;
+}
+
+/// Convenience: Go's JSON time form as a string.
+[[nodiscard]] inline std::string to_rfc3339_nano(time_point t, time_zone zone = time_zone::local) {
+  std::string out;
+  text_sink sink(std::back_inserter(out));
+  write_rfc3339_nano(sink, t, zone);
+  return out;
+}
+
+// ---- UTF-8 -------------------------------------------------------------------------
+
+namespace detail {
+
+// Length of the valid UTF-8 sequence starting at p[0] (at most `left` bytes available),
+// or 0 when the bytes there are not one. Same acceptance as Go's utf8.DecodeRune:
+// no overlong forms, no surrogates, nothing above U+10FFFF.
+inline std::size_t utf8_sequence_length(const unsigned char* p, std::size_t left) noexcept {
+  const unsigned char b0 = p[0];
+  if (b0 < 0x80) return 1;
+  const auto cont = [](unsigned char b) { return b >= 0x80 && b <= 0xBF; };
+  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && cont(p[1]) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (left < 3) return 0;
+    const unsigned char lo = b0 == 0xE0 ? 0xA0 : 0x80;
+    const unsigned char hi = b0 == 0xED ? 0x9F : 0xBF;
+    return p[1] >= lo && p[1] <= hi && cont(p[2]) ? 3 : 0;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (left < 4) return 0;
+    const unsigned char lo = b0 == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = b0 == 0xF4 ? 0x8F : 0xBF;
+    return p[1] >= lo && p[1] <= hi && cont(p[2]) && cont(p[3]) ? 4 : 0;
+  }
+  return 0;
+}
+
+inline constexpr std::string_view utf8_replacement = "\xEF\xBF\xBD";  // U+FFFD
+
+}  // namespace detail
+
+// ---- Prometheus --------------------------------------------------------------------
+
+/// A label value's inside (no quotes): `\` -> `\\`, `"` -> `\"`, newline -> `\n`; bytes
+/// that are not valid UTF-8 become U+FFFD, since Prometheus rejects invalid UTF-8.
+template <class Out>
+void write_prometheus_label_value(text_sink<Out>& s, std::string_view v) {
+  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+  const std::size_t n = v.size();
+  std::size_t run = 0;  // start of bytes not yet written
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char b = p[i];
+    if (b >= 0x80) {
+      const std::size_t len = detail::utf8_sequence_length(p + i, n - i);
+      if (len != 0) {
+        i += len;
+        continue;
+      }
+      s.write(v.data() + run, v.data() + i);
+      s.write(detail::utf8_replacement);
+      run = ++i;
+      continue;
+    }
+    if (b == '\\' || b == '"' || b == '\n') {
+      s.write(v.data() + run, v.data() + i);
+      s.put('\\');
+      s.put(b == '\n' ? 'n' : static_cast<char>(b));
+      run = ++i;
+      continue;
+    }
+    ++i;
+  }
+  s.write(v.data() + run, v.data() + n);
+}
+
+/// `name="value"` with the value escaped.
+template <class Out>
+void write_prometheus_label(text_sink<Out>& s, std::string_view name, std::string_view value) {
+  s.write(name);
+  s.write("=\"");
+  write_prometheus_label_value(s, value);
+  s.put('"');
+}
+
+/// The `# HELP` and `# TYPE` lines that open a family. `type` is "gauge" or "counter".
+/// Help texts are ours and constant: they must hold no backslash or newline.
+template <class Out>
+void write_prometheus_family_header(text_sink<Out>& s, std::string_view name, std::string_view help,
+                                    std::string_view type) {
+  s.write("# HELP ");
+  s.write(name);
+  s.put(' ');
+  s.write(help);
+  s.write("\n# TYPE ");
+  s.write(name);
+  s.put(' ');
+  s.write(type);
+  s.put('\n');
+}
+
+/// The plugin_status state set of one plugin: a series per known status (in
+/// all_statuses order) with a `status` label, 1 for `current` and 0 for the rest; a
+/// `current` that is no known status adds its own series at 1, so nothing is hidden.
+/// `write_labels(sink)` writes the plugin's own labels, comma separated, at least one.
+template <class Out, class LabelWriter>
+void write_status_state_set(text_sink<Out>& s, std::string_view family, LabelWriter&& write_labels,
+                            std::string_view current) {
+  bool known = false;
+  for (const auto st : all_statuses) {
+    const std::string_view spelled = to_string(st);
+    const bool is_current = spelled == current;
+    known = known || is_current;
+    s.write(family);
+    s.put('{');
+    write_labels(s);
+    s.write(",status=\"");
+    s.write(spelled);  // our own spellings need no escaping
+    s.write(is_current ? std::string_view("\"} 1\n") : std::string_view("\"} 0\n"));
+  }
+  if (!known) {
+    s.write(family);
+    s.put('{');
+    write_labels(s);
+    s.put(',');
+    write_prometheus_label(s, "status", current);
+    s.write("} 1\n");
+  }
+}
+
+// ---- JSON --------------------------------------------------------------------------
+
+/// A JSON string, quotes included, escaped exactly as Go's encoding/json does by default
+/// (Go 1.22 and later, which Anklet requires): `\"` `\\` `\n` `\r` `\t` `\b` `\f`, other
+/// control characters as `\u00XX`, `<` `>` `&` as `\u003c` `\u003e` `\u0026`, U+2028 and
+/// U+2029 as `\u2028` `\u2029`, and each byte that is not valid UTF-8 as `\ufffd`.
+template <class Out>
+void write_json_string(text_sink<Out>& s, std::string_view v) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+  const std::size_t n = v.size();
+  std::size_t run = 0;
+  std::size_t i = 0;
+  s.put('"');
+  while (i < n) {
+    const unsigned char b = p[i];
+    if (b >= 0x80) {
+      const std::size_t len = detail::utf8_sequence_length(p + i, n - i);
+      if (len == 3 && b == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
+        s.write(v.data() + run, v.data() + i);
+        s.write(p[i + 2] == 0xA8 ? std::string_view("\\u2028") : std::string_view("\\u2029"));
+        i += 3;
+        run = i;
+        continue;
+      }
+      if (len != 0) {
+        i += len;
+        continue;
+      }
+      s.write(v.data() + run, v.data() + i);
+      s.write("\\ufffd");
+      run = ++i;
+      continue;
+    }
+    if (b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&') {
+      ++i;
+      continue;
+    }
+    s.write(v.data() + run, v.data() + i);
+    switch (b) {
+      case '"': s.write("\\\""); break;
+      case '\\': s.write("\\\\"); break;
+      case '\n': s.write("\\n"); break;
+      case '\r': s.write("\\r"); break;
+      case '\t': s.write("\\t"); break;
+      case '\b': s.write("\\b"); break;
+      case '\f': s.write("\\f"); break;
+      default: {
+        const char esc[6] = {'\\', 'u', '0', '0', hex[b >> 4], hex[b & 0xF]};
+        s.write(esc, esc + 6);
+      }
+    }
+    run = ++i;
+  }
+  s.write(v.data() + run, v.data() + n);
+  s.put('"');
+}
+
+}  // namespace anklet::metrics

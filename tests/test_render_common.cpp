@@ -1,0 +1,275 @@
+// The shared rendering pieces: sinks, numbers, times, escaping, the status state set.
+#include "anklet/metrics/render_common.hpp"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "render_fixtures.hpp"
+
+using namespace anklet::metrics;
+using anklet_test::at;
+
+namespace {
+
+template <class F>
+std::string render(F&& f) {
+  std::string out;
+  text_sink s(std::back_inserter(out));
+  f(s);
+  return out;
+}
+
+std::string label_value(std::string_view v) {
+  return render([&](auto& s) { write_prometheus_label_value(s, v); });
+}
+std::string json_string(std::string_view v) {
+  return render([&](auto& s) { write_json_string(s, v); });
+}
+std::string prom_double(double v) {
+  return render([&](auto& s) { write_prometheus_double(s, v); });
+}
+std::string json_double(double v) {
+  return render([&](auto& s) { write_json_double(s, v); });
+}
+std::string go_f(double v) {
+  return render([&](auto& s) { write_go_fixed6(s, v); });
+}
+
+// Sets TZ for one test and restores the previous value (and tzset) afterwards.
+class tz_guard {
+ public:
+  explicit tz_guard(const char* tz) {
+    if (const char* old = std::getenv("TZ")) old_ = old;
+    ::setenv("TZ", tz, 1);
+    ::tzset();
+  }
+  ~tz_guard() {
+    if (old_) {
+      ::setenv("TZ", old_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+  tz_guard(const tz_guard&) = delete;
+  tz_guard& operator=(const tz_guard&) = delete;
+
+ private:
+  std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST_CASE("back_insert_iterators of contiguous containers take the bulk path") {
+  static_assert(detail::has_bulk_container<std::back_insert_iterator<std::string>>);
+  static_assert(detail::has_bulk_container<std::back_insert_iterator<std::vector<char>>>);
+  static_assert(detail::has_bulk_container<std::back_insert_iterator<fmt::memory_buffer>>);
+  static_assert(detail::has_bulk_container<fmt::appender>);
+  static_assert(!detail::has_bulk_container<char*>);
+  static_assert(!detail::has_bulk_container<std::ostreambuf_iterator<char>>);
+
+  const auto write_all = [](auto& s) {
+    s.write("ab");
+    s.put('c');
+    write_uint(s, 18446744073709551615u);
+    write_int(s, -42);
+  };
+  const std::string expected = "abc18446744073709551615-42";
+  CHECK(render(write_all) == expected);
+
+  std::vector<char> v;
+  {
+    text_sink s(std::back_inserter(v));
+    write_all(s);
+  }
+  CHECK(std::string(v.begin(), v.end()) == expected);
+
+  fmt::memory_buffer mb;
+  {
+    text_sink s(std::back_inserter(mb));
+    write_all(s);
+  }
+  CHECK(fmt::to_string(mb) == expected);
+
+  fmt::memory_buffer mb2;
+  {
+    text_sink s{fmt::appender(mb2)};
+    write_all(s);
+  }
+  CHECK(fmt::to_string(mb2) == expected);
+
+  std::ostringstream os;
+  {
+    text_sink s{std::ostreambuf_iterator<char>(os)};
+    write_all(s);
+  }
+  CHECK(os.str() == expected);
+
+  char buf[64] = {};
+  text_sink s(static_cast<char*>(buf));
+  write_all(s);
+  char* end = std::move(s).out();
+  CHECK(std::string(buf, end) == expected);
+}
+
+TEST_CASE("doubles: shortest for Prometheus and JSON, six decimals as Go's %f") {
+  CHECK(prom_double(0) == "0");
+  CHECK(prom_double(12.5) == "12.5");
+  CHECK(prom_double(12.371134020618557) == "12.371134020618557");
+  CHECK(prom_double(0.1) == "0.1");
+  CHECK(prom_double(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  CHECK(prom_double(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(prom_double(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(std::stod(prom_double(1.0 / 3)) == 1.0 / 3);
+
+  CHECK(json_double(0) == "0");
+  CHECK(json_double(12.5) == "12.5");
+  CHECK(json_double(100) == "100");
+  CHECK(json_double(std::numeric_limits<double>::quiet_NaN()) == "0");
+  CHECK(json_double(std::numeric_limits<double>::infinity()) == "0");
+
+  CHECK(go_f(12.371134020618557) == "12.371134");
+  CHECK(go_f(50) == "50.000000");
+  CHECK(go_f(0) == "0.000000");
+  CHECK(go_f(-0.0) == "-0.000000");
+  CHECK(go_f(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  CHECK(go_f(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(go_f(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(go_f(std::numeric_limits<double>::max()).size() == 309 + 7);
+}
+
+TEST_CASE("Unix seconds: floor, and 0 for never") {
+  CHECK(to_unix_seconds(never) == 0);
+  CHECK(to_unix_seconds(at(0)) == 0);
+  CHECK(to_unix_seconds(at(1705314600, 999999999)) == 1705314600);
+  CHECK(to_unix_seconds(at(-2, 500000000)) == -2);  // -1.5 s rounds down
+}
+
+TEST_CASE("RFC 3339 in UTC, to the second and in Go's nano form") {
+  CHECK(to_rfc3339(never, time_zone::utc) == "0001-01-01T00:00:00Z");
+  CHECK(to_rfc3339_nano(never, time_zone::utc) == "0001-01-01T00:00:00Z");
+  CHECK(to_rfc3339(never, time_zone::local) == "0001-01-01T00:00:00Z");
+  CHECK(to_rfc3339(at(0), time_zone::utc) == "1970-01-01T00:00:00Z");
+  CHECK(to_rfc3339(at(1705314600, 999999999), time_zone::utc) == "2024-01-15T10:30:00Z");  // dropped, not rounded
+  CHECK(to_rfc3339(at(951782400), time_zone::utc) == "2000-02-29T00:00:00Z");
+  CHECK(to_rfc3339(at(-1), time_zone::utc) == "1969-12-31T23:59:59Z");
+  CHECK(to_rfc3339_nano(at(1705314600), time_zone::utc) == "2024-01-15T10:30:00Z");
+  CHECK(to_rfc3339_nano(at(1705314600, 500000000), time_zone::utc) == "2024-01-15T10:30:00.5Z");
+  CHECK(to_rfc3339_nano(at(1705314600, 123456789), time_zone::utc) == "2024-01-15T10:30:00.123456789Z");
+  CHECK(to_rfc3339_nano(at(1705314600, 1000), time_zone::utc) == "2024-01-15T10:30:00.000001Z");
+  CHECK(to_rfc3339_nano(at(-1, 250000000), time_zone::utc) == "1969-12-31T23:59:59.25Z");
+  // The extremes a nanosecond time_point can hold next to `never`.
+  CHECK(to_rfc3339(time_point::max(), time_zone::utc) == "2262-04-11T23:47:16Z");
+  CHECK(to_rfc3339(never + std::chrono::nanoseconds{1}, time_zone::utc) == "1677-09-21T00:12:43Z");
+}
+
+TEST_CASE("RFC 3339 with fixed offsets, as Go's Z07:00 prints them") {
+  const auto fmt_at = [](time_point t, std::int32_t offset) {
+    return render([&](auto& s) { write_rfc3339(s, to_civil(t, offset)); });
+  };
+  CHECK(fmt_at(at(1705314600), 7200) == "2024-01-15T12:30:00+02:00");
+  CHECK(fmt_at(at(1705314600), -(5 * 3600 + 30 * 60)) == "2024-01-15T05:00:00-05:30");
+  CHECK(fmt_at(at(1705314600), 12 * 3600 + 45 * 60) == "2024-01-15T23:15:00+12:45");
+  CHECK(fmt_at(at(1705314600), -11 * 3600) == "2024-01-14T23:30:00-11:00");
+  // Go drops the seconds of an offset, and its sign follows the truncated minutes.
+  CHECK(fmt_at(at(1705314600), -30) == "2024-01-15T10:29:30+00:00");
+  CHECK(fmt_at(at(1705314600), 3600 + 59) == "2024-01-15T11:30:59+01:00");
+  const auto nano_at = [](time_point t, std::int32_t offset) {
+    return render([&](auto& s) { write_rfc3339_nano(s, to_civil(t, offset)); });
+  };
+  CHECK(nano_at(at(1705314600, 120000000), 3600) == "2024-01-15T11:30:00.12+01:00");
+}
+
+TEST_CASE("local time follows TZ, with the offset written out") {
+  SUBCASE("a fixed POSIX zone two hours east") {
+    tz_guard tz("UTC-2");
+    CHECK(local_utc_offset(at(1705314600)) == 7200);
+    CHECK(to_rfc3339(at(1705314600), time_zone::local) == "2024-01-15T12:30:00+02:00");
+    CHECK(to_rfc3339_nano(at(1705314600, 5000000), time_zone::local) == "2024-01-15T12:30:00.005+02:00");
+    CHECK(to_rfc3339(at(1705314600), time_zone::utc) == "2024-01-15T10:30:00Z");
+    CHECK(to_rfc3339(never, time_zone::local) == "0001-01-01T00:00:00Z");
+  }
+  SUBCASE("Berlin's rule: +01:00 in winter, +02:00 in summer") {
+    tz_guard tz("CET-1CEST,M3.5.0,M10.5.0/3");
+    CHECK(to_rfc3339(at(1705314600), time_zone::local) == "2024-01-15T11:30:00+01:00");
+    CHECK(to_rfc3339(at(1719835200), time_zone::local) == "2024-07-01T14:00:00+02:00");
+  }
+  SUBCASE("west of UTC with half hours") {
+    tz_guard tz("<-0330>3:30");
+    CHECK(to_rfc3339(at(1705314600), time_zone::local) == "2024-01-15T07:00:00-03:30");
+  }
+  SUBCASE("UTC itself is written Z") {
+    tz_guard tz("UTC0");
+    CHECK(to_rfc3339(at(1705314600), time_zone::local) == "2024-01-15T10:30:00Z");
+  }
+}
+
+TEST_CASE("Prometheus label values: backslash, quote and newline escaped, UTF-8 kept") {
+  CHECK(label_value("plain") == "plain");
+  CHECK(label_value("") == "");
+  CHECK(label_value("a\\b") == "a\\\\b");
+  CHECK(label_value("say \"hi\"") == "say \\\"hi\\\"");
+  CHECK(label_value("two\nlines") == "two\\nlines");
+  CHECK(label_value("Zürich ✓ 🚀") == "Zürich ✓ 🚀");
+  CHECK(label_value("tab\tand\rcr") == "tab\tand\rcr");
+  // Prometheus rejects invalid UTF-8; each bad byte becomes U+FFFD.
+  CHECK(label_value("a\xff" "b") == "a\xEF\xBF\xBD" "b");
+  CHECK(label_value("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");
+  std::string with_nul("a\0b", 3);
+  CHECK(label_value(with_nul) == with_nul);
+
+  CHECK(render([](auto& s) { write_prometheus_label(s, "name", "x\"y"); }) == "name=\"x\\\"y\"");
+}
+
+TEST_CASE("JSON strings are escaped exactly like Go's encoding/json") {
+  CHECK(json_string("") == "\"\"");
+  CHECK(json_string("plain") == "\"plain\"");
+  CHECK(json_string("q\"b\\") == R"("q\"b\\")");
+  CHECK(json_string("\n\r\t\b\f") == R"("\n\r\t\b\f")");
+  CHECK(json_string(std::string_view("\0\x01\x1f", 3)) == R"("\u0000\u0001\u001f")");
+  CHECK(json_string("\x7f") == "\"\x7f\"");  // DEL is not escaped by Go
+  CHECK(json_string("<a href='x'>&</a>") == R"("\u003ca href='x'\u003e\u0026\u003c/a\u003e")");
+  CHECK(json_string("line\u2028para\u2029") == R"("line\u2028para\u2029")");
+  CHECK(json_string("Zürich ✓ 🚀 \xEF\xBF\xBD") == "\"Zürich ✓ 🚀 \xEF\xBF\xBD\"");
+  // Invalid UTF-8: each byte that does not start a valid sequence becomes \ufffd.
+  CHECK(json_string("a\xff" "b") == R"("a\ufffdb")");
+  CHECK(json_string("\xC0\x80") == R"("\ufffd\ufffd")");              // overlong NUL
+  CHECK(json_string("\xED\xA0\x80") == R"("\ufffd\ufffd\ufffd")");    // surrogate
+  CHECK(json_string("\xF4\x90\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");  // above U+10FFFF
+  CHECK(json_string("\xE2\x82") == R"("\ufffd\ufffd")");              // truncated at the end
+  CHECK(json_string("\xE2\x82\xAC") == "\"€\"");
+  CHECK(json_string("\xF0\x9F\x9A") == R"("\ufffd\ufffd\ufffd")");
+}
+
+TEST_CASE("the status state set has one series per status and keeps unknown ones") {
+  const auto labels = [](auto& s) { write_prometheus_label(s, "name", "r\"1"); };
+  const std::string known = render([&](auto& s) { write_status_state_set(s, "plugin_status", labels, "pulling"); });
+  CHECK(known ==
+        "plugin_status{name=\"r\\\"1\",status=\"idle\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"paused\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"pulling\"} 1\n"
+        "plugin_status{name=\"r\\\"1\",status=\"running\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"in_progress\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"stopped\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"draining\"} 0\n");
+  const std::string unknown =
+      render([&](auto& s) { write_status_state_set(s, "plugin_status", labels, "exploded \"badly\""); });
+  CHECK(unknown ==
+        "plugin_status{name=\"r\\\"1\",status=\"idle\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"paused\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"pulling\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"running\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"in_progress\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"stopped\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"draining\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"exploded \\\"badly\\\"\"} 1\n");
+}

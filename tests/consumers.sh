@@ -4,6 +4,7 @@
 # pkg-config, CMake through find_package), and copy-in (include path only, with {fmt}
 # header-only and with libfmt linked). Everything happens in a temporary directory.
 set -euo pipefail
+# Every step stands on its own line: under `set -e` a failure inside `a && b` would not stop the script.
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,19 +28,26 @@ pc_dir=$(dirname "$(find "$prefix" -name anklet-metrics.pc)")
 dir=$(stage_consumer meson-subproject)
 mkdir -p "$dir/subprojects"
 ln -s "$root" "$dir/subprojects/anklet-metrics"
-meson setup "$dir/build" "$dir" >/dev/null && ninja -C "$dir/build" >/dev/null && "$dir/build/consumer"
+meson setup "$dir/build" "$dir" >/dev/null
+ninja -C "$dir/build" >/dev/null
+"$dir/build/consumer"
 ok "meson subproject"
 
 dir=$(stage_consumer meson-installed)
-PKG_CONFIG_PATH=$pc_dir meson setup "$dir/build" "$dir" >/dev/null && ninja -C "$dir/build" >/dev/null && "$dir/build/consumer"
+PKG_CONFIG_PATH=$pc_dir meson setup "$dir/build" "$dir" >/dev/null
+ninja -C "$dir/build" >/dev/null
+"$dir/build/consumer"
 ok "installed, meson + pkg-config"
 
 dir=$(stage_consumer makefile)
-PKG_CONFIG_PATH=$pc_dir make -s -C "$dir" && "$dir/consumer"
+PKG_CONFIG_PATH=$pc_dir make -s -C "$dir"
+"$dir/consumer"
 ok "installed, Makefile + pkg-config"
 
 dir=$(stage_consumer cmake)
-cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null && cmake --build "$dir/build" >/dev/null && "$dir/build/consumer"
+cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$dir/build" >/dev/null
+"$dir/build/consumer"
 ok "installed, CMake find_package"
 
 mkdir -p "$work/copy-in" && cp "$consumers/consumer.cpp" "$work/copy-in/"

@@ -373,6 +373,9 @@ class linux_host_source {
     bool truncated = false;
     d::cpu_times now;
     const auto path = d::join(options_.root, "proc/stat");
+    // Held from the read to the update of previous_, so that concurrent samples compare
+    // readings in the order they were taken (an out-of-order pair would look like a reset).
+    std::unique_lock lock(mutex_);
     if (!d::read_file(path, options_.max_stat_line_bytes, text, truncated, error)) {
       s.fail(host_part::cpu, std::move(error));
       return;
@@ -386,17 +389,14 @@ class linux_host_source {
       s.fail(host_part::cpu, path + ": " + error);
       return;
     }
+    const double usage = d::usage_between(previous_, now, previous_usage_);
+    previous_ = now;
+    previous_usage_ = usage;
+    lock.unlock();
     const auto cores = d::physical_cpu_count(options_);
     if (cores == 0) {
       s.fail(host_part::cpu, "the number of CPUs is unknown");
       return;
-    }
-    double usage = 0;
-    {
-      std::lock_guard lock(mutex_);
-      usage = d::usage_between(previous_, now, previous_usage_);
-      previous_ = now;
-      previous_usage_ = usage;
     }
     s.values.cpu_count = cores;
     s.values.cpu_usage_percentage = usage;

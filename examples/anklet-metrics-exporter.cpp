@@ -1,0 +1,308 @@
+// anklet-metrics-exporter: serves a store over HTTP the way Go Anklet's /metrics/v1 does.
+// Plugins come from the command line (they stay idle) or from --demo, which moves a few
+// plugins through Anklet's status flow and counts their runs so that every metric moves.
+//
+// Signals are handled here, not in the library: SIGINT and SIGTERM are blocked in every
+// thread and taken synchronously by main with sigwait, then the server is stopped.
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "anklet/metrics/host_platform.hpp"
+#include "anklet/metrics/http.hpp"
+#include "anklet/metrics/store.hpp"
+
+namespace am = anklet::metrics;
+
+namespace {
+
+constexpr std::string_view program = "anklet-metrics-exporter";
+
+constexpr std::string_view usage =
+    "usage: anklet-metrics-exporter [options]\n"
+    "Serves Anklet-compatible metrics on /metrics/v1?format=prometheus|json|anklet.\n"
+    "\n"
+    "  --listen ADDR:PORT                 address to serve on (default 127.0.0.1:8080; port 0 = any\n"
+    "                                     free port; IPv6 as [::1]:8080; :8080 = all interfaces)\n"
+    "  --handler NAME:PLUGIN:OWNER[:REPO] register a handler plugin (repeatable)\n"
+    "  --receiver NAME:PLUGIN:OWNER[:REPO] register a receiver plugin (repeatable)\n"
+    "  --demo                             add demo plugins that move through the status flow\n"
+    "  --host-refresh SECONDS             refresh host metrics at most this often (default 1;\n"
+    "                                     0 = on every scrape)\n"
+    "  --help                             show this help\n"
+    "\n"
+    "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
+
+struct config {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::vector<std::pair<am::plugin_kind, am::plugin_info>> plugins;
+  bool demo = false;
+  std::chrono::milliseconds host_refresh{1000};
+};
+
+struct usage_error {
+  std::string message;
+};
+
+std::uint16_t parse_port(std::string_view text, std::string_view flag) {
+  unsigned value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
+    throw usage_error{std::string(flag) + ": invalid port '" + std::string(text) + "'"};
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+void parse_listen(std::string_view text, config& c) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw usage_error{"--listen: expected [IPV6]:PORT, got '" + std::string(text) + "'"};
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) throw usage_error{"--listen: expected ADDR:PORT, got '" + std::string(text) + "'"};
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      throw usage_error{"--listen: write IPv6 addresses in brackets, e.g. [::1]:8080"};
+    }
+  }
+  c.address = std::string(host);  // empty = every interface
+  c.port = parse_port(port, "--listen");
+}
+
+am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const auto colon = text.find(':', start);
+    parts.emplace_back(text.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 3 || parts.size() > 4 || parts[0].empty() || parts[1].empty()) {
+    throw usage_error{std::string(flag) + ": expected NAME:PLUGIN:OWNER[:REPO], got '" + std::string(text) + "'"};
+  }
+  return {parts[0], parts[1], parts[2], parts.size() == 4 ? parts[3] : std::string{}};
+}
+
+std::chrono::milliseconds parse_seconds(std::string_view text) {
+  double seconds = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
+  if (text.empty() || ec != std::errc{} || ptr != end || !(seconds >= 0) || seconds > 86400.0 * 365) {
+    throw usage_error{"--host-refresh: expected a number of seconds >= 0, got '" + std::string(text) + "'"};
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+}
+
+// Returns nothing when --help was given.
+std::optional<config> parse_args(int argc, char** argv) {
+  config c;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::optional<std::string_view> inline_value;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    const auto value = [&]() -> std::string_view {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= argc) throw usage_error{std::string(arg) + " needs a value"};
+      return argv[++i];
+    };
+    const auto no_value = [&] {
+      if (inline_value) throw usage_error{std::string(arg) + " takes no value"};
+    };
+    if (arg == "--help" || arg == "-h") {
+      no_value();
+      return std::nullopt;
+    } else if (arg == "--listen") {
+      parse_listen(value(), c);
+    } else if (arg == "--handler") {
+      c.plugins.emplace_back(am::plugin_kind::handler, parse_plugin(value(), arg));
+    } else if (arg == "--receiver") {
+      c.plugins.emplace_back(am::plugin_kind::receiver, parse_plugin(value(), arg));
+    } else if (arg == "--demo") {
+      no_value();
+      c.demo = true;
+    } else if (arg == "--host-refresh") {
+      c.host_refresh = parse_seconds(value());
+    } else {
+      throw usage_error{"unknown argument '" + std::string(arg) + "' (see --help)"};
+    }
+  }
+  return c;
+}
+
+// Moves demo plugins through Anklet's flows, one step per tick, until stopped:
+//   handler 1: idle -> paused -> idle -> in_progress -> idle (a run each cycle)
+//   handler 2: paused -> pulling -> running -> in_progress -> idle (VM pulled, run counted)
+//   receiver:  idle -> in_progress -> idle (queueing events)
+class demo {
+ public:
+  explicit demo(am::store& s)
+      : h1_(s.add_handler({"demo-handler-1", "github", "anklet-demo", "demo-repo"})),
+        h2_(s.add_handler({"demo-handler-2", "github", "anklet-demo", ""})),
+        r_(s.add_receiver({"demo-receiver", "github_receiver", "anklet-demo", ""})),
+        thread_([this] { run(); }) {}
+  demo(const demo&) = delete;
+  demo& operator=(const demo&) = delete;
+  ~demo() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    using am::plugin_status;
+    std::uint64_t tick = 0;
+    std::uint64_t run_number = 0;
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+      const auto url = [&] {
+        return "https://github.com/anklet-demo/demo-repo/actions/runs/" + std::to_string(run_number);
+      };
+      switch (tick % 5) {
+        case 0:
+          h1_.set_status(plugin_status::paused);
+          h2_.set_status(plugin_status::paused);
+          r_.set_status(plugin_status::in_progress);
+          break;
+        case 1:
+          h1_.set_status(plugin_status::idle);
+          h2_.set_status(plugin_status::pulling);
+          r_.set_status(plugin_status::idle);
+          break;
+        case 2:
+          h1_.set_status(plugin_status::in_progress);
+          h1_.increment_running_vms();
+          h2_.set_status(plugin_status::running);
+          h2_.increment_running_vms();
+          break;
+        case 3:
+          h2_.set_status(plugin_status::in_progress);
+          r_.set_status(plugin_status::in_progress);
+          break;
+        case 4: {
+          ++run_number;
+          h1_.finish_run(am::run_outcome::successful, url());
+          h1_.decrement_running_vms();
+          h1_.set_status(plugin_status::idle);
+          const auto outcome = run_number % 3 == 0 ? am::run_outcome::canceled
+                               : run_number % 2 == 0 ? am::run_outcome::failed
+                                                     : am::run_outcome::successful;
+          h2_.finish_run(outcome, url());
+          h2_.decrement_running_vms();
+          h2_.set_status(plugin_status::idle);
+          r_.set_status(plugin_status::idle);
+          break;
+        }
+        default: break;
+      }
+      ++tick;
+    }
+  }
+
+  am::store::handler_handle h1_;
+  am::store::handler_handle h2_;
+  am::store::receiver_handle r_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+void print_error(std::string_view message) {
+  std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
+               static_cast<int>(message.size()), message.data());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<config> cfg;
+  try {
+    cfg = parse_args(argc, argv);
+  } catch (const usage_error& e) {
+    print_error(e.message);
+    return 2;
+  }
+  if (!cfg) {
+    std::fwrite(usage.data(), 1, usage.size(), stdout);
+    return 0;
+  }
+
+  // Block the stop signals before any thread starts, so that every thread inherits the
+  // mask and only sigwait below ever sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // stdout may be a pipe that its reader closed
+
+  try {
+    am::store metrics;
+    for (auto& [kind, info] : cfg->plugins) {
+      if (!metrics.add_plugin(kind, info)) print_error("plugin '" + info.name + "' given twice; keeping the first");
+    }
+    am::platform_host_source host;
+    std::string last_host_error;
+    am::http::host_refresher refresh(metrics, host, [&last_host_error](const am::host_sample& s) {
+      // Report a failing source once per distinct problem, not once per scrape.
+      auto summary = s.error_summary();
+      if (summary != last_host_error && !summary.empty()) print_error("host metrics: " + summary);
+      last_host_error = std::move(summary);
+    });
+
+    am::http::server_options options;
+    options.address = cfg->address;
+    options.port = cfg->port;
+    options.host_refresh_interval = cfg->host_refresh;
+    options.on_error = [](std::string_view what) { print_error(what); };
+    am::http::server_with_host<am::store, am::platform_host_source> server(metrics, options, {}, refresh);
+    std::optional<demo> demo_plugins;
+    if (cfg->demo) demo_plugins.emplace(metrics);
+    server.start();
+
+    const auto& bound = server.bound_address();
+    const bool v6 = bound.find(':') != std::string::npos;
+    std::printf("listening on http://%s%s%s:%u/metrics/v1?format=prometheus\n", v6 ? "[" : "", bound.c_str(),
+                v6 ? "]" : "", static_cast<unsigned>(server.port()));
+    std::fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&stop_signals, &sig) != 0) {
+    }
+    server.stop();
+    demo_plugins.reset();
+    return 0;
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,94 @@
+// anklet::metrics HTTP exporter: the responder of "anklet/metrics/http/server.hpp" wired
+// to the library's renderers (Prometheus 0.0.4, JSON, Go Anklet's text) and, optionally,
+// to a host metrics source refreshed on scrapes.
+//
+//   anklet::metrics::store metrics;
+//   anklet::metrics::linux_host_source host;
+//   anklet::metrics::http::host_refresher refresh{metrics, host};
+//   anklet::metrics::http::server_with_host<anklet::metrics::store, anklet::metrics::linux_host_source>
+//       srv{metrics, {.address = "127.0.0.1", .port = 8080}, {}, refresh};
+//   srv.start();  // serves /metrics/v1?format=prometheus|json|anklet until srv.stop()
+#pragma once
+
+#include <functional>
+#include <iterator>
+#include <string_view>
+#include <utility>
+
+#include "anklet/metrics/anklet_text.hpp"
+#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/http/server.hpp"
+#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/store.hpp"
+#include "anklet/metrics/transport.hpp"
+
+namespace anklet::metrics::http {
+
+/// Content-Type of format=anklet: Go Anklet's text, which is not Prometheus exposition.
+inline constexpr std::string_view anklet_text_content_type = "text/plain; charset=utf-8";
+
+/// The library's renderers behind the server's renderer interface.
+struct standard_renderer {
+  /// Zone of the times in the JSON and Anklet text (Go prints local time).
+  time_zone zone = time_zone::local;
+
+  void render(metrics_format f, const metrics_snapshot& snap, fmt::memory_buffer& out) const {
+    switch (f) {
+      case metrics_format::prometheus:
+        format_prometheus(snap, std::back_inserter(out));
+        return;
+      case metrics_format::json:
+        format_json(snap, std::back_inserter(out), json_options{zone});
+        return;
+      case metrics_format::anklet:
+        format_anklet_text(snap, std::back_inserter(out), anklet_text_options{zone});
+        return;
+    }
+  }
+  [[nodiscard]] std::string_view content_type(metrics_format f) const noexcept {
+    switch (f) {
+      case metrics_format::prometheus: return prometheus_content_type;
+      case metrics_format::json: return json_content_type;
+      case metrics_format::anklet: return anklet_text_content_type;
+    }
+    return anklet_text_content_type;
+  }
+};
+
+static_assert(snapshot_renderer<standard_renderer>);
+
+/// The server's host refresher for a store and a host source: samples the source (no
+/// store lock held), stores the figures and hands the sample to `on_sample`, e.g. to log
+/// failed parts. Holds references; the store and source must outlive it.
+template <class Store, host_metrics_source Source>
+class host_refresher {
+ public:
+  host_refresher(Store& store, Source& source, std::function<void(const host_sample&)> on_sample = {})
+      : store_(&store), source_(&source), on_sample_(std::move(on_sample)) {}
+
+  void operator()() {
+    const auto sample = refresh_host_metrics(*store_, *source_);
+    if (on_sample_) on_sample_(sample);
+  }
+
+ private:
+  Store* store_;
+  Source* source_;
+  std::function<void(const host_sample&)> on_sample_;
+};
+
+/// A server for `Store` with the standard renderers and no host figures.
+template <class Store = metrics::store>
+using server = basic_server<Store, standard_renderer>;
+
+/// A server for `Store` with the standard renderers, refreshing host figures from `Source`
+/// on scrapes (at most once per server_options::host_refresh_interval).
+template <class Store, class Source>
+using server_with_host = basic_server<Store, standard_renderer, host_refresher<Store, Source>>;
+
+// An exporter can hand snapshots to a server like to any transport (see basic_server::publish).
+static_assert(transport<server<metrics::store>>);
+static_assert(transport<server<published_snapshot>>);
+
+}  // namespace anklet::metrics::http

@@ -1,0 +1,28 @@
+// libFuzzer target: the aggregator's reader of Redis payloads (untrusted JSON).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "anklet/metrics/payload_reader.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  namespace am = anklet::metrics;
+  am::payload_limits limits;
+  limits.max_plugins = 64;
+  limits.max_string_bytes = 256;
+  limits.max_depth = 8;
+  am::host_report report;
+  am::payload_error error;
+  const std::string_view json(reinterpret_cast<const char*>(data), size);
+  if (am::read_payload(json, report, limits, &error)) {
+    // Whatever was accepted stays inside the limits it was read with.
+    if (report.plugins.size() > limits.max_plugins) std::abort();
+    for (const auto& p : report.plugins) {
+      if (p.name.size() > limits.max_string_bytes || p.status.size() > limits.max_string_bytes) std::abort();
+    }
+  } else if (error.message.empty() || error.offset > size) {
+    std::abort();  // every rejection says why and where
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+#!/bin/bash
+# A real Prometheus scrapes the exporter: starts `anklet-metrics-exporter --demo` on
+# 127.0.0.1 with port 0 and Debian's `prometheus` on a free loopback port with a 1 s scrape
+# of /metrics/v1?format=prometheus, waits (bounded) for scrapes, then checks through
+# Prometheus's HTTP API that `up` is 1 and that a demo handler's plugin_status and
+# plugin_total_ran_vms series carry the expected labels. The live output must also pass
+# `promtool check metrics` with no remark beyond SPEC 5's two naming lints.
+# Usage: prometheus_integration.sh EXPORTER [PROMETHEUS PROMTOOL]
+set -euo pipefail
+exporter=${1:?exporter path}
+prometheus=${2:-$(command -v prometheus || true)}
+promtool=${3:-$(command -v promtool || true)}
+for tool in "$prometheus" "$promtool"; do
+  if [ -z "$tool" ] || [ ! -x "$tool" ]; then
+    echo "FAIL: prometheus/promtool not found (Debian package 'prometheus')" >&2
+    exit 1
+  fi
+done
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for log in "$tmp"/*.log; do
+    [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
+  done
+  exit 1
+}
+
+# HTTP GET with python3 (always there; curl may not be).
+http_get() {
+  python3 - "$1" <<'EOF'
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+    sys.stdout.write(r.read().decode())
+EOF
+}
+
+"$exporter" --listen 127.0.0.1:0 --demo > "$tmp/exporter.out" 2> "$tmp/exporter.log" &
+pids+=($!)
+url=""
+for _ in $(seq 100); do
+  line=$(head -n 1 "$tmp/exporter.out" 2>/dev/null || true)
+  if [ -n "$line" ]; then url=${line#listening on }; break; fi
+  sleep 0.05
+done
+[[ "$url" =~ ^http://127\.0\.0\.1:([0-9]+)/metrics/v1\?format=prometheus$ ]] || fail "unexpected first line: '$line'"
+exporter_port=${BASH_REMATCH[1]}
+[ "$exporter_port" != 0 ] || fail "exporter reported port 0"
+
+# promtool on the live output.
+http_get "$url" > "$tmp/live.prom" || fail "cannot scrape $url"
+set +e
+"$promtool" check metrics < "$tmp/live.prom" > "$tmp/promtool.out" 2>&1
+rc=$?
+set -e
+allowed='^(total|plugin_total)_[a-z_]+ counter metrics should have "_total" suffix$'
+allowed+='|^host_cpu(_used)?_count non-histogram and non-summary metrics should not have "_count" suffix$'
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then cat "$tmp/promtool.out" >&2; fail "promtool rejected the live output (exit $rc)"; fi
+if grep -v -E "$allowed" "$tmp/promtool.out" | grep -q .; then
+  grep -v -E "$allowed" "$tmp/promtool.out" >&2
+  fail "promtool remarks beyond the allowed naming lints"
+fi
+grep -q 'plugin_total_ran_vms counter' "$tmp/promtool.out" || fail "promtool did not lint the counters: did it parse?"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+cat > "$tmp/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: anklet
+    metrics_path: /metrics/v1
+    params:
+      format: [prometheus]
+    static_configs:
+      - targets: ['127.0.0.1:${exporter_port}']
+EOF
+
+# The free port could be taken between the probe and Prometheus's bind: retry a few times.
+prom_port=""
+for attempt in 1 2 3; do
+  port=$(free_port)
+  "$prometheus" --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data$attempt" \
+    --web.listen-address="127.0.0.1:$port" --log.level=warn > "$tmp/prometheus.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do
+    if http_get "http://127.0.0.1:$port/-/ready" > /dev/null 2>&1; then prom_port=$port; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$prom_port" ] && break
+done
+[ -n "$prom_port" ] || fail "prometheus did not become ready"
+api="http://127.0.0.1:$prom_port/api/v1/query?query="
+
+# Evaluates a PromQL query and prints the result as one JSON line per series.
+query() {
+  python3 - "$api" "$1" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+with urllib.request.urlopen(sys.argv[1] + urllib.parse.quote(sys.argv[2]), timeout=5) as r:
+    doc = json.load(r)
+assert doc["status"] == "success", doc
+for series in doc["data"]["result"]:
+    print(json.dumps({"metric": series["metric"], "value": series["value"][1]}, sort_keys=True))
+EOF
+}
+
+up=""
+for _ in $(seq 200); do  # at most ~20 s; the first scrape comes within a second or two
+  up=$(query 'up{job="anklet"}' 2>/dev/null || true)
+  [ -n "$up" ] && break
+  sleep 0.1
+done
+echo "up: $up"
+[[ "$up" == *'"value": "1"'* ]] || fail "up is not 1: '$up'"
+
+# Labels and values of a demo handler (handler 1 has a repo, handler 2 none).
+status=$(query 'plugin_status{name="demo-handler-1"}')
+echo "$status"
+python3 - "$status" <<'EOF' || fail "plugin_status series are not as expected"
+import json, sys
+series = [json.loads(l) for l in sys.argv[1].splitlines()]
+statuses = sorted(s["metric"]["status"] for s in series)
+assert statuses == sorted(["idle", "paused", "pulling", "running", "in_progress", "stopped", "draining"]), statuses
+for s in series:
+    m = s["metric"]
+    assert m["__name__"] == "plugin_status" and m["plugin"] == "github", m
+    assert m["owner"] == "anklet-demo" and m["repo"] == "demo-repo", m
+    assert m["job"] == "anklet" and m["instance"].startswith("127.0.0.1:"), m
+assert sum(float(s["value"]) for s in series) == 1, "exactly one current status"
+EOF
+
+ran=$(query 'plugin_total_ran_vms')
+echo "$ran"
+python3 - "$ran" <<'EOF' || fail "plugin_total_ran_vms series are not as expected"
+import json, sys
+series = {json.loads(l)["metric"]["name"]: json.loads(l) for l in sys.argv[1].splitlines()}
+assert set(series) == {"demo-handler-1", "demo-handler-2"}, series.keys()
+m = series["demo-handler-2"]["metric"]
+assert m["plugin"] == "github" and m["owner"] == "anklet-demo" and "repo" not in m, m
+m = series["demo-handler-1"]["metric"]
+assert m["plugin"] == "github" and m["owner"] == "anklet-demo" and m["repo"] == "demo-repo", m
+assert float(series["demo-handler-1"]["value"]) >= 0
+EOF
+
+echo "ok: prometheus scraped the exporter on port $exporter_port"

@@ -29,6 +29,8 @@ TEST_CASE("PING, SET EX, TTL, GET, MGET, DEL, EXISTS") {
   auto c = make_client(srv.url());
   REQUIRE(c.ping());
   CHECK(c.connected());
+  client from_target(parse_url(srv.url()).value());
+  CHECK(from_target.ping());
 
   REQUIRE(c.set("anklet/metrics/o/h1", "{\"a\":1}", 604800s));
   auto ttl = c.ttl("anklet/metrics/o/h1");
@@ -123,7 +125,7 @@ TEST_CASE("a pipeline of 1000 commands in one write") {
     } else if (i == 1000) {
       CHECK(rep.is_error());
     } else {
-      auto vals = c.values_of("MGET", std::move(rep));
+      auto vals = client::values_of(std::move(rep));
       REQUIRE(vals);
       CHECK(vals->at(0) == std::optional<std::string>("value-0"));
       CHECK_FALSE(vals->at(1).has_value());

@@ -258,3 +258,21 @@ TEST_CASE("commands are encoded as arrays of bulk strings") {
   append_command_argv(o2, argv);
   CHECK(o2 == encode_command("DEL", "a", "b"));
 }
+
+TEST_CASE("a parser moved in the middle of a reply carries on") {
+  reply_parser a;
+  a.feed("*2\r\n*1\r\n$5\r\nhel");
+  reply r;
+  REQUIRE(a.next(r) == st::incomplete);
+  reply_parser b(std::move(a));
+  b.feed("lo\r\n:3\r\n");
+  REQUIRE(b.next(r) == st::complete);
+  CHECK(show(r) == "[[$5[hello],],:3,]");
+  reply_parser c;
+  c.feed("$3\r\na");
+  REQUIRE(c.next(r) == st::incomplete);
+  b = std::move(c);
+  b.feed("bc\r\n");
+  REQUIRE(b.next(r) == st::complete);
+  CHECK(r.str == "abc");
+}

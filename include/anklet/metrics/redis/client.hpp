@@ -106,6 +106,12 @@ class client {
                                              reinterpret_cast<std::uintptr_t>(this))) {
     if (opt_.read_chunk == 0) opt_.read_chunk = 4096;
   }
+  /// A client for `target`, with the rest of `base` (timeouts, backoff, limits).
+  explicit client(connection_target target, client_options base = {})
+      : client([&] {
+          base.target = std::move(target);
+          return std::move(base);
+        }()) {}
   /// A client for a connection string; fails with errc::invalid_url.
   static result<client> from_url(std::string_view url, client_options base = {}) {
     auto t = parse_url(url);
@@ -122,6 +128,7 @@ class client {
         fd_(std::exchange(o.fd_, -1)),
         failures_(o.failures_),
         retry_at_(o.retry_at_),
+        window_(o.window_),
         last_error_(std::move(o.last_error_)),
         rng_(o.rng_) {}
   client& operator=(client&& o) noexcept {
@@ -132,6 +139,7 @@ class client {
       fd_ = std::exchange(o.fd_, -1);
       failures_ = o.failures_;
       retry_at_ = o.retry_at_;
+      window_ = o.window_;
       last_error_ = std::move(o.last_error_);
       rng_ = o.rng_;
     }
@@ -145,6 +153,10 @@ class client {
   [[nodiscard]] unsigned consecutive_failures() const noexcept { return failures_; }
   /// The last failure that dropped the connection (meaningful when consecutive_failures() > 0).
   [[nodiscard]] const redis::error& last_error() const noexcept { return last_error_; }
+  /// The length of the backoff window opened by the last failure (after jitter).
+  [[nodiscard]] std::chrono::milliseconds current_backoff() const noexcept {
+    return failures_ == 0 ? std::chrono::milliseconds{0} : std::chrono::floor<std::chrono::milliseconds>(window_);
+  }
   /// Time left before a reconnect is allowed; zero when none is pending.
   [[nodiscard]] std::chrono::milliseconds backoff_remaining() const {
     if (failures_ == 0) return std::chrono::milliseconds{0};
@@ -219,13 +231,17 @@ class client {
     if ((std::size_t{0} + ... + detail::arg_count(keys)) == 0) return std::vector<std::optional<std::string>>{};
     auto r = command("MGET", keys...);
     if (!r) return r.error();
-    return values_of("MGET", std::move(*r));
+    auto v = values_of(std::move(*r));
+    if (!v && v.error().code == errc::protocol) fail(v.error());
+    return v;
   }
 
-  /// Converts an MGET reply (e.g. one from a pipeline) to values.
-  result<std::vector<std::optional<std::string>>> values_of(std::string_view what, reply&& r) {
+  /// Converts an MGET reply (e.g. one from a pipeline) to values. Never touches the
+  /// connection, so it is safe inside an execute() callback.
+  static result<std::vector<std::optional<std::string>>> values_of(reply&& r) {
+    constexpr std::string_view what = "MGET";
     if (r.is_error()) return redis::error{errc::server, std::move(r.str)};
-    if (!r.is_array()) return unexpected(what, r);
+    if (!r.is_array()) return shape_error(what, r);
     std::vector<std::optional<std::string>> out;
     out.reserve(r.elements.size());
     for (auto& e : r.elements) {
@@ -234,7 +250,7 @@ class client {
       } else if (e.type == reply_type::bulk_string) {
         out.emplace_back(std::move(e.str));
       } else {
-        return unexpected(what, e);
+        return shape_error(what, e);
       }
     }
     return out;
@@ -268,7 +284,9 @@ class client {
              : count == 0 ? command("SCAN", cursor, "MATCH", match)
                           : command("SCAN", cursor, "MATCH", match, "COUNT", count);
     if (!r) return r.error();
-    return scan_page_of(std::move(*r));
+    auto page = scan_page_of(std::move(*r));
+    if (!page && page.error().code == errc::protocol) fail(page.error());
+    return page;
   }
 
   /// Every key matching `match`, SCANning until the cursor returns to 0. SCAN may report a
@@ -287,25 +305,25 @@ class client {
     return keys;
   }
 
-  /// Converts a SCAN reply (e.g. one from a pipeline) to a page.
-  result<scan_page> scan_page_of(reply&& r) {
+  /// Converts a SCAN reply (e.g. one from a pipeline) to a page; leaves the connection alone.
+  static result<scan_page> scan_page_of(reply&& r) {
     if (r.is_error()) return redis::error{errc::server, std::move(r.str)};
     if (!r.is_array() || r.elements.size() != 2 || r.elements[0].type != reply_type::bulk_string ||
         !r.elements[1].is_array()) {
-      return unexpected("SCAN", r);
+      return shape_error("SCAN", r);
     }
     scan_page page;
     const std::string& c = r.elements[0].str;
-    if (c.empty() || c.size() > 20) return unexpected("SCAN", r);
+    if (c.empty() || c.size() > 20) return shape_error("SCAN", r);
     for (char ch : c) {
-      if (ch < '0' || ch > '9') return unexpected("SCAN", r);
+      if (ch < '0' || ch > '9') return shape_error("SCAN", r);
       auto d = static_cast<std::uint64_t>(ch - '0');
-      if (page.cursor > (UINT64_MAX - d) / 10) return unexpected("SCAN", r);
+      if (page.cursor > (UINT64_MAX - d) / 10) return shape_error("SCAN", r);
       page.cursor = page.cursor * 10 + d;
     }
     page.keys.reserve(r.elements[1].elements.size());
     for (auto& k : r.elements[1].elements) {
-      if (k.type != reply_type::bulk_string) return unexpected("SCAN", r);
+      if (k.type != reply_type::bulk_string) return shape_error("SCAN", r);
       page.keys.push_back(std::move(k.str));
     }
     return page;
@@ -322,9 +340,12 @@ class client {
     return r->integer;
   }
 
+  static redis::error shape_error(std::string_view what, const reply& r) {
+    return {errc::protocol, "unexpected " + std::string(to_string(r.type)) + " reply to " + std::string(what)};
+  }
   // A reply of the wrong shape: the peer is not behaving as Redis, so the connection goes.
   redis::error unexpected(std::string_view what, const reply& r) {
-    redis::error e{errc::protocol, "unexpected " + std::string(to_string(r.type)) + " reply to " + std::string(what)};
+    redis::error e = shape_error(what, r);
     fail(e);
     return e;
   }
@@ -352,7 +373,8 @@ class client {
     delay = std::min(delay, max);
     const double jitter = std::clamp(opt_.backoff_jitter, 0.0, 1.0);
     delay *= 1.0 - jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    retry_at_ = clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(delay * 1000.0));
+    window_ = std::chrono::microseconds(static_cast<std::int64_t>(delay * 1000.0));
+    retry_at_ = clock::now() + window_;
   }
 
   static int poll_ms(time_point deadline) {
@@ -564,18 +586,27 @@ class client {
       }
     }
     if (read_deadline == time_point::max()) read_deadline = clock::now() + opt_.read_timeout;
+    bool data_flowing = false;
     for (;;) {
       if (auto d = drain(n, got, on_reply); !d) return d;
       if (got == n) break;
-      auto rd = read_some();
-      if (!rd) return rd.error();
-      if (*rd) continue;
+      // Right after a write the answer is rarely there yet, so poll first: a recv failing
+      // with EAGAIN would waste a system call on every command. Once a large reply is
+      // streaming in, read on until the socket runs dry.
+      if (data_flowing) {
+        auto rd = read_some();
+        if (!rd) return rd.error();
+        if (*rd) continue;
+      }
       int ev = wait(POLLIN, read_deadline);
       if (ev == 0) {
         return redis::error{errc::timeout, "no reply within " + std::to_string(opt_.read_timeout.count()) + " ms (" +
                                                std::to_string(got) + " of " + std::to_string(n) + " replies read)"};
       }
       if (ev < 0) return errno_error("poll", errno);
+      auto rd = read_some();
+      if (!rd) return rd.error();
+      data_flowing = true;
     }
     // Redis never speaks unasked in RESP2 without pub/sub: extra bytes mean we are out of step.
     if (parser_.buffered() != 0) return redis::error{errc::protocol, "unexpected bytes after the last reply"};
@@ -587,6 +618,7 @@ class client {
   int fd_ = -1;
   unsigned failures_ = 0;
   time_point retry_at_{};
+  std::chrono::microseconds window_{0};
   redis::error last_error_{};
   std::minstd_rand rng_;
   std::string scratch_;

@@ -86,6 +86,34 @@ class reply_parser {
   enum class status : std::uint8_t { incomplete, complete, error };
 
   explicit reply_parser(reply_limits limits = {}) : limits_(limits) {}
+  // A partial reply holds pointers into itself, so copies are refused and moves re-point them.
+  reply_parser(const reply_parser&) = delete;
+  reply_parser& operator=(const reply_parser&) = delete;
+  reply_parser(reply_parser&& o) noexcept { *this = std::move(o); }
+  reply_parser& operator=(reply_parser&& o) noexcept {
+    if (this == &o) return *this;
+    limits_ = o.limits_;
+    buf_ = std::move(o.buf_);
+    rpos_ = std::exchange(o.rpos_, 0);
+    wpos_ = std::exchange(o.wpos_, 0);
+    scan_from_ = std::exchange(o.scan_from_, 0);
+    root_ = std::move(o.root_);
+    stack_ = std::move(o.stack_);
+    if (!stack_.empty() && stack_.front().array == &o.root_) stack_.front().array = &root_;
+    bulk_target_ = std::exchange(o.bulk_target_, nullptr);
+    if (bulk_target_ == &o.root_) bulk_target_ = &root_;
+    bulk_remaining_ = std::exchange(o.bulk_remaining_, 0);
+    bulk_crlf_pending_ = std::exchange(o.bulk_crlf_pending_, false);
+    pending_array_ = std::exchange(o.pending_array_, false);
+    started_ = std::exchange(o.started_, false);
+    used_ = std::exchange(o.used_, 0);
+    failed_ = std::exchange(o.failed_, false);
+    error_ = std::move(o.error_);
+    o.root_ = reply{};
+    o.stack_.clear();
+    return *this;
+  }
+  ~reply_parser() = default;
 
   /// Appends received bytes.
   void feed(const char* data, std::size_t n) {

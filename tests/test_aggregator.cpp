@@ -13,8 +13,10 @@
 #include <string>
 
 #include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/store.hpp"
+#include "http_test_client.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
@@ -304,4 +306,42 @@ TEST_CASE("refresh: a read is reused for its period; 0 reads per request; Redis 
   CHECK(down.status == 503);
   CHECK(down.body.find("cannot read the fleet from Redis") != std::string::npos);
   CHECK(live.respond("GET", "/healthcheck", "").status == 200);
+}
+
+TEST_CASE("served over HTTP by the responder: routes, HEAD, 404") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  aggregator agg(options_for(srv));
+  http::server_options so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  aggregator_server server(agg, so);
+  server.start();
+  auto v2 = test_http::get(server.port(), "/metrics/v2?format=json");
+  REQUIRE(v2);
+  CHECK(v2->status == 200);
+  CHECK(v2->header("content-type") == "application/json");
+  CHECK(v2->body == golden_v2);
+  auto v1 = test_http::get(server.port(), "/metrics/v1?format=json");
+  REQUIRE(v1);
+  CHECK(v1->body == golden_v1);
+  auto prom = test_http::get(server.port(), "/metrics/v2?format=prometheus");
+  REQUIRE(prom);
+  CHECK(prom->header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(prom->body.find("aggregator_hosts 2\n") != std::string::npos);
+  auto head = test_http::get(server.port(), "/metrics/v2?format=json", {}, "HEAD");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->header("content-length") == std::to_string(golden_v2.size()));
+  CHECK(head->body.empty());
+  CHECK(test_http::get(server.port(), "/healthcheck")->body == "ok");
+  CHECK(test_http::get(server.port(), "/metrics")->status == 501);
+  CHECK(test_http::get(server.port(), "/metrics/v2")->status == 400);
+  CHECK(test_http::get(server.port(), "/other")->status == 404);
+  auto post = test_http::get(server.port(), "/metrics/v2?format=json", {}, "POST");
+  REQUIRE(post);
+  CHECK(post->status == 405);
+  CHECK(post->header("allow") == "GET, HEAD");
+  server.stop();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/anklet_text.hpp"
 #include "anklet/metrics/clock.hpp"
 #include "anklet/metrics/host.hpp"

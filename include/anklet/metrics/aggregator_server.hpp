@@ -11,7 +11,9 @@
 // many scrapers ask at once.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -42,6 +44,8 @@ class aggregator_server {
   void stop() { server_.stop(); }
   /// The bound port.
   [[nodiscard]] std::uint16_t port() const { return server_.port(); }
+  /// The bound address as text, e.g. "127.0.0.1" or "::".
+  [[nodiscard]] const std::string& bound_address() const { return server_.bound_address(); }
 
  private:
   static http::server_options with_routes(aggregator& agg, http::server_options o) {

@@ -73,7 +73,9 @@ TEST_CASE("back_insert_iterators of contiguous containers take the bulk path") {
   static_assert(detail::has_bulk_container<std::back_insert_iterator<std::string>>);
   static_assert(detail::has_bulk_container<std::back_insert_iterator<std::vector<char>>>);
   static_assert(detail::has_bulk_container<std::back_insert_iterator<fmt::memory_buffer>>);
+#if FMT_VERSION < 110000  // fmt 11 made appender its own type, written through char by char
   static_assert(detail::has_bulk_container<fmt::appender>);
+#endif
   static_assert(!detail::has_bulk_container<char*>);
   static_assert(!detail::has_bulk_container<std::ostreambuf_iterator<char>>);
 
@@ -152,6 +154,8 @@ TEST_CASE("Unix seconds: floor, and 0 for never") {
   CHECK(to_unix_seconds(at(0)) == 0);
   CHECK(to_unix_seconds(at(1705314600, 999999999)) == 1705314600);
   CHECK(to_unix_seconds(at(-2, 500000000)) == -2);  // -1.5 s rounds down
+  CHECK(to_unix_seconds(time_point::max()) == 9223372036);
+  CHECK(to_unix_seconds(never + std::chrono::nanoseconds{1}) == -9223372037);
 }
 
 TEST_CASE("RFC 3339 in UTC, to the second and in Go's nano form") {
@@ -170,6 +174,8 @@ TEST_CASE("RFC 3339 in UTC, to the second and in Go's nano form") {
   // The extremes a nanosecond time_point can hold next to `never`.
   CHECK(to_rfc3339(time_point::max(), time_zone::utc) == "2262-04-11T23:47:16Z");
   CHECK(to_rfc3339(never + std::chrono::nanoseconds{1}, time_zone::utc) == "1677-09-21T00:12:43Z");
+  CHECK(to_rfc3339_nano(never + std::chrono::nanoseconds{1}, time_zone::utc) == "1677-09-21T00:12:43.145224193Z");
+  CHECK(to_rfc3339_nano(time_point::max(), time_zone::utc) == "2262-04-11T23:47:16.854775807Z");
 }
 
 TEST_CASE("RFC 3339 with fixed offsets, as Go's Z07:00 prints them") {
@@ -272,4 +278,115 @@ TEST_CASE("the status state set has one series per status and keeps unknown ones
         "plugin_status{name=\"r\\\"1\",status=\"stopped\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"draining\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"exploded \\\"badly\\\"\"} 1\n");
+}
+
+TEST_CASE("buffer_sink writes in place, grows, and trims the container when done") {
+  std::string out = "kept:";
+  {
+    buffer_sink s(out);
+    s.write("abc");
+    s.put('d');
+    write_uint(s, 1234567890123u);
+    write_int(s, -7);
+    CHECK(s.size() == 5 + 4 + 13 + 2);
+    CHECK(out.size() >= s.size());  // spare room while the sink lives
+    std::string big(10000, 'x');
+    s.write(big);  // beyond the initial headroom
+    for (int i = 0; i < 3000; ++i) s.put('y');
+    char* p = s.claim(3);
+    p[0] = '#';
+    s.commit(p + 1);
+    s.finish();
+    CHECK(out.size() == 5 + 4 + 13 + 2 + 10000 + 3000 + 1);
+    s.write("!");  // writing after finish() is allowed
+  }
+  CHECK(out == "kept:abcd1234567890123-7" + std::string(10000, 'x') + std::string(3000, 'y') + "#!");
+
+  std::vector<char> v;
+  {
+    buffer_sink s(v);
+    s.write("vector");
+  }
+  CHECK(std::string(v.begin(), v.end()) == "vector");
+
+  fmt::memory_buffer mb;
+  {
+    buffer_sink s(mb);
+    s.write("memory buffer");
+  }
+  CHECK(fmt::to_string(mb) == "memory buffer");
+
+  std::string reserved;
+  reserved.reserve(100000);
+  {
+    buffer_sink s(reserved);
+    s.write("r");
+  }
+  CHECK(reserved == "r");
+}
+
+TEST_CASE("short copies of every length between 0 and 100 bytes are exact") {
+  std::string src;
+  for (int i = 0; i < 100; ++i) src.push_back(static_cast<char>('A' + i % 50));
+  for (std::size_t n = 0; n <= src.size(); ++n) {
+    std::string out;
+    {
+      buffer_sink s(out);
+      s.put('<');
+      s.write(std::string_view(src).substr(0, n));
+      s.put('>');
+    }
+    CHECK(out == "<" + src.substr(0, n) + ">");
+  }
+}
+
+TEST_CASE("pre-escaped label sets give the same state set as a label writer") {
+  prometheus_label_sets sets;
+  CHECK(sets.size() == 0);
+  const auto first = sets.add([](auto& s) {
+    write_prometheus_label(s, "name", "a\"b");
+    s.put(',');
+    write_prometheus_label(s, "owner", "o");
+  });
+  const auto second = sets.add([](auto& s) { write_prometheus_label(s, "name", "Zürich\n"); });
+  CHECK(first == 0);
+  CHECK(second == 1);
+  CHECK(sets[0] == "name=\"a\\\"b\",owner=\"o\"");
+  CHECK(sets[1] == "name=\"Zürich\\n\"");
+  for (const auto st : all_statuses) {
+    const std::string by_enum = render([&](auto& s) { write_status_state_set(s, "f", sets[1], st); });
+    const std::string by_text = render([&](auto& s) { write_status_state_set(s, "f", sets[1], to_string(st)); });
+    const std::string by_writer = render([&](auto& s) {
+      write_status_state_set(
+          s, "f", [](auto& ls) { write_prometheus_label(ls, "name", "Zürich\n"); }, to_string(st));
+    });
+    CHECK(by_enum == by_text);
+    CHECK(by_enum == by_writer);
+  }
+  sets.clear();
+  CHECK(sets.size() == 0);
+}
+
+TEST_CASE("word-at-a-time scanning finds special bytes at every position") {
+  for (std::size_t len = 1; len <= 24; ++len) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (const char special : {'"', '\\', '\n', '<', '>', '&', '\x01', '\x1f'}) {
+        std::string v(len, 'a');
+        v[pos] = special;
+        const std::string label = label_value(v);
+        const std::string js = json_string(v);
+        CAPTURE(len);
+        CAPTURE(pos);
+        CAPTURE(static_cast<int>(special));
+        const bool label_escapes = special == '"' || special == '\\' || special == '\n';
+        CHECK(label.size() == (label_escapes ? len + 1 : len));
+        const std::size_t json_extra = special == '"' || special == '\\' || special == '\n' ? 1 : 5;
+        CHECK(js.size() == len + 2 + json_extra);
+      }
+      std::string bad(len, 'a');
+      bad[pos] = '\xff';
+      CHECK(label_value(bad).size() == len + 2);
+      CHECK(json_string(bad).size() == len + 2 + 5);
+    }
+  }
 }

@@ -207,6 +207,31 @@ TEST_CASE("all renderers write the same bytes through every kind of output itera
   CHECK(std::string(raw.data(), end) == prom);
 }
 
+TEST_CASE("the in-place and the iterator paths agree on large outputs") {
+  auto m = mixed_snapshot();
+  for (int i = 0; i < 300; ++i) {
+    auto p = m.plugins[static_cast<std::size_t>(i % 3)];
+    p.name += "-" + std::to_string(i);
+    p.total_ran_vms = static_cast<std::uint64_t>(i) * 1000003u;
+    m.plugins.push_back(p);
+  }
+  const auto through_stream = [](auto format) {
+    std::ostringstream os;
+    format(std::ostreambuf_iterator<char>(os));
+    return os.str();
+  };
+  std::string prom = "head";
+  format_prometheus(m, std::back_inserter(prom));
+  CHECK(prom == "head" + through_stream([&](auto out) { format_prometheus(m, out); }));
+  CHECK(prom.size() > 100000);
+  std::string text;
+  format_anklet_text(m, std::back_inserter(text), text_utc);
+  CHECK(text == through_stream([&](auto out) { format_anklet_text(m, out, text_utc); }));
+  std::vector<char> json;
+  format_json(m, std::back_inserter(json), json_utc);
+  CHECK(std::string(json.begin(), json.end()) == through_stream([&](auto out) { format_json(m, out, json_utc); }));
+}
+
 TEST_CASE("content types") {
   CHECK(prometheus_content_type == "text/plain; version=0.0.4; charset=utf-8");
   CHECK(json_content_type == "application/json");

@@ -21,8 +21,8 @@ struct anklet_text_options {
 namespace detail {
 
 // `{name=N,plugin=P,owner=O` plus `,repo=R` when set: raw bytes, as Go's %s prints them.
-template <class Out>
-void write_anklet_labels(text_sink<Out>& s, std::string_view metric, const plugin_metrics& p, bool with_repo) {
+template <char_sink Sink>
+void write_anklet_labels(Sink& s, std::string_view metric, const plugin_metrics& p, bool with_repo) {
   s.write(metric);
   s.write("{name=");
   s.write(p.name);
@@ -36,8 +36,8 @@ void write_anklet_labels(text_sink<Out>& s, std::string_view metric, const plugi
   }
 }
 
-template <class Out>
-void write_anklet_last_run(text_sink<Out>& s, std::string_view metric, const plugin_metrics& p,
+template <char_sink Sink>
+void write_anklet_last_run(Sink& s, std::string_view metric, const plugin_metrics& p,
                            std::string_view job_url, time_point t, time_zone zone) {
   write_anklet_labels(s, metric, p, true);
   s.write(",job_url=");
@@ -47,24 +47,24 @@ void write_anklet_last_run(text_sink<Out>& s, std::string_view metric, const plu
   s.put('\n');
 }
 
-template <class Out>
-void write_anklet_count(text_sink<Out>& s, std::string_view metric, const plugin_metrics& p, std::uint64_t v) {
+template <char_sink Sink>
+void write_anklet_count(Sink& s, std::string_view metric, const plugin_metrics& p, std::uint64_t v) {
   write_anklet_labels(s, metric, p, false);
   s.write("} ");
   write_uint(s, v);
   s.put('\n');
 }
 
-template <class Out>
-void write_anklet_line(text_sink<Out>& s, std::string_view metric, std::uint64_t v) {
+template <char_sink Sink>
+void write_anklet_line(Sink& s, std::string_view metric, std::uint64_t v) {
   s.write(metric);
   s.put(' ');
   write_uint(s, v);
   s.put('\n');
 }
 
-template <class Out>
-void write_anklet_line(text_sink<Out>& s, std::string_view metric, double v) {
+template <char_sink Sink>
+void write_anklet_line(Sink& s, std::string_view metric, double v) {
   s.write(metric);
   s.put(' ');
   write_go_fixed6(s, v);
@@ -73,15 +73,14 @@ void write_anklet_line(text_sink<Out>& s, std::string_view metric, double v) {
 
 }  // namespace detail
 
-/// Writes Go Anklet's metrics text to `out` and returns the iterator past the end.
+/// Writes Go Anklet's metrics text to a sink.
 ///
 /// As in Go, whether a plugin gets the last-run lines is decided by its plugin name: one
 /// that contains `_receiver` is a receiver. The four plugin_total_* lines follow the SPEC
 /// (handlers only, and not for a solo receiver); Go itself also prints them for a
 /// receiver that shares a process with handlers, with zero counts.
-template <std::output_iterator<char> Out>
-Out format_anklet_text(const metrics_snapshot& m, Out out, const anklet_text_options& options = {}) {
-  text_sink<Out> s(std::move(out));
+template <char_sink Sink>
+void write_anklet_text(Sink& s, const metrics_snapshot& m, const anklet_text_options& options = {}) {
   const bool solo = m.solo_receiver();
   if (!solo) {
     detail::write_anklet_line(s, "total_running_vms", m.total_running_vms);
@@ -127,7 +126,12 @@ Out format_anklet_text(const metrics_snapshot& m, Out out, const anklet_text_opt
   detail::write_anklet_line(s, "host_disk_used_bytes", h.disk_used_bytes);
   detail::write_anklet_line(s, "host_disk_available_bytes", h.disk_available_bytes);
   detail::write_anklet_line(s, "host_disk_usage_percentage", h.disk_usage_percentage);
-  return std::move(s).out();
+}
+
+/// The same, written to the output iterator `out`; returns the iterator past the end.
+template <std::output_iterator<char> Out>
+Out format_anklet_text(const metrics_snapshot& m, Out out, const anklet_text_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) { write_anklet_text(s, m, options); });
 }
 
 /// Go Anklet's metrics text in a new string.

@@ -27,42 +27,42 @@ struct json_options {
 namespace detail {
 
 // `"key":` — keys are ours and need no escaping. `first` says whether a comma goes before.
-template <class Out>
-void write_json_key(text_sink<Out>& s, std::string_view key, bool first = false) {
+template <char_sink Sink>
+void write_json_key(Sink& s, std::string_view key, bool first = false) {
   if (!first) s.put(',');
   s.put('"');
   s.write(key);
   s.write("\":");
 }
 
-template <class Out>
-void write_json_field(text_sink<Out>& s, std::string_view key, std::uint64_t v) {
+template <char_sink Sink>
+void write_json_field(Sink& s, std::string_view key, std::uint64_t v) {
   write_json_key(s, key);
   write_uint(s, v);
 }
 
-template <class Out>
-void write_json_field(text_sink<Out>& s, std::string_view key, double v) {
+template <char_sink Sink>
+void write_json_field(Sink& s, std::string_view key, double v) {
   write_json_key(s, key);
   write_json_double(s, v);
 }
 
-template <class Out>
-void write_json_field(text_sink<Out>& s, std::string_view key, std::string_view v) {
+template <char_sink Sink>
+void write_json_field(Sink& s, std::string_view key, std::string_view v) {
   write_json_key(s, key);
   write_json_string(s, v);
 }
 
-template <class Out>
-void write_json_time(text_sink<Out>& s, std::string_view key, time_point t, time_zone zone, bool first = false) {
+template <char_sink Sink>
+void write_json_time(Sink& s, std::string_view key, time_point t, time_zone zone, bool first = false) {
   write_json_key(s, key, first);
   s.put('"');
   write_rfc3339_nano(s, t, zone);  // only digits, '-', ':', '.', 'T', 'Z', '+': no escaping
   s.put('"');
 }
 
-template <class Out>
-void write_json_plugin(text_sink<Out>& s, const plugin_metrics& p, time_zone zone) {
+template <char_sink Sink>
+void write_json_plugin(Sink& s, const plugin_metrics& p, time_zone zone) {
   s.put('{');
   write_json_key(s, "Name", true);
   write_json_string(s, p.name);
@@ -88,14 +88,13 @@ void write_json_plugin(text_sink<Out>& s, const plugin_metrics& p, time_zone zon
 
 }  // namespace detail
 
-/// Writes the snapshot as Anklet's JSON payload (compact, no trailing newline) to `out`
-/// and returns the iterator past the end. Top level: last_update, the four totals, the
-/// 11 host_* values, then `plugins` in registration order; each plugin has Name,
+/// Writes the snapshot as Anklet's JSON payload (compact, no trailing newline) to a sink.
+/// Top level: last_update, the four totals, the 11 host_* values, then `plugins` in
+/// registration order (`[]` when empty, where Go writes null); each plugin has Name,
 /// PluginName, RepoName, OwnerName, Status, StatusSince, and handlers add the job URLs,
 /// last-run times and counters. Totals are written for a solo receiver too, as Go does.
-template <std::output_iterator<char> Out>
-Out format_json(const metrics_snapshot& m, Out out, const json_options& options = {}) {
-  text_sink<Out> s(std::move(out));
+template <char_sink Sink>
+void write_json(Sink& s, const metrics_snapshot& m, const json_options& options = {}) {
   s.put('{');
   detail::write_json_time(s, "last_update", m.last_update, options.zone, true);
   detail::write_json_field(s, "total_running_vms", m.total_running_vms);
@@ -123,7 +122,12 @@ Out format_json(const metrics_snapshot& m, Out out, const json_options& options 
     detail::write_json_plugin(s, p, options.zone);
   }
   s.write("]}");
-  return std::move(s).out();
+}
+
+/// The same, written to the output iterator `out`; returns the iterator past the end.
+template <std::output_iterator<char> Out>
+Out format_json(const metrics_snapshot& m, Out out, const json_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) { write_json(s, m, options); });
 }
 
 /// The JSON payload in a new string.

@@ -26,8 +26,8 @@ inline constexpr std::string_view prometheus_content_type = "text/plain; version
 namespace detail {
 
 // name, plugin, owner and (when set) repo, comma separated.
-template <class Out>
-void write_plugin_prometheus_labels(text_sink<Out>& s, const plugin_metrics& p) {
+template <char_sink Sink>
+void write_plugin_prometheus_labels(Sink& s, const plugin_metrics& p) {
   write_prometheus_label(s, "name", p.name);
   s.put(',');
   write_prometheus_label(s, "plugin", p.plugin_name);
@@ -39,8 +39,8 @@ void write_plugin_prometheus_labels(text_sink<Out>& s, const plugin_metrics& p) 
   }
 }
 
-template <class Out>
-void write_prometheus_scalar(text_sink<Out>& s, std::string_view name, std::string_view help,
+template <char_sink Sink>
+void write_prometheus_scalar(Sink& s, std::string_view name, std::string_view help,
                              std::string_view type, std::uint64_t v) {
   write_prometheus_family_header(s, name, help, type);
   s.write(name);
@@ -49,8 +49,8 @@ void write_prometheus_scalar(text_sink<Out>& s, std::string_view name, std::stri
   s.put('\n');
 }
 
-template <class Out>
-void write_prometheus_scalar(text_sink<Out>& s, std::string_view name, std::string_view help, double v) {
+template <char_sink Sink>
+void write_prometheus_scalar(Sink& s, std::string_view name, std::string_view help, double v) {
   write_prometheus_family_header(s, name, help, "gauge");
   s.write(name);
   s.put(' ');
@@ -59,14 +59,15 @@ void write_prometheus_scalar(text_sink<Out>& s, std::string_view name, std::stri
 }
 
 // One family with a sample per selected plugin (header only when there is one).
-// `value(p)` gives a signed or unsigned integer;
-// `job_url(p)`, when given, adds the job_url label.
-template <class Out, class Select, class Value, class JobUrl>
-void write_prometheus_plugin_family(text_sink<Out>& s, const metrics_snapshot& m, std::string_view name,
-                                    std::string_view help, std::string_view type, Select select, Value value,
-                                    JobUrl job_url) {
+// `value(p)` gives a signed or unsigned integer; `job_url(p)`, unless nullptr, adds the
+// job_url label.
+template <char_sink Sink, class Select, class Value, class JobUrl>
+void write_prometheus_plugin_family(Sink& s, const metrics_snapshot& m, const prometheus_label_sets& labels,
+                                    std::string_view name, std::string_view help, std::string_view type,
+                                    Select select, Value value, JobUrl job_url) {
   bool any = false;
-  for (const auto& p : m.plugins) {
+  for (std::size_t i = 0; i < m.plugins.size(); ++i) {
+    const auto& p = m.plugins[i];
     if (!select(p)) continue;
     if (!any) {
       write_prometheus_family_header(s, name, help, type);
@@ -74,12 +75,14 @@ void write_prometheus_plugin_family(text_sink<Out>& s, const metrics_snapshot& m
     }
     s.write(name);
     s.put('{');
-    write_plugin_prometheus_labels(s, p);
+    s.write(labels[i]);
     if constexpr (!std::is_same_v<JobUrl, std::nullptr_t>) {
-      s.put(',');
-      write_prometheus_label(s, "job_url", job_url(p));
+      s.write(",job_url=\"");
+      write_prometheus_label_value(s, job_url(p));
+      s.write("\"} ");
+    } else {
+      s.write("} ");
     }
-    s.write("} ");
     const auto v = value(p);
     if constexpr (std::is_signed_v<decltype(v)>) {
       write_int(s, v);
@@ -92,13 +95,13 @@ void write_prometheus_plugin_family(text_sink<Out>& s, const metrics_snapshot& m
 
 }  // namespace detail
 
-/// Writes the snapshot as Prometheus text exposition 0.0.4 to `out` and returns the
-/// iterator past the end. Families, in order: the four process totals (left out for a
-/// solo receiver), plugin_status, plugin_status_since, the three plugin_last_*_run
-/// (handlers), the four plugin_total_* (handlers, not for a solo receiver), the 11 host_*.
-template <std::output_iterator<char> Out>
-Out format_prometheus(const metrics_snapshot& m, Out out) {
-  text_sink<Out> s(std::move(out));
+/// Writes the snapshot as Prometheus text exposition 0.0.4 to a sink. Families, in
+/// order: the four process totals (left out for a solo receiver), plugin_status,
+/// plugin_status_since, the three plugin_last_*_run (handlers), the four plugin_total_*
+/// (handlers, not for a solo receiver), the 11 host_*. Allocates once per render for
+/// the escaped label sets, never per line.
+template <char_sink Sink>
+void write_prometheus(Sink& s, const metrics_snapshot& m) {
   const bool solo = m.solo_receiver();
   if (!solo) {
     detail::write_prometheus_scalar(s, "total_running_vms", "VMs running now.", "gauge", m.total_running_vms);
@@ -112,45 +115,47 @@ Out format_prometheus(const metrics_snapshot& m, Out out) {
                                     m.total_canceled_runs_since_start);
   }
 
+  // Every plugin's labels, escaped once for the up to 15 lines that carry them.
+  prometheus_label_sets labels;
+  for (const auto& p : m.plugins) labels.add([&p](auto& ls) { detail::write_plugin_prometheus_labels(ls, p); });
+
   if (!m.plugins.empty()) {
     write_prometheus_family_header(s, "plugin_status", "Plugin status as a state set: 1 for the current status.",
                                    "gauge");
-    for (const auto& p : m.plugins) {
-      write_status_state_set(
-          s, "plugin_status", [&p](text_sink<Out>& ls) { detail::write_plugin_prometheus_labels(ls, p); },
-          to_string(p.status));
+    for (std::size_t i = 0; i < m.plugins.size(); ++i) {
+      write_status_state_set(s, "plugin_status", labels[i], m.plugins[i].status);
     }
   }
 
   const auto every = [](const plugin_metrics&) { return true; };
   const auto handlers = [](const plugin_metrics& p) { return p.is_handler(); };
   detail::write_prometheus_plugin_family(
-      s, m, "plugin_status_since", "Unix time of the last status change (0 = never).", "gauge", every,
+      s, m, labels, "plugin_status_since", "Unix time of the last status change (0 = never).", "gauge", every,
       [](const plugin_metrics& p) { return to_unix_seconds(p.status_since); }, nullptr);
   detail::write_prometheus_plugin_family(
-      s, m, "plugin_last_successful_run", "Unix time of the last successful run (0 = never).", "gauge", handlers,
+      s, m, labels, "plugin_last_successful_run", "Unix time of the last successful run (0 = never).", "gauge", handlers,
       [](const plugin_metrics& p) { return to_unix_seconds(p.last_successful_run); },
       [](const plugin_metrics& p) -> std::string_view { return p.last_successful_run_job_url; });
   detail::write_prometheus_plugin_family(
-      s, m, "plugin_last_failed_run", "Unix time of the last failed run (0 = never).", "gauge", handlers,
+      s, m, labels, "plugin_last_failed_run", "Unix time of the last failed run (0 = never).", "gauge", handlers,
       [](const plugin_metrics& p) { return to_unix_seconds(p.last_failed_run); },
       [](const plugin_metrics& p) -> std::string_view { return p.last_failed_run_job_url; });
   detail::write_prometheus_plugin_family(
-      s, m, "plugin_last_canceled_run", "Unix time of the last canceled run (0 = never).", "gauge", handlers,
+      s, m, labels, "plugin_last_canceled_run", "Unix time of the last canceled run (0 = never).", "gauge", handlers,
       [](const plugin_metrics& p) { return to_unix_seconds(p.last_canceled_run); },
       [](const plugin_metrics& p) -> std::string_view { return p.last_canceled_run_job_url; });
   if (!solo) {
     detail::write_prometheus_plugin_family(
-        s, m, "plugin_total_ran_vms", "VMs this handler started since the process started.", "counter", handlers,
+        s, m, labels, "plugin_total_ran_vms", "VMs this handler started since the process started.", "counter", handlers,
         [](const plugin_metrics& p) { return p.total_ran_vms; }, nullptr);
     detail::write_prometheus_plugin_family(
-        s, m, "plugin_total_successful_runs_since_start", "Jobs this handler ran successfully since start.",
+        s, m, labels, "plugin_total_successful_runs_since_start", "Jobs this handler ran successfully since start.",
         "counter", handlers, [](const plugin_metrics& p) { return p.total_successful_runs_since_start; }, nullptr);
     detail::write_prometheus_plugin_family(
-        s, m, "plugin_total_failed_runs_since_start", "Jobs of this handler that failed since start.", "counter",
+        s, m, labels, "plugin_total_failed_runs_since_start", "Jobs of this handler that failed since start.", "counter",
         handlers, [](const plugin_metrics& p) { return p.total_failed_runs_since_start; }, nullptr);
     detail::write_prometheus_plugin_family(
-        s, m, "plugin_total_canceled_runs_since_start", "Jobs of this handler that were canceled since start.",
+        s, m, labels, "plugin_total_canceled_runs_since_start", "Jobs of this handler that were canceled since start.",
         "counter", handlers, [](const plugin_metrics& p) { return p.total_canceled_runs_since_start; }, nullptr);
   }
 
@@ -175,7 +180,12 @@ Out format_prometheus(const metrics_snapshot& m, Out out) {
                                   "gauge", h.disk_available_bytes);
   detail::write_prometheus_scalar(s, "host_disk_usage_percentage", "Used share of the root file system in percent.",
                                   h.disk_usage_percentage);
-  return std::move(s).out();
+}
+
+/// The same, written to the output iterator `out`; returns the iterator past the end.
+template <std::output_iterator<char> Out>
+Out format_prometheus(const metrics_snapshot& m, Out out) {
+  return write_through(std::move(out), [&m](auto& s) { write_prometheus(s, m); });
 }
 
 /// The snapshot as Prometheus text, in a new string.

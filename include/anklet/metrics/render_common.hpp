@@ -4,20 +4,25 @@
 // escaping, Go-compatible JSON string escaping and the plugin_status state-set writer.
 //
 // Everything here is locale-independent: numbers go through {fmt} without the `L`
-// specifier, never through iostreams or printf. No function allocates on the heap
-// unless the sink's own container grows.
+// specifier, never through iostreams or printf. Nothing allocates on the heap except a
+// sink's own container as it grows and prometheus_label_sets' storage.
 #pragma once
 
 #include <time.h>  // localtime_r, tm_gmtoff (POSIX)
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -65,10 +70,20 @@ concept has_bulk_container = requires(Out& o) {
 
 }  // namespace detail
 
+/// What the writers below accept: something that appends chars. text_sink and
+/// buffer_sink model it; so can a user's own type.
+template <class S>
+concept char_sink = requires(S& s, std::string_view sv, const char* p, char c) {
+  s.write(sv);
+  s.write(p, p);
+  s.put(c);
+};
+
 /// An append-only text sink over an output iterator. When the iterator is a
 /// back_insert_iterator of a contiguous char container (std::string, std::vector<char>,
 /// fmt::memory_buffer, ...) every write is one bulk append to that container; any other
-/// iterator is written through char by char. No virtual calls, no allocation of its own.
+/// iterator is written through char by char. The container is always consistent: what
+/// was written is in it at once. No virtual calls, no allocation of its own.
 template <class Out>
 class text_sink {
  public:
@@ -103,26 +118,181 @@ class text_sink<Out> {
   std::remove_pointer_t<decltype(detail::back_insert_container(std::declval<Out*>()))>* c_;
 };
 
-// ---- numbers -----------------------------------------------------------------------
+namespace detail {
 
-/// Unsigned decimal.
-template <class Out>
-void write_uint(text_sink<Out>& s, std::uint64_t v) {
-  const fmt::format_int f(v);
-  s.write(f.data(), f.data() + f.size());
-}
+// Kept out of line so that compilers do not check it against the small source buffers
+// of the inlined callers (the path is only taken for longer sources).
+[[gnu::noinline]] inline void copy_long(char* dst, const char* src, std::size_t n) noexcept { std::memcpy(dst, src, n); }
 
-/// Signed decimal.
-template <class Out>
-void write_int(text_sink<Out>& s, std::int64_t v) {
-  const fmt::format_int f(v);
-  s.write(f.data(), f.data() + f.size());
+// GCC's object-size warnings cannot see that each branch below only runs for sources at
+// least as long as it reads, when this is inlined next to a small stack buffer.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#endif
+// Most pieces of a metrics line are a few bytes long, where a call to memcpy costs more
+// than the copy: up to 64 bytes are moved with fixed-size (inlined) overlapping copies.
+[[gnu::always_inline]] inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
+  if (n >= 8) {
+    if (n <= 16) {
+      std::memcpy(dst, src, 8);
+      std::memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n <= 32) {
+      std::memcpy(dst, src, 16);
+      std::memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n <= 64) {
+      std::memcpy(dst, src, 32);
+      std::memcpy(dst + n - 32, src + n - 32, 32);
+    } else {
+      copy_long(dst, src, n);
+    }
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n != 0) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace detail
+
+/// A char container that buffer_sink can write into: resizable, with contiguous data()
+/// (std::string, std::vector<char>, fmt::memory_buffer).
+template <class C>
+concept resizable_char_buffer = requires(C& c, std::size_t n) {
+  c.resize(n);
+  { c.data() } -> std::same_as<char*>;
+  { c.size() } -> std::convertible_to<std::size_t>;
+};
+
+/// The fastest sink: appends to a resizable char container by writing straight into its
+/// storage, growing it geometrically ahead of the writes. While the sink lives the
+/// container may hold spare bytes past the written text; finish() (or the destructor)
+/// trims it, so read the container only after either. Also exception safe: the container
+/// ends with exactly the pieces written before a throw.
+template <resizable_char_buffer C>
+class buffer_sink {
+ public:
+  explicit buffer_sink(C& c) : c_(c) {
+    const std::size_t used = c_.size();
+    std::size_t room = used + initial_headroom;
+    if constexpr (requires { c.capacity(); }) room = std::max<std::size_t>(room, c.capacity());  // reserved space
+    c_.resize(room);
+    cur_ = c_.data() + used;
+    end_ = c_.data() + c_.size();
+  }
+  buffer_sink(const buffer_sink&) = delete;
+  buffer_sink& operator=(const buffer_sink&) = delete;
+  ~buffer_sink() { finish(); }
+
+  [[gnu::always_inline]] void write(std::string_view s) { write(s.data(), s.data() + s.size()); }
+  [[gnu::always_inline]] void write(const char* first, const char* last) {
+    const auto n = static_cast<std::size_t>(last - first);
+    if (n > static_cast<std::size_t>(end_ - cur_)) grow(n);
+    detail::copy_short(cur_, first, n);
+    cur_ += n;
+  }
+  [[gnu::always_inline]] void put(char ch) {
+    if (cur_ == end_) grow(1);
+    *cur_++ = ch;
+  }
+  /// Room for `n` bytes written straight into the container: write at most `n` bytes
+  /// from the returned pointer, then call commit() with the end of what was written.
+  [[gnu::always_inline]] char* claim(std::size_t n) {
+    if (n > static_cast<std::size_t>(end_ - cur_)) grow(n);
+    return cur_;
+  }
+  [[gnu::always_inline]] void commit(char* end) noexcept { cur_ = end; }
+  /// Bytes in the container that hold text (what it had before plus what was written).
+  [[nodiscard]] std::size_t size() const noexcept { return written(); }
+  /// Trims the container to what was written. Writing again afterwards is allowed.
+  void finish() {
+    const std::size_t used = written();
+    c_.resize(used);
+    cur_ = c_.data() + used;
+    end_ = cur_;
+  }
+
+ private:
+  static constexpr std::size_t initial_headroom = 4096;
+
+  std::size_t written() const noexcept { return static_cast<std::size_t>(cur_ - c_.data()); }
+
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const std::size_t used = written();
+    const std::size_t size = c_.size();
+    c_.resize(std::max(used + n, size + size / 2 + initial_headroom));
+    cur_ = c_.data() + used;
+    end_ = c_.data() + c_.size();
+  }
+
+  C& c_;
+  char* cur_;
+  char* end_;
+};
 
 namespace detail {
 template <class Out>
-void write_double_shortest(text_sink<Out>& s, double v) {
-  char buf[32];
+struct resizable_target : std::false_type {};
+template <resizable_char_buffer C>
+struct resizable_target<std::back_insert_iterator<C>> : std::true_type {
+  using container = C;
+};
+}  // namespace detail
+
+/// Runs `body(sink)` with the fastest sink for `out` (a buffer_sink for a
+/// back_insert_iterator of a resizable char container, else a text_sink) and returns
+/// the iterator past the written text. The renderers are built on it.
+template <class Out, class Body>
+Out write_through(Out out, Body&& body) {
+  if constexpr (detail::resizable_target<Out>::value) {
+    auto& c = *detail::back_insert_container(&out);
+    {
+      buffer_sink<typename detail::resizable_target<Out>::container> s(c);
+      body(s);
+    }
+    return out;
+  } else {
+    text_sink<Out> s(std::move(out));
+    body(s);
+    return std::move(s).out();
+  }
+}
+
+// ---- numbers -----------------------------------------------------------------------
+
+/// Unsigned decimal.
+template <char_sink Sink>
+void write_uint(Sink& s, std::uint64_t v) {
+  if constexpr (requires { s.claim(std::size_t{}); }) {
+    s.commit(fmt::format_to(s.claim(20), FMT_COMPILE("{}"), v));
+  } else {
+    const fmt::format_int f(v);
+    s.write(f.data(), f.data() + f.size());
+  }
+}
+
+/// Signed decimal.
+template <char_sink Sink>
+void write_int(Sink& s, std::int64_t v) {
+  if constexpr (requires { s.claim(std::size_t{}); }) {
+    s.commit(fmt::format_to(s.claim(20), FMT_COMPILE("{}"), v));
+  } else {
+    const fmt::format_int f(v);
+    s.write(f.data(), f.data() + f.size());
+  }
+}
+
+namespace detail {
+template <char_sink Sink>
+void write_double_shortest(Sink& s, double v) {
+  char buf[64];  // the longest shortest form, -2.2250738585072014e-308, is 24 chars
   const char* end = fmt::format_to(buf, FMT_COMPILE("{}"), v);
   s.write(buf, end);
 }
@@ -130,8 +300,8 @@ void write_double_shortest(text_sink<Out>& s, double v) {
 
 /// A sample value for Prometheus: the shortest text that reads back to the same double;
 /// NaN and the infinities in the spelling the exposition format defines.
-template <class Out>
-void write_prometheus_double(text_sink<Out>& s, double v) {
+template <char_sink Sink>
+void write_prometheus_double(Sink& s, double v) {
   if (std::isnan(v)) return s.write("NaN");
   if (std::isinf(v)) return s.write(v > 0 ? std::string_view("+Inf") : std::string_view("-Inf"));
   detail::write_double_shortest(s, v);
@@ -140,15 +310,15 @@ void write_prometheus_double(text_sink<Out>& s, double v) {
 /// A JSON number: the shortest round-trip form. JSON has no NaN or infinity (Go's
 /// encoder refuses them and writes nothing at all); we write 0 so that the document
 /// stays valid and the field keeps its numeric type.
-template <class Out>
-void write_json_double(text_sink<Out>& s, double v) {
+template <char_sink Sink>
+void write_json_double(Sink& s, double v) {
   if (!std::isfinite(v)) return s.put('0');
   detail::write_double_shortest(s, v);
 }
 
 /// Go's `%f`: six decimals, `NaN`, `+Inf`, `-Inf`.
-template <class Out>
-void write_go_fixed6(text_sink<Out>& s, double v) {
+template <char_sink Sink>
+void write_go_fixed6(Sink& s, double v) {
   if (std::isnan(v)) return s.write("NaN");
   if (std::isinf(v)) return s.write(v > 0 ? std::string_view("+Inf") : std::string_view("-Inf"));
   // 1e308 with six decimals needs 316 characters; format_to_n would truncate silently,
@@ -194,10 +364,17 @@ struct civil_time {
   civil_time c;
   if (is_never(t)) return c;
   using namespace std::chrono;
-  const auto secs = floor<seconds>(t);
-  c.nanosecond = static_cast<std::uint32_t>((t - secs).count());
-  // Seconds fit easily in int64 for every nanosecond time_point, offset included.
-  const std::int64_t local = secs.time_since_epoch().count() + utc_offset_seconds;
+  // Integer arithmetic on the count: converting the floored seconds back to
+  // nanoseconds would overflow next to time_point::min().
+  const std::int64_t ns = t.time_since_epoch().count();
+  std::int64_t secs = ns / 1000000000;
+  std::int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  c.nanosecond = static_cast<std::uint32_t>(frac);
+  const std::int64_t local = secs + utc_offset_seconds;
   std::int64_t days_since_epoch = local / 86400;
   std::int64_t sec_of_day = local % 86400;
   if (sec_of_day < 0) {
@@ -268,9 +445,9 @@ inline char* put_offset(char* p, std::int32_t offset_seconds) noexcept {
 }  // namespace detail
 
 /// Go's `Format(time.RFC3339)` of a broken-down time: seconds precision, fraction dropped.
-template <class Out>
-void write_rfc3339(text_sink<Out>& s, const civil_time& c) {
-  char buf[32];
+template <char_sink Sink>
+void write_rfc3339(Sink& s, const civil_time& c) {
+  char buf[64];
   char* p = detail::put_date_time(buf, c);
   p = detail::put_offset(p, c.utc_offset_seconds);
   s.write(buf, p);
@@ -278,9 +455,9 @@ void write_rfc3339(text_sink<Out>& s, const civil_time& c) {
 
 /// Go's `Format(time.RFC3339Nano)`, which is also how encoding/json writes a time:
 /// nanoseconds with trailing zeros removed, and no fraction at all when it is zero.
-template <class Out>
-void write_rfc3339_nano(text_sink<Out>& s, const civil_time& c) {
-  char buf[48];
+template <char_sink Sink>
+void write_rfc3339_nano(Sink& s, const civil_time& c) {
+  char buf[64];
   char* p = detail::put_date_time(buf, c);
   if (c.nanosecond != 0) {
     *p++ = '.';
@@ -299,14 +476,14 @@ void write_rfc3339_nano(text_sink<Out>& s, const civil_time& c) {
 }
 
 /// RFC 3339 to the second on the chosen clock face; `never` -> `0001-01-01T00:00:00Z`.
-template <class Out>
-void write_rfc3339(text_sink<Out>& s, time_point t, time_zone zone) {
+template <char_sink Sink>
+void write_rfc3339(Sink& s, time_point t, time_zone zone) {
   write_rfc3339(s, to_civil(t, zone));
 }
 
 /// Go's JSON time form on the chosen clock face; `never` -> `0001-01-01T00:00:00Z`.
-template <class Out>
-void write_rfc3339_nano(text_sink<Out>& s, time_point t, time_zone zone) {
+template <char_sink Sink>
+void write_rfc3339_nano(Sink& s, time_point t, time_zone zone) {
   write_rfc3339_nano(s, to_civil(t, zone));
 }
 
@@ -355,19 +532,64 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, std::size_t left
 
 inline constexpr std::string_view utf8_replacement = "\xEF\xBF\xBD";  // U+FFFD
 
+// Word-at-a-time scanning: label values and JSON strings are nearly always plain ASCII,
+// so 8 bytes are checked at once and only a word holding a byte of interest is looked
+// at byte by byte.
+inline constexpr std::uint64_t ones = 0x0101010101010101ull;
+inline constexpr std::uint64_t highs = 0x8080808080808080ull;
+
+// Non-zero when some byte of w equals c.
+constexpr std::uint64_t has_byte(std::uint64_t w, unsigned char c) noexcept {
+  const std::uint64_t x = w ^ (ones * c);
+  return (x - ones) & ~x & highs;
+}
+
+inline std::uint64_t load8(const unsigned char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// Index of the first byte at or after i that a Prometheus label value must look at:
+// non-ASCII, backslash, quote or newline (or a position within 8 bytes of n).
+inline std::size_t skip_plain_label_bytes(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
+  while (i + 8 <= n) {
+    const std::uint64_t w = load8(p + i);
+    if (((w & highs) | has_byte(w, '\\') | has_byte(w, '"') | has_byte(w, '\n')) != 0) break;
+    i += 8;
+  }
+  return i;
+}
+
+// The same for JSON strings: non-ASCII, control characters, `"`, `\`, `<`, `>`, `&`.
+inline std::size_t skip_plain_json_bytes(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
+  while (i + 8 <= n) {
+    const std::uint64_t w = load8(p + i);
+    const std::uint64_t control = (w - ones * 0x20) & ~w & highs;  // some byte below 0x20
+    if (((w & highs) | control | has_byte(w, '"') | has_byte(w, '\\') | has_byte(w, '<') | has_byte(w, '>') |
+         has_byte(w, '&')) != 0) {
+      break;
+    }
+    i += 8;
+  }
+  return i;
+}
+
 }  // namespace detail
 
 // ---- Prometheus --------------------------------------------------------------------
 
 /// A label value's inside (no quotes): `\` -> `\\`, `"` -> `\"`, newline -> `\n`; bytes
 /// that are not valid UTF-8 become U+FFFD, since Prometheus rejects invalid UTF-8.
-template <class Out>
-void write_prometheus_label_value(text_sink<Out>& s, std::string_view v) {
+template <char_sink Sink>
+void write_prometheus_label_value(Sink& s, std::string_view v) {
   const auto* p = reinterpret_cast<const unsigned char*>(v.data());
   const std::size_t n = v.size();
   std::size_t run = 0;  // start of bytes not yet written
   std::size_t i = 0;
   while (i < n) {
+    i = detail::skip_plain_label_bytes(p, i, n);
+    if (i >= n) break;
     const unsigned char b = p[i];
     if (b >= 0x80) {
       const std::size_t len = detail::utf8_sequence_length(p + i, n - i);
@@ -393,8 +615,8 @@ void write_prometheus_label_value(text_sink<Out>& s, std::string_view v) {
 }
 
 /// `name="value"` with the value escaped.
-template <class Out>
-void write_prometheus_label(text_sink<Out>& s, std::string_view name, std::string_view value) {
+template <char_sink Sink>
+void write_prometheus_label(Sink& s, std::string_view name, std::string_view value) {
   s.write(name);
   s.write("=\"");
   write_prometheus_label_value(s, value);
@@ -403,8 +625,8 @@ void write_prometheus_label(text_sink<Out>& s, std::string_view name, std::strin
 
 /// The `# HELP` and `# TYPE` lines that open a family. `type` is "gauge" or "counter".
 /// Help texts are ours and constant: they must hold no backslash or newline.
-template <class Out>
-void write_prometheus_family_header(text_sink<Out>& s, std::string_view name, std::string_view help,
+template <char_sink Sink>
+void write_prometheus_family_header(Sink& s, std::string_view name, std::string_view help,
                                     std::string_view type) {
   s.write("# HELP ");
   s.write(name);
@@ -417,24 +639,91 @@ void write_prometheus_family_header(text_sink<Out>& s, std::string_view name, st
   s.put('\n');
 }
 
+namespace detail {
+
+// The ends of state-set lines, `,status="idle"} 0\n` and so on, for every status and
+// both values, built at compile time from status.hpp so they can never drift apart.
+struct state_set_tails {
+  std::array<std::array<char, 48>, all_statuses.size() * 2> text{};
+  std::array<std::size_t, all_statuses.size() * 2> size{};
+
+  [[nodiscard]] constexpr std::string_view get(std::size_t status_index, bool current) const {
+    const std::size_t i = status_index * 2 + (current ? 1 : 0);
+    return {text[i].data(), size[i]};
+  }
+};
+
+constexpr state_set_tails make_state_set_tails() {
+  state_set_tails t;
+  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+    for (std::size_t value = 0; value < 2; ++value) {
+      auto& out = t.text[i * 2 + value];
+      std::size_t n = 0;
+      for (const char c : std::string_view(",status=\"")) out[n++] = c;
+      for (const char c : to_string(all_statuses[i])) out[n++] = c;
+      for (const char c : std::string_view("\"} ")) out[n++] = c;
+      out[n++] = value != 0 ? '1' : '0';
+      out[n++] = '\n';
+      t.size[i * 2 + value] = n;
+    }
+  }
+  return t;
+}
+
+inline constexpr state_set_tails state_tails = make_state_set_tails();
+
+}  // namespace detail
+
 /// The plugin_status state set of one plugin: a series per known status (in
 /// all_statuses order) with a `status` label, 1 for `current` and 0 for the rest; a
 /// `current` that is no known status adds its own series at 1, so nothing is hidden.
-/// `write_labels(sink)` writes the plugin's own labels, comma separated, at least one.
-template <class Out, class LabelWriter>
-void write_status_state_set(text_sink<Out>& s, std::string_view family, LabelWriter&& write_labels,
-                            std::string_view current) {
+/// `labels` is the plugin's own label set, already escaped and comma separated, not
+/// empty (see prometheus_label_sets).
+template <char_sink Sink>
+void write_status_state_set(Sink& s, std::string_view family, std::string_view labels, std::string_view current) {
   bool known = false;
-  for (const auto st : all_statuses) {
-    const std::string_view spelled = to_string(st);
-    const bool is_current = spelled == current;
+  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+    const bool is_current = to_string(all_statuses[i]) == current;
+    known = known || is_current;
+    s.write(family);
+    s.put('{');
+    s.write(labels);
+    s.write(detail::state_tails.get(i, is_current));
+  }
+  if (!known) {
+    s.write(family);
+    s.put('{');
+    s.write(labels);
+    s.put(',');
+    write_prometheus_label(s, "status", current);
+    s.write("} 1\n");
+  }
+}
+
+/// The same for a status of the core enum (no string comparisons).
+template <char_sink Sink>
+void write_status_state_set(Sink& s, std::string_view family, std::string_view labels, plugin_status current) {
+  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+    s.write(family);
+    s.put('{');
+    s.write(labels);
+    s.write(detail::state_tails.get(i, all_statuses[i] == current));
+  }
+}
+
+/// The same, with the plugin's labels written by `write_labels(sink)` (comma separated,
+/// at least one) on every line instead of copied from a pre-escaped set.
+template <char_sink Sink, class LabelWriter>
+  requires std::invocable<LabelWriter&, Sink&>
+void write_status_state_set(Sink& s, std::string_view family, LabelWriter&& write_labels, std::string_view current) {
+  bool known = false;
+  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+    const bool is_current = to_string(all_statuses[i]) == current;
     known = known || is_current;
     s.write(family);
     s.put('{');
     write_labels(s);
-    s.write(",status=\"");
-    s.write(spelled);  // our own spellings need no escaping
-    s.write(is_current ? std::string_view("\"} 1\n") : std::string_view("\"} 0\n"));
+    s.write(detail::state_tails.get(i, is_current));
   }
   if (!known) {
     s.write(family);
@@ -446,14 +735,45 @@ void write_status_state_set(text_sink<Out>& s, std::string_view family, LabelWri
   }
 }
 
+/// Label sets escaped once and copied into many sample lines: a plugin's labels appear
+/// in up to 15 series, and escaping them once per render instead of once per line is
+/// most of the renderer's speed. Reuse one object across renders to keep its storage.
+class prometheus_label_sets {
+ public:
+  /// Appends a set; `write_labels(sink)` writes it, comma separated. Returns its index.
+  template <class LabelWriter>
+  std::size_t add(LabelWriter&& write_labels) {
+    {
+      buffer_sink sink(text_);
+      write_labels(sink);
+    }
+    ends_.push_back(text_.size());
+    return ends_.size() - 1;
+  }
+  /// The set added as number `i`.
+  [[nodiscard]] std::string_view operator[](std::size_t i) const noexcept {
+    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return {text_.data() + begin, ends_[i] - begin};
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return ends_.size(); }
+  void clear() noexcept {
+    text_.clear();
+    ends_.clear();
+  }
+
+ private:
+  fmt::memory_buffer text_;
+  std::vector<std::size_t> ends_;
+};
+
 // ---- JSON --------------------------------------------------------------------------
 
 /// A JSON string, quotes included, escaped exactly as Go's encoding/json does by default
 /// (Go 1.22 and later, which Anklet requires): `\"` `\\` `\n` `\r` `\t` `\b` `\f`, other
 /// control characters as `\u00XX`, `<` `>` `&` as `\u003c` `\u003e` `\u0026`, U+2028 and
 /// U+2029 as `\u2028` `\u2029`, and each byte that is not valid UTF-8 as `\ufffd`.
-template <class Out>
-void write_json_string(text_sink<Out>& s, std::string_view v) {
+template <char_sink Sink>
+void write_json_string(Sink& s, std::string_view v) {
   static constexpr char hex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(v.data());
   const std::size_t n = v.size();
@@ -461,6 +781,8 @@ void write_json_string(text_sink<Out>& s, std::string_view v) {
   std::size_t i = 0;
   s.put('"');
   while (i < n) {
+    i = detail::skip_plain_json_bytes(p, i, n);
+    if (i >= n) break;
     const unsigned char b = p[i];
     if (b >= 0x80) {
       const std::size_t len = detail::utf8_sequence_length(p + i, n - i);

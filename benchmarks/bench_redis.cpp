@@ -14,6 +14,8 @@
 #include <benchmark/benchmark.h>
 #include <hiredis/hiredis.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <iterator>
@@ -350,6 +352,34 @@ void parse_fleet_payloads(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 
+// The same payloads through nlohmann::json (DOM parse only, no extraction into a report):
+// the alternative the issue names for reading payloads.
+void parse_fleet_payloads_nlohmann(benchmark::State& state) {
+  auto c = our_client();
+  auto keys = c.scan_all("anklet/metrics/*", 10000).value();
+  std::vector<std::string> payloads;
+  for (std::size_t i = 0; i < keys.size(); i += 1000) {
+    std::vector<std::string_view> batch(keys.begin() + static_cast<std::ptrdiff_t>(i),
+                                        keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + 1000)));
+    auto values = c.mget(batch);
+    if (!values) return state.SkipWithError(values.error().to_string().c_str());
+    std::vector<std::optional<std::string>>& got = *values;
+    for (auto& v : got) {
+      if (v) payloads.push_back(std::move(*v));
+    }
+  }
+  std::size_t bytes = 0;
+  for (const auto& p : payloads) bytes += p.size();
+  for (auto _ : state) {
+    for (const auto& p : payloads) {
+      auto doc = nlohmann::json::parse(p, nullptr, false);
+      if (doc.is_discarded()) return state.SkipWithError("parse failed");
+      benchmark::DoNotOptimize(doc);
+    }
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+}
+
 void full_pass_json_v2(benchmark::State& state) {
   auto c = our_client();
   am::fleet f;
@@ -374,6 +404,7 @@ BENCHMARK(fleet_read_interleaved)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(fleet_read_go_method)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(full_pass_prometheus)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(parse_fleet_payloads)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(parse_fleet_payloads_nlohmann)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(full_pass_json_v2)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 int main(int argc, char** argv) {

@@ -380,6 +380,20 @@ void parse_fleet_payloads_nlohmann(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 
+// Rendering alone, from a fleet read once.
+void render_prometheus_only(benchmark::State& state) {
+  auto c = our_client();
+  am::fleet f;
+  if (auto r = am::read_fleet(c, f); !r) return state.SkipWithError(r.error().to_string().c_str());
+  std::string body;
+  for (auto _ : state) {
+    body.clear();
+    am::format_fleet_prometheus(f, std::back_inserter(body));
+    benchmark::DoNotOptimize(body.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+}
+
 void full_pass_json_v2(benchmark::State& state) {
   auto c = our_client();
   am::fleet f;
@@ -405,6 +419,7 @@ BENCHMARK(fleet_read_go_method)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(full_pass_prometheus)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(parse_fleet_payloads)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(parse_fleet_payloads_nlohmann)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(render_prometheus_only)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(full_pass_json_v2)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 int main(int argc, char** argv) {

@@ -2,6 +2,10 @@
 // Plugins come from the command line (they stay idle) or from --demo, which moves a few
 // plugins through Anklet's status flow and counts their runs so that every metric moves.
 //
+// With --redis it also exports to Redis as Go Anklet does (SPEC 7): the first write at start,
+// then every --interval, under anklet/metrics/{owner}/{name} of the first plugin unless
+// --key-owner/--key-name say otherwise; the key is deleted when the program stops.
+//
 // Signals are handled here, not in the library: SIGINT and SIGTERM are blocked in every
 // thread and taken synchronously by main with sigwait, then the server is stopped.
 #include <pthread.h>
@@ -24,6 +28,7 @@
 
 #include "anklet/metrics/host_platform.hpp"
 #include "anklet/metrics/http.hpp"
+#include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 
 namespace am = anklet::metrics;
@@ -43,6 +48,11 @@ constexpr std::string_view usage =
     "  --demo                             add demo plugins that move through the status flow\n"
     "  --host-refresh SECONDS             refresh host metrics at most this often (default 1;\n"
     "                                     0 = on every scrape)\n"
+    "  --redis URL                        also export to Redis: redis://[user[:password]@]host[:port][/db]\n"
+    "                                     or unix:///path[?db=N]; the key is deleted at exit\n"
+    "  --interval SECONDS                 time between Redis writes (default 10)\n"
+    "  --key-owner OWNER                  owner part of the Redis key (default: the first plugin's)\n"
+    "  --key-name NAME                    name part of the Redis key (default: the first plugin's)\n"
     "  --help                             show this help\n"
     "\n"
     "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
@@ -53,6 +63,11 @@ struct config {
   std::vector<std::pair<am::plugin_kind, am::plugin_info>> plugins;
   bool demo = false;
   std::chrono::milliseconds host_refresh{1000};
+  std::optional<am::redis::connection_target> redis;
+  std::chrono::milliseconds interval{10000};
+  bool interval_given = false;
+  std::optional<std::string> key_owner;
+  std::optional<std::string> key_name;
 };
 
 struct usage_error {
@@ -107,12 +122,12 @@ am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
   return {parts[0], parts[1], parts[2], parts.size() == 4 ? parts[3] : std::string{}};
 }
 
-std::chrono::milliseconds parse_seconds(std::string_view text) {
+std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view flag = "--host-refresh") {
   double seconds = 0;
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
   if (text.empty() || ec != std::errc{} || ptr != end || !(seconds >= 0) || seconds > 86400.0 * 365) {
-    throw usage_error{"--host-refresh: expected a number of seconds >= 0, got '" + std::string(text) + "'"};
+    throw usage_error{std::string(flag) + ": expected a number of seconds >= 0, got '" + std::string(text) + "'"};
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
 }
@@ -149,9 +164,28 @@ std::optional<config> parse_args(int argc, char** argv) {
       c.demo = true;
     } else if (arg == "--host-refresh") {
       c.host_refresh = parse_seconds(value());
+    } else if (arg == "--redis") {
+      auto t = am::redis::parse_url(value());
+      if (!t) throw usage_error{"--redis: " + t.error().message};
+      c.redis = std::move(t.value());
+    } else if (arg == "--interval") {
+      c.interval = parse_seconds(value(), arg);
+      c.interval_given = true;
+      if (c.interval.count() <= 0) throw usage_error{"--interval: must be more than 0 seconds"};
+    } else if (arg == "--key-owner") {
+      c.key_owner = std::string(value());
+    } else if (arg == "--key-name") {
+      c.key_name = std::string(value());
+      if (c.key_name->empty()) throw usage_error{"--key-name: must not be empty"};
     } else {
       throw usage_error{"unknown argument '" + std::string(arg) + "' (see --help)"};
     }
+  }
+  if (!c.redis && (c.key_owner || c.key_name || c.interval_given)) {
+    throw usage_error{"--interval, --key-owner and --key-name need --redis"};
+  }
+  if (c.redis && !c.key_name && c.plugins.empty() && !c.demo) {
+    throw usage_error{"--redis needs a plugin (--handler, --receiver or --demo) or --key-name to name the key"};
   }
   return c;
 }
@@ -309,6 +343,23 @@ int main(int argc, char** argv) {
       }
     }
 
+    // The Redis key: the first plugin's owner and name unless given.
+    std::optional<am::redis::writer> redis;
+    if (cfg->redis) {
+      const auto snap = metrics.snapshot();
+      const auto* first = snap.plugins.empty() ? nullptr : &snap.plugins.front();
+      am::redis::writer_options wo;
+      wo.client.target = *cfg->redis;
+      wo.interval = cfg->interval;
+      wo.key = am::redis::metrics_key(cfg->key_owner ? *cfg->key_owner : first ? first->owner_name : "",
+                                      cfg->key_name ? *cfg->key_name : first->name);
+      redis.emplace(wo);
+      redis->set_log([](am::redis::log_level level, std::string_view line) {
+        if (level != am::redis::log_level::debug) print_error(line);
+      });
+      redis->start(metrics, host);
+    }
+
     const auto& bound = servers.front()->bound_address();
     const bool v6 = bound.find(':') != std::string::npos;
     std::printf("listening on http://%s%s%s:%u/metrics/v1?format=prometheus\n", v6 ? "[" : "", bound.c_str(),
@@ -319,6 +370,10 @@ int main(int argc, char** argv) {
     while (sigwait(&stop_signals, &sig) != 0) {
     }
     for (auto& server : servers) server->stop();
+    if (redis) {
+      redis->stop();
+      static_cast<void>(redis->cleanup());  // a failure is logged by the writer, not fatal
+    }
     demo_plugins.reset();
     return 0;
   } catch (const std::exception& e) {

@@ -125,6 +125,20 @@ class published_snapshot {
   std::atomic<std::uint64_t> generation_{0};
 };
 
+/// An answer from server_options::handler.
+struct handler_response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  /// The Allow header's value, for 405 answers.
+  std::string allow;
+};
+
+/// A request as server_options::handler sees it: the method, the percent-decoded path and
+/// the raw query (without '?').
+using request_handler =
+    std::function<std::optional<handler_response>(std::string_view method, std::string_view path, std::string_view query)>;
+
 /// Server settings; every limit has a named default.
 struct server_options {
   static constexpr std::size_t default_max_connections = 512;
@@ -171,6 +185,13 @@ struct server_options {
   /// Called on the server thread with a description of a problem that did not stop the
   /// server (a failing renderer or host source, accept errors). Must not throw.
   std::function<void(std::string_view)> on_error{};
+
+  /// Extra routes (the fleet aggregator serves /metrics/v2 this way): consulted for every
+  /// request before the built-in routes, once authorization passed (/healthcheck as
+  /// configured above); nullopt falls through to them. HEAD requests are passed as GET and
+  /// answered without the body. Runs on the server thread, so a slow handler delays every
+  /// connection; an exception becomes a 500.
+  request_handler handler;
 };
 
 /// What went wrong in start().
@@ -898,6 +919,23 @@ class basic_server {
     const auto v = req.version_minor;
     if (!percent_decode(req.path, path_, false)) {
       return queue(c, 400, text_plain, "malformed percent-encoding in the path\n", nullptr, is_head, keep, v);
+    }
+    if (options_.handler) {
+      const bool health = path_ == "/healthcheck";
+      if (auth_required_ && (!health || options_.healthcheck_requires_auth) && !authorized(req)) {
+        return queue(c, 401, text_plain, "unauthorized\n", nullptr, is_head, keep, v, challenge_);
+      }
+      std::optional<handler_response> answer;
+      try {
+        answer = options_.handler(is_head ? std::string_view("GET") : req.method, path_, req.query);
+      } catch (const std::exception& e) {
+        report(std::string("request handler failed: ") + e.what());
+        return queue(c, 500, text_plain, "request handler failed\n", nullptr, is_head, keep, v);
+      }
+      if (answer) {
+        const std::string allow = answer->allow.empty() ? std::string() : "Allow: " + answer->allow + "\r\n";
+        return queue(c, answer->status, answer->content_type, answer->body, nullptr, is_head, keep, v, allow);
+      }
     }
     route r = route::none;
     if (path_ == "/metrics/v1") {

@@ -1,0 +1,734 @@
+// anklet::metrics aggregator: the fleet view of SPEC 8 (Go Anklet's metrics aggregator).
+//
+// read_fleet() SCANs `anklet/metrics/*` with a large COUNT and fetches the values with
+// pipelined MGET batches (one write, not one round trip per key), parsing each payload as
+// its reply arrives with the bounded payload reader. A value that is missing (expired or
+// deleted between SCAN and MGET, or not a string) or malformed is skipped and counted; a
+// Redis failure fails the whole read, so an answer is never truncated.
+//
+// The renderers turn a fleet into Go's aggregator answers: /metrics/v1?format=json (an
+// object keyed by plugin name), /metrics/v2?format=json (an array), and valid Prometheus
+// text for format=prometheus. The aggregator class ties a client, a refresh period and the
+// routes together; any HTTP server can call its respond().
+//
+//   anklet::metrics::aggregator agg({.client = {.target = redis::parse_url(url).value()}});
+//   auto resp = agg.respond("GET", "/metrics/v2", "format=json");
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/render_common.hpp"
+#include "anklet/metrics/status.hpp"
+
+namespace anklet::metrics {
+
+/// How the fleet is read.
+struct fleet_read_options {
+  /// SCAN pattern; Go Anklet hosts and ours write under anklet/metrics/.
+  std::string match = "anklet/metrics/*";
+  /// SCAN COUNT: large, so that a fleet of thousands takes a few round trips (Go uses 10).
+  std::uint64_t scan_count = 10000;
+  /// Keys per MGET; the MGETs of one read go out in one pipelined write.
+  std::size_t mget_batch = 1000;
+  /// More matching keys than this fails the read rather than answering in part.
+  std::size_t max_keys = 1000000;
+  /// Bounds on each payload.
+  payload_limits limits;
+};
+
+/// Why a key was left out of the answer.
+enum class skip_reason : std::uint8_t { missing, malformed };
+inline constexpr std::array<skip_reason, 2> all_skip_reasons{skip_reason::missing, skip_reason::malformed};
+
+[[nodiscard]] constexpr std::string_view to_string(skip_reason r) noexcept {
+  return r == skip_reason::missing ? std::string_view("missing") : std::string_view("malformed");
+}
+
+/// One skipped key, for logs.
+struct skipped_key {
+  std::string key;
+  skip_reason reason = skip_reason::missing;
+  std::string detail;
+};
+
+/// One host's payload and the key it came from.
+struct fleet_host {
+  std::string key;
+  host_report report;
+};
+
+/// Everything one read found. Reused across reads to keep its storage.
+struct fleet {
+  std::vector<fleet_host> hosts;  ///< sorted by key
+  std::array<std::uint64_t, all_skip_reasons.size()> skipped{};  ///< by skip_reason
+  std::vector<skipped_key> skipped_keys;  ///< the first max_listed_skips skipped keys
+  static constexpr std::size_t max_listed_skips = 100;
+  std::size_t keys_seen = 0;                   ///< keys SCAN matched
+  std::chrono::nanoseconds scan_time{0};       ///< SCAN round trips
+  std::chrono::nanoseconds fetch_time{0};      ///< pipelined MGET, parsing included
+  std::chrono::nanoseconds parse_time{0};      ///< of which payload parsing
+
+  [[nodiscard]] std::uint64_t skipped_count(skip_reason r) const noexcept {
+    return skipped[static_cast<std::size_t>(r)];
+  }
+  [[nodiscard]] std::uint64_t skipped_total() const noexcept {
+    std::uint64_t n = 0;
+    for (auto v : skipped) n += v;
+    return n;
+  }
+};
+
+namespace detail {
+inline void note_skip(fleet& f, std::string_view key, skip_reason why, std::string detail_text) {
+  ++f.skipped[static_cast<std::size_t>(why)];
+  if (f.skipped_keys.size() < fleet::max_listed_skips) {
+    f.skipped_keys.push_back({std::string(key), why, std::move(detail_text)});
+  }
+}
+}  // namespace detail
+
+/// Reads every matching key into `out` (see the file comment). On failure `out` holds no
+/// hosts and the error says what went wrong.
+inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {}) {
+  using clock = std::chrono::steady_clock;
+  out.skipped = {};
+  out.skipped_keys.clear();
+  out.keys_seen = 0;
+  out.scan_time = out.fetch_time = out.parse_time = std::chrono::nanoseconds{0};
+  std::size_t used = 0;  // hosts [0, used) hold this read's reports; the rest keep storage
+  auto fail = [&](redis::error e) -> redis::result<void> {
+    out.hosts.clear();
+    return e;
+  };
+
+  const auto t0 = clock::now();
+  std::vector<std::string> keys;
+  std::uint64_t cursor = 0;
+  do {
+    auto page = c.scan(cursor, opt.match, opt.scan_count);
+    if (!page) return fail(page.error());
+    cursor = page->cursor;
+    if (keys.size() + page->keys.size() > opt.max_keys) {
+      return fail({redis::errc::limit, "more than " + std::to_string(opt.max_keys) + " keys match " + opt.match});
+    }
+    for (auto& k : page->keys) keys.push_back(std::move(k));
+  } while (cursor != 0);
+  // SCAN may report a key twice; sorting also makes the answer's order stable.
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  out.keys_seen = keys.size();
+  const auto t1 = clock::now();
+  out.scan_time = t1 - t0;
+
+  const std::size_t batch = std::max<std::size_t>(1, opt.mget_batch);
+  redis::pipeline p;
+  for (std::size_t i = 0; i < keys.size(); i += batch) {
+    const auto last = std::min(keys.size(), i + batch);
+    p.add("MGET", std::vector<std::string_view>(keys.begin() + static_cast<std::ptrdiff_t>(i),
+                                                keys.begin() + static_cast<std::ptrdiff_t>(last)));
+  }
+  if (out.hosts.size() < keys.size()) out.hosts.resize(keys.size());
+  std::optional<redis::error> batch_error;
+  clock::duration parsing{0};
+  payload_error perr;
+  auto on_reply = [&](std::size_t index, redis::reply&& r) {
+    if (batch_error) return;
+    const std::size_t first = index * batch;
+    const std::size_t count = std::min(batch, keys.size() - first);
+    if (r.is_error()) {
+      batch_error = redis::error{redis::errc::server, "MGET: " + r.str};
+      return;
+    }
+    if (!r.is_array() || r.elements.size() != count) {
+      batch_error = redis::error{redis::errc::protocol, "MGET: unexpected reply shape"};
+      return;
+    }
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::string& key = keys[first + j];
+      auto& v = r.elements[j];
+      if (v.type != redis::reply_type::bulk_string) {
+        detail::note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
+        continue;
+      }
+      auto& host = out.hosts[used];
+      const auto p0 = clock::now();
+      const bool ok = read_payload(v.str, host.report, opt.limits, &perr);
+      parsing += clock::now() - p0;
+      if (!ok) {
+        detail::note_skip(out, key, skip_reason::malformed,
+                          perr.message + " at byte " + std::to_string(perr.offset));
+        continue;
+      }
+      host.key = key;
+      ++used;
+    }
+  };
+  if (!p.empty()) {
+    auto r = c.execute(p, on_reply);
+    if (!r) return fail(r.error());
+    if (batch_error) return fail(*batch_error);
+  }
+  out.hosts.resize(used);
+  out.fetch_time = clock::now() - t1;
+  out.parse_time = parsing;
+  return {};
+}
+
+// ---- rendering -----------------------------------------------------------------------
+
+/// One plugin of the fleet: where it is in the fleet.
+struct fleet_entry {
+  const fleet_host* host;
+  const reported_plugin* plugin;
+};
+
+namespace detail {
+
+// A plugin counts as a receiver when its plugin name says so (Go Anklet's own rule); the
+// aggregator then shows its handler fields as zero, as Go's does.
+inline bool reported_receiver(const reported_plugin& p) noexcept {
+  return p.plugin_name.find("_receiver") != std::string::npos;
+}
+
+// Of two entries with the same identity, the one with the later last_update wins; on a
+// tie the later key (Go's aggregator lets the last one read win).
+inline bool newer_or_same(const fleet_entry& a, const fleet_entry& b) noexcept {
+  return a.host->report.last_update.instant >= b.host->report.last_update.instant;
+}
+
+template <class Out>
+void write_zoned(text_sink<Out>& s, const zoned_time& t) {
+  write_rfc3339(s, to_civil(t.instant, t.offset_seconds));
+}
+
+template <class Out>
+void write_aggregate_json_entry(text_sink<Out>& s, const fleet_entry& e) {
+  const auto& p = *e.plugin;
+  const auto& r = e.host->report;
+  const auto& h = r.host;
+  const bool handler = !reported_receiver(p);
+  const zoned_time zero{};
+  const auto str = [&](std::string_view key, std::string_view v) {
+    s.put('"');
+    s.write(key);
+    s.write("\":");
+    write_json_string(s, v);
+    s.put(',');
+  };
+  const auto tim = [&](std::string_view key, const zoned_time& t) {
+    s.put('"');
+    s.write(key);
+    s.write("\":\"");
+    write_zoned(s, t);
+    s.write("\",");
+  };
+  const auto num = [&](std::string_view key, std::uint64_t v) {
+    s.put('"');
+    s.write(key);
+    s.write("\":");
+    write_uint(s, v);
+    s.put(',');
+  };
+  const auto dbl = [&](std::string_view key, double v) {
+    s.put('"');
+    s.write(key);
+    s.write("\":");
+    write_json_double(s, v);
+  };
+  s.put('{');
+  str("repo_name", p.repo_name);
+  str("plugin_name", p.plugin_name);
+  str("custom_name", p.name);
+  str("owner_name", p.owner_name);
+  tim("last_update", r.last_update);
+  str("plugin_status", p.status);
+  tim("plugin_last_successful_run", handler ? p.last_successful_run : zero);
+  tim("plugin_last_failed_run", handler ? p.last_failed_run : zero);
+  tim("plugin_last_canceled_run", handler ? p.last_canceled_run : zero);
+  tim("plugin_status_since", p.status_since);
+  num("plugin_total_ran_vms", handler ? p.total_ran_vms : 0);
+  num("plugin_total_successful_runs_since_start", handler ? p.total_successful_runs_since_start : 0);
+  num("plugin_total_failed_runs_since_start", handler ? p.total_failed_runs_since_start : 0);
+  num("plugin_total_canceled_runs_since_start", handler ? p.total_canceled_runs_since_start : 0);
+  str("plugin_last_successful_run_job_url", handler ? std::string_view(p.last_successful_run_job_url) : "");
+  str("plugin_last_failed_run_job_url", handler ? std::string_view(p.last_failed_run_job_url) : "");
+  str("plugin_last_canceled_run_job_url", handler ? std::string_view(p.last_canceled_run_job_url) : "");
+  num("host_cpu_count", h.cpu_count);
+  num("host_cpu_used_count", h.cpu_used_count);
+  dbl("host_cpu_usage_percentage", h.cpu_usage_percentage);
+  s.put(',');
+  num("host_memory_total_bytes", h.memory_total_bytes);
+  num("host_memory_used_bytes", h.memory_used_bytes);
+  num("host_memory_available_bytes", h.memory_available_bytes);
+  dbl("host_memory_usage_percentage", h.memory_usage_percentage);
+  s.put(',');
+  num("host_disk_total_bytes", h.disk_total_bytes);
+  num("host_disk_used_bytes", h.disk_used_bytes);
+  num("host_disk_available_bytes", h.disk_available_bytes);
+  dbl("host_disk_usage_percentage", h.disk_usage_percentage);
+  s.put('}');
+}
+
+}  // namespace detail
+
+/// Every plugin of the fleet: hosts in key order, plugins in payload order (v2's order).
+[[nodiscard]] inline std::vector<fleet_entry> fleet_entries(const fleet& f) {
+  std::vector<fleet_entry> out;
+  std::size_t n = 0;
+  for (const auto& h : f.hosts) n += h.report.plugins.size();
+  out.reserve(n);
+  for (const auto& h : f.hosts) {
+    for (const auto& p : h.report.plugins) out.push_back({&h, &p});
+  }
+  return out;
+}
+
+/// /metrics/v2?format=json: an array with an entry per plugin (Go's field names and
+/// order, times RFC 3339 to the second in the offset each payload carried), then a newline
+/// as Go's encoder writes.
+template <std::output_iterator<char> Out>
+Out format_fleet_json_v2(const fleet& f, Out out) {
+  text_sink<Out> s(std::move(out));
+  s.put('[');
+  bool first = true;
+  for (const auto& h : f.hosts) {
+    for (const auto& p : h.report.plugins) {
+      if (!first) s.put(',');
+      first = false;
+      detail::write_aggregate_json_entry(s, {&h, &p});
+    }
+  }
+  s.write("]\n");
+  return std::move(s).out();
+}
+
+/// /metrics/v1?format=json: an object keyed by plugin name (custom_name), keys sorted
+/// bytewise as Go's encoder sorts map keys. A name reported by several hosts appears once:
+/// the entry with the latest last_update.
+template <std::output_iterator<char> Out>
+Out format_fleet_json_v1(const fleet& f, Out out) {
+  std::vector<fleet_entry> entries = fleet_entries(f);
+  // Stable: among equal names the later key stays later, so "last wins" on equal times.
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const fleet_entry& a, const fleet_entry& b) { return a.plugin->name < b.plugin->name; });
+  text_sink<Out> s(std::move(out));
+  s.put('{');
+  bool first = true;
+  for (std::size_t i = 0; i < entries.size();) {
+    std::size_t best = i;
+    std::size_t j = i + 1;
+    for (; j < entries.size() && entries[j].plugin->name == entries[i].plugin->name; ++j) {
+      if (detail::newer_or_same(entries[j], entries[best])) best = j;
+    }
+    if (!first) s.put(',');
+    first = false;
+    write_json_string(s, entries[best].plugin->name);
+    s.put(':');
+    detail::write_aggregate_json_entry(s, entries[best]);
+    i = j;
+  }
+  s.write("}\n");
+  return std::move(s).out();
+}
+
+namespace detail {
+
+template <class Out>
+void write_reported_labels(text_sink<Out>& s, const reported_plugin& p) {
+  write_prometheus_label(s, "name", p.name);
+  s.put(',');
+  write_prometheus_label(s, "plugin", p.plugin_name);
+  s.put(',');
+  write_prometheus_label(s, "owner", p.owner_name);
+  if (!p.repo_name.empty()) {
+    s.put(',');
+    write_prometheus_label(s, "repo", p.repo_name);
+  }
+}
+
+template <class Out>
+void write_host_labels(text_sink<Out>& s, const reported_plugin& p) {
+  write_prometheus_label(s, "name", p.name);
+  s.put(',');
+  write_prometheus_label(s, "owner", p.owner_name);
+}
+
+// The plugins shown in Prometheus text: one per (name, owner), since the host series carry
+// only those two labels and a repeated series would make the whole scrape invalid.
+inline std::vector<fleet_entry> unique_by_name_owner(const fleet& f) {
+  std::vector<fleet_entry> all = fleet_entries(f);
+  struct pair_hash {
+    std::size_t operator()(const std::pair<std::string_view, std::string_view>& k) const noexcept {
+      const std::size_t a = std::hash<std::string_view>{}(k.first);
+      return a ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
+    }
+  };
+  std::unordered_map<std::pair<std::string_view, std::string_view>, std::size_t, pair_hash> best;
+  best.reserve(all.size());
+  std::vector<bool> keep(all.size(), true);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    auto [it, inserted] = best.try_emplace({all[i].plugin->name, all[i].plugin->owner_name}, i);
+    if (inserted) continue;
+    if (newer_or_same(all[i], all[it->second])) {
+      keep[it->second] = false;
+      it->second = i;
+    } else {
+      keep[i] = false;
+    }
+  }
+  std::vector<fleet_entry> out;
+  out.reserve(best.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (keep[i]) out.push_back(all[i]);
+  }
+  return out;
+}
+
+// A plugin's label sets, escaped once per answer rather than once per series: label
+// escaping dominates the cost of a fleet's Prometheus text otherwise.
+struct labelled_entry {
+  fleet_entry e;
+  std::string plugin_labels;  // name, plugin, owner[, repo]
+  std::string host_labels;    // name, owner
+};
+
+inline std::vector<labelled_entry> with_labels(const std::vector<fleet_entry>& entries) {
+  std::vector<labelled_entry> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
+    auto& l = out.emplace_back();
+    l.e = e;
+    text_sink p(std::back_inserter(l.plugin_labels));
+    write_reported_labels(p, *e.plugin);
+    text_sink h(std::back_inserter(l.host_labels));
+    write_host_labels(h, *e.plugin);
+  }
+  return out;
+}
+
+template <class Out, class Select, class Value>
+void write_fleet_family(text_sink<Out>& s, const std::vector<labelled_entry>& entries, std::string_view name,
+                        std::string_view help, std::string_view type, Select select, Value value) {
+  bool any = false;
+  for (const auto& e : entries) {
+    if (!select(e)) continue;
+    if (!any) {
+      write_prometheus_family_header(s, name, help, type);
+      any = true;
+    }
+    s.write(name);
+    s.put('{');
+    value(s, e);
+    s.put('\n');
+  }
+}
+
+}  // namespace detail
+
+/// format=prometheus on both versions: valid exposition 0.0.4. Per plugin (one per name
+/// and owner): plugin_status as a state set, plugin_status_since and, for handlers, the
+/// three plugin_last_*_run (job_url label) in Unix seconds, and the four plugin_total_*
+/// counters, all labelled name, plugin, owner and (when set) repo; then the 11 host_*
+/// values and last_update (Unix seconds) labelled name and owner; then the aggregator's own
+/// aggregator_hosts and aggregator_skipped_keys{reason}.
+template <std::output_iterator<char> Out>
+Out format_fleet_prometheus(const fleet& f, Out out) {
+  using detail::write_fleet_family;
+  const std::vector<detail::labelled_entry> entries = detail::with_labels(detail::unique_by_name_owner(f));
+  text_sink<Out> s(std::move(out));
+  const auto every = [](const detail::labelled_entry&) { return true; };
+  const auto handlers = [](const detail::labelled_entry& l) { return !detail::reported_receiver(*l.e.plugin); };
+
+  if (!entries.empty()) {
+    write_prometheus_family_header(s, "plugin_status", "Current status of the plugin (1 for the current one).",
+                                   "gauge");
+    for (const auto& l : entries) {
+      write_status_state_set(
+          s, "plugin_status", [&](auto& sink) { sink.write(l.plugin_labels); }, l.e.plugin->status);
+    }
+  }
+  const auto plugin_time = [](auto member) {
+    return [member](auto& sink, const detail::labelled_entry& l) {
+      const fleet_entry& e = l.e;
+      sink.write(l.plugin_labels);
+      sink.write("} ");
+      write_int(sink, to_unix_seconds((e.plugin->*member).instant));
+    };
+  };
+  const auto run_time = [](auto member, auto url) {
+    return [member, url](auto& sink, const detail::labelled_entry& l) {
+      const fleet_entry& e = l.e;
+      sink.write(l.plugin_labels);
+      sink.put(',');
+      write_prometheus_label(sink, "job_url", e.plugin->*url);
+      sink.write("} ");
+      write_int(sink, to_unix_seconds((e.plugin->*member).instant));
+    };
+  };
+  const auto plugin_count = [](auto member) {
+    return [member](auto& sink, const detail::labelled_entry& l) {
+      const fleet_entry& e = l.e;
+      sink.write(l.plugin_labels);
+      sink.write("} ");
+      write_uint(sink, e.plugin->*member);
+    };
+  };
+  write_fleet_family(s, entries, "plugin_status_since", "Unix time of the last status change (0 = never).", "gauge",
+                     every, plugin_time(&reported_plugin::status_since));
+  write_fleet_family(s, entries, "plugin_last_successful_run", "Unix time of the last successful run (0 = never).",
+                     "gauge", handlers,
+                     run_time(&reported_plugin::last_successful_run, &reported_plugin::last_successful_run_job_url));
+  write_fleet_family(s, entries, "plugin_last_failed_run", "Unix time of the last failed run (0 = never).", "gauge",
+                     handlers, run_time(&reported_plugin::last_failed_run, &reported_plugin::last_failed_run_job_url));
+  write_fleet_family(s, entries, "plugin_last_canceled_run", "Unix time of the last canceled run (0 = never).",
+                     "gauge", handlers,
+                     run_time(&reported_plugin::last_canceled_run, &reported_plugin::last_canceled_run_job_url));
+  write_fleet_family(s, entries, "plugin_total_ran_vms", "VMs this handler started since its process started.",
+                     "counter", handlers, plugin_count(&reported_plugin::total_ran_vms));
+  write_fleet_family(s, entries, "plugin_total_successful_runs_since_start",
+                     "Jobs of this handler that succeeded since start.", "counter", handlers,
+                     plugin_count(&reported_plugin::total_successful_runs_since_start));
+  write_fleet_family(s, entries, "plugin_total_failed_runs_since_start", "Jobs of this handler that failed since start.",
+                     "counter", handlers, plugin_count(&reported_plugin::total_failed_runs_since_start));
+  write_fleet_family(s, entries, "plugin_total_canceled_runs_since_start",
+                     "Jobs of this handler that were canceled since start.", "counter", handlers,
+                     plugin_count(&reported_plugin::total_canceled_runs_since_start));
+
+  const auto host_uint = [](auto member) {
+    return [member](auto& sink, const detail::labelled_entry& l) {
+      const fleet_entry& e = l.e;
+      sink.write(l.host_labels);
+      sink.write("} ");
+      write_uint(sink, e.host->report.host.*member);
+    };
+  };
+  const auto host_double = [](auto member) {
+    return [member](auto& sink, const detail::labelled_entry& l) {
+      const fleet_entry& e = l.e;
+      sink.write(l.host_labels);
+      sink.write("} ");
+      write_prometheus_double(sink, e.host->report.host.*member);
+    };
+  };
+  write_fleet_family(s, entries, "host_cpu_count", "CPU cores of the plugin's host.", "gauge", every,
+                     host_uint(&host_metrics::cpu_count));
+  write_fleet_family(s, entries, "host_cpu_used_count", "CPU cores in use on the plugin's host.", "gauge", every,
+                     host_uint(&host_metrics::cpu_used_count));
+  write_fleet_family(s, entries, "host_cpu_usage_percentage", "CPU usage of the plugin's host in percent.", "gauge",
+                     every, host_double(&host_metrics::cpu_usage_percentage));
+  write_fleet_family(s, entries, "host_memory_total_bytes", "Total memory of the plugin's host in bytes.", "gauge",
+                     every, host_uint(&host_metrics::memory_total_bytes));
+  write_fleet_family(s, entries, "host_memory_used_bytes", "Used memory of the plugin's host in bytes.", "gauge",
+                     every, host_uint(&host_metrics::memory_used_bytes));
+  write_fleet_family(s, entries, "host_memory_available_bytes", "Available memory of the plugin's host in bytes.",
+                     "gauge", every, host_uint(&host_metrics::memory_available_bytes));
+  write_fleet_family(s, entries, "host_memory_usage_percentage", "Memory usage of the plugin's host in percent.",
+                     "gauge", every, host_double(&host_metrics::memory_usage_percentage));
+  write_fleet_family(s, entries, "host_disk_total_bytes", "Root file system size of the plugin's host in bytes.",
+                     "gauge", every, host_uint(&host_metrics::disk_total_bytes));
+  write_fleet_family(s, entries, "host_disk_used_bytes", "Used bytes of the root file system of the plugin's host.",
+                     "gauge", every, host_uint(&host_metrics::disk_used_bytes));
+  write_fleet_family(s, entries, "host_disk_available_bytes",
+                     "Available bytes of the root file system of the plugin's host.", "gauge", every,
+                     host_uint(&host_metrics::disk_available_bytes));
+  write_fleet_family(s, entries, "host_disk_usage_percentage", "Root file system usage of the plugin's host in percent.",
+                     "gauge", every, host_double(&host_metrics::disk_usage_percentage));
+  write_fleet_family(s, entries, "last_update", "Unix time of the host's last export (0 = never).", "gauge", every,
+                     [](auto& sink, const detail::labelled_entry& l) {
+                       sink.write(l.host_labels);
+                       const fleet_entry& e = l.e;
+                       sink.write("} ");
+                       write_int(sink, to_unix_seconds(e.host->report.last_update.instant));
+                     });
+
+  write_prometheus_family_header(s, "aggregator_hosts", "Host keys read in this answer.", "gauge");
+  s.write("aggregator_hosts ");
+  write_uint(s, f.hosts.size());
+  s.put('\n');
+  write_prometheus_family_header(s, "aggregator_skipped_keys",
+                                 "Keys left out of this answer: value missing (expired, deleted) or malformed.", "gauge");
+  for (const auto r : all_skip_reasons) {
+    s.write("aggregator_skipped_keys{reason=\"");
+    s.write(to_string(r));
+    s.write("\"} ");
+    write_uint(s, f.skipped_count(r));
+    s.put('\n');
+  }
+  return std::move(s).out();
+}
+
+// ---- serving -------------------------------------------------------------------------
+
+/// An HTTP answer, independent of any server.
+struct aggregator_response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::string allow;  ///< set for 405
+};
+
+/// The aggregator: a Redis client, a refresh period and the routes of SPEC 8.
+struct aggregator_options {
+  redis::client_options client;
+  fleet_read_options read;
+  /// How long one read may answer requests; 0 reads Redis for every request.
+  std::chrono::milliseconds refresh{0};
+};
+
+namespace detail {
+
+inline int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The first value of `name` in a query string, decoded as Go's url.ParseQuery does ('+'
+// is a space, %XX a byte); nullopt when absent or badly encoded.
+inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = item.find('=');
+    if (item.substr(0, eq) != name) continue;
+    std::string_view raw = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    std::string v;
+    v.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '+') {
+        v += ' ';
+      } else if (raw[i] == '%') {
+        if (i + 2 >= raw.size()) return std::nullopt;
+        const int hi = hex_digit(raw[i + 1]);
+        const int lo = hex_digit(raw[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        v += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else {
+        v += raw[i];
+      }
+    }
+    return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+/// Serves the fleet. respond() is thread-safe; Redis reads are serialised on one client.
+class aggregator {
+ public:
+  explicit aggregator(aggregator_options options = {}) : opt_(std::move(options)), client_(opt_.client) {}
+  aggregator(const aggregator&) = delete;
+  aggregator& operator=(const aggregator&) = delete;
+
+  [[nodiscard]] const aggregator_options& options() const noexcept { return opt_; }
+
+  /// Answers one request: `path` without the query, `query` without the '?'.
+  /// GET and HEAD are served (HEAD without a body); other methods get 405.
+  aggregator_response respond(std::string_view method, std::string_view path, std::string_view query) {
+    aggregator_response r;
+    const bool head = method == "HEAD";
+    const bool known = path == "/healthcheck" || path == "/metrics" || path == "/metrics/v1" || path == "/metrics/v2";
+    if (!known) {
+      r.status = 404;
+      r.body = "404 page not found\n";
+    } else if (method != "GET" && !head) {
+      r.status = 405;
+      r.allow = "GET, HEAD";
+      r.body = "method not allowed\n";
+    } else if (path == "/healthcheck") {
+      r.body = "ok";
+    } else if (path == "/metrics") {
+      r.status = 501;
+      r.body = "please use /metrics/v1";
+    } else {
+      const auto format = detail::query_value(query, "format");
+      const int version = path == "/metrics/v1" ? 1 : 2;
+      if (format == "json" || format == "prometheus") {
+        const bool json = *format == "json";
+        serve(version, json, r);
+      } else {
+        r.status = 400;
+        r.body = "unsupported format, please use '?format=json' or '?format=prometheus'\n";
+      }
+    }
+    if (head) r.body.clear();
+    return r;
+  }
+
+  /// Reads the fleet now (or reuses a read younger than the refresh period) and calls
+  /// f(const fleet&) under the aggregator's lock; returns the read's error, if any.
+  template <class F>
+  redis::result<void> with_fleet(F&& f) {
+    std::lock_guard lock(mutex_);
+    auto r = refresh_locked();
+    if (!r) return r;
+    f(fleet_);
+    return {};
+  }
+
+ private:
+  redis::result<void> refresh_locked() {
+    const auto now = std::chrono::steady_clock::now();
+    if (read_at_ && opt_.refresh.count() > 0 && now - *read_at_ < opt_.refresh) return {};
+    read_at_.reset();
+    for (auto& c : cache_) c.reset();
+    auto r = read_fleet(client_, fleet_, opt_.read);
+    if (!r) return r;
+    read_at_ = now;
+    return {};
+  }
+
+  void serve(int version, bool json, aggregator_response& r) {
+    std::lock_guard lock(mutex_);
+    if (auto rd = refresh_locked(); !rd) {
+      r.status = 503;
+      r.body = "cannot read the fleet from Redis: " + rd.error().to_string() + "\n";
+      return;
+    }
+    auto& slot = cache_[static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1))];
+    if (!slot) {
+      std::string body;
+      if (json) {
+        body.reserve(fleet_.hosts.size() * 2048 + 16);
+        if (version == 1) format_fleet_json_v1(fleet_, std::back_inserter(body));
+        else format_fleet_json_v2(fleet_, std::back_inserter(body));
+      } else {
+        body.reserve(fleet_.hosts.size() * 4096 + 1024);
+        format_fleet_prometheus(fleet_, std::back_inserter(body));
+      }
+      slot = std::move(body);
+    }
+    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
+    // With refresh 0 the cache is dropped on the next request anyway: hand the body over.
+    if (opt_.refresh.count() > 0) r.body = *slot;
+    else r.body = std::move(*slot), slot.reset();
+  }
+
+  aggregator_options opt_;
+  redis::client client_;
+  std::mutex mutex_;
+  fleet fleet_;
+  std::optional<std::chrono::steady_clock::time_point> read_at_;
+  std::array<std::optional<std::string>, 4> cache_;
+};
+
+}  // namespace anklet::metrics

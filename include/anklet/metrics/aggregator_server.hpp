@@ -1,0 +1,63 @@
+// anklet::metrics aggregator over HTTP: the responder of "anklet/metrics/http.hpp" with
+// every route answered by an aggregator (SPEC 8: /metrics/v1 and /metrics/v2 in json and
+// prometheus, /healthcheck, /metrics 501).
+//
+//   anklet::metrics::aggregator agg(options);
+//   anklet::metrics::aggregator_server srv(agg, {.address = "127.0.0.1", .port = 8081});
+//   srv.start();   // until srv.stop()
+//
+// Requests are answered on the server's one thread; a Redis read blocks it for the read's
+// duration (bounded by the client's timeouts), so set aggregator_options::refresh when
+// many scrapers ask at once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/http.hpp"
+
+namespace anklet::metrics {
+
+/// A server_options::handler that answers every request from `agg`, which must outlive it.
+[[nodiscard]] inline http::request_handler aggregator_routes(aggregator& agg) {
+  return [&agg](std::string_view method, std::string_view path,
+                std::string_view query) -> std::optional<http::handler_response> {
+    auto r = agg.respond(method, path, query);
+    return http::handler_response{r.status, std::move(r.content_type), std::move(r.body), std::move(r.allow)};
+  };
+}
+
+/// The HTTP side of an aggregator. Not copyable; the aggregator must outlive it.
+class aggregator_server {
+ public:
+  /// `options.handler` is replaced by the aggregator's routes; the rest (address, port,
+  /// limits, auth) applies as for the exporter's server.
+  aggregator_server(aggregator& agg, http::server_options options) : server_(unused_, with_routes(agg, std::move(options))) {}
+
+  /// Binds and starts serving; throws http::server_error (see server.hpp).
+  void start() { server_.start(); }
+  /// Stops serving; idempotent.
+  void stop() { server_.stop(); }
+  /// The bound port.
+  [[nodiscard]] std::uint16_t port() const { return server_.port(); }
+  /// The bound address as text, e.g. "127.0.0.1" or "::".
+  [[nodiscard]] const std::string& bound_address() const { return server_.bound_address(); }
+
+ private:
+  static http::server_options with_routes(aggregator& agg, http::server_options o) {
+    o.handler = aggregator_routes(agg);
+    o.cache_bodies = false;
+    return o;
+  }
+
+  // The responder needs a snapshot source; the aggregator answers every route, so this
+  // one is never read.
+  http::published_snapshot unused_;
+  http::server<http::published_snapshot> server_;
+};
+
+}  // namespace anklet::metrics

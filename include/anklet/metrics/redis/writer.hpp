@@ -1,0 +1,384 @@
+// anklet::metrics::redis writer: the Redis export of SPEC 7 (Go Anklet's ExportMetricsToDB)
+// and its Cleanup.
+//
+//   redis::writer_options o;
+//   o.client.target = redis::parse_url("redis://127.0.0.1:6379").value();
+//   redis::writer w(o);
+//   w.set_log([](redis::log_level, std::string_view line) { std::cerr << line << '\n'; });
+//   w.start(store, host_source);   // first write now, then every o.interval
+//   ...
+//   w.stop();
+//   w.cleanup();                   // deletes the key; failure is reported, not fatal
+//
+// The value is the JSON payload of json.hpp, written with `SET key value EX ttl` under the key
+// `anklet/metrics/{owner}/{name}` of the first registered plugin (`anklet/metrics/{name}` for an
+// empty owner) unless the options name a key. A writer is also a `transport` (transport.hpp):
+// publish() writes one snapshot at once, for use in an exporter.
+//
+// Failures never leave the writer: an unreachable, slow or refusing Redis is retried with
+// exponential backoff and jitter (never slower than the interval), is visible in health() and
+// goes to the log callback. Every write takes a fresh snapshot, so the first good write after
+// an outage carries the current state. The periodic thread never throws out and never exits
+// the process.
+//
+// Thread safety: every member may be called from any thread, except that stop() and the
+// destructor must not be called from the log callback. Redis traffic is serialised on one
+// connection. stop() returns once the write in flight, if any, ends; that is bounded by the
+// client's connect, write and read timeouts (a hung Redis cannot hold it longer).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "anklet/metrics/clock.hpp"
+#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/error.hpp"
+#include "anklet/metrics/time.hpp"
+#include "anklet/metrics/transport.hpp"
+
+namespace anklet::metrics::redis {
+
+/// Every metrics key starts with this; the aggregator SCANs for `anklet/metrics/*`.
+inline constexpr std::string_view metrics_key_prefix = "anklet/metrics/";
+
+/// How long Go Anklet keeps a host's metrics: 7 days.
+inline constexpr std::chrono::seconds default_metrics_ttl{604800};
+
+/// The key of SPEC 7: `anklet/metrics/{owner}/{name}`, or `anklet/metrics/{name}` when the
+/// owner is empty.
+[[nodiscard]] inline std::string metrics_key(std::string_view owner, std::string_view name) {
+  std::string key;
+  key.reserve(metrics_key_prefix.size() + owner.size() + 1 + name.size());
+  key += metrics_key_prefix;
+  if (!owner.empty()) {
+    key += owner;
+    key += '/';
+  }
+  key += name;
+  return key;
+}
+
+/// The key a snapshot is written under: the one of its first registered plugin; empty when
+/// it has no plugin yet.
+[[nodiscard]] inline std::string metrics_key(const metrics_snapshot& s) {
+  if (s.plugins.empty()) return {};
+  return metrics_key(s.plugins.front().owner_name, s.plugins.front().name);
+}
+
+/// Severity of a log line of the writer.
+enum class log_level : std::uint8_t { debug, info, warning, error };
+
+[[nodiscard]] constexpr std::string_view to_string(log_level l) noexcept {
+  switch (l) {
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warning: return "warning";
+    case log_level::error: return "error";
+  }
+  return "unknown";
+}
+
+/// Receives the writer's log lines; called without any lock of the writer held, from the
+/// thread that did the work (the periodic thread or the caller of write/cleanup).
+using log_function = std::function<void(log_level, std::string_view)>;
+
+/// Where and how to write.
+struct writer_options {
+  /// Connection, timeouts and reconnect backoff. The backoff settings also pace retries
+  /// of failed writes (capped at `interval`).
+  client_options client;
+  /// Overrides the key rule when not empty.
+  std::string key;
+  /// EX of every SET.
+  std::chrono::seconds ttl = default_metrics_ttl;
+  /// Time between periodic writes (Go Anklet: 10 s).
+  std::chrono::milliseconds interval{10000};
+  /// Time zone of the payload's times (both read back to the same instants).
+  json_options json;
+};
+
+/// What the writer has done so far; a copy, safe to keep.
+struct writer_health {
+  bool running = false;                     ///< the periodic thread is active
+  std::string key;                          ///< the key of the last attempt
+  time_point last_success = never;          ///< wall time of the last good write
+  time_point last_failure = never;          ///< wall time of the last failed write
+  std::uint64_t writes_ok = 0;
+  std::uint64_t writes_failed = 0;
+  std::uint64_t consecutive_failures = 0;   ///< failed writes since the last good one
+  std::optional<redis::error> last_error;   ///< the last failure, kept after a recovery
+
+  /// True when at least one write succeeded and none failed since.
+  [[nodiscard]] bool healthy() const noexcept { return writes_ok > 0 && consecutive_failures == 0; }
+};
+
+/// Fills a snapshot for one periodic write (refresh host figures, then snapshot_into).
+using collect_function = std::function<void(metrics_snapshot&)>;
+
+class writer {
+ public:
+  explicit writer(writer_options options = {})
+      : opt_(std::move(options)),
+        client_(opt_.client),
+        rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
+    if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
+  }
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+  ~writer() { stop(); }
+
+  [[nodiscard]] const writer_options& options() const noexcept { return opt_; }
+  [[nodiscard]] std::string_view name() const noexcept { return "redis"; }
+
+  /// Sets (or clears, with an empty function) the log callback.
+  void set_log(log_function f) {
+    std::lock_guard lock(state_mutex_);
+    log_ = std::move(f);
+  }
+
+  /// Writes `s` now: one `SET key json EX ttl`. The outcome is recorded in health() and
+  /// logged; the result says it too. Never throws for Redis trouble.
+  result<void> write(const metrics_snapshot& s) {
+    std::string key = opt_.key.empty() ? metrics_key(s) : opt_.key;
+    if (key.empty()) {
+      redis::error e{errc::invalid_argument, "no plugin registered yet: the key is named after the first plugin"};
+      record(key, e);
+      return e;
+    }
+    result<void> r;
+    {
+      std::lock_guard io(io_mutex_);
+      payload_.clear();
+      format_json(s, std::back_inserter(payload_), opt_.json);
+      r = client_.set(key, payload_, opt_.ttl);
+    }
+    if (r) record(key, std::nullopt);
+    else record(key, r.error());
+    return r;
+  }
+
+  /// The transport interface: write(s), whose failure stays in health() and the log.
+  void publish(const metrics_snapshot& s) { static_cast<void>(write(s)); }
+
+  /// Starts the periodic writes: the first at once, then every interval; before each,
+  /// `collect` fills the snapshot. Throws std::logic_error when already running.
+  void start(collect_function collect) {
+    if (!collect) throw std::invalid_argument("writer::start needs a collect function");
+    std::lock_guard control(control_mutex_);
+    {
+      std::lock_guard lock(state_mutex_);
+      if (thread_.joinable()) throw std::logic_error("redis writer already started");
+      stop_requested_ = false;
+      health_.running = true;
+    }
+    thread_ = std::thread([this, c = std::move(collect)]() mutable { run(c); });
+  }
+
+  /// Starts the periodic writes of `store`, refreshing its host figures from `source`
+  /// just before each write. Both must outlive stop().
+  template <class Store, host_metrics_source Source>
+    requires snapshot_store<Store>
+  void start(Store& store, Source& source) {
+    start([&store, &source](metrics_snapshot& out) {
+      const host_sample h = refresh_host_metrics(store, source);
+      static_cast<void>(h);
+      store.snapshot_into(out);
+    });
+  }
+
+  /// Stops the periodic writes and waits for the thread; safe to call when not running.
+  void stop() {
+    std::lock_guard control(control_mutex_);
+    {
+      std::lock_guard lock(state_mutex_);
+      stop_requested_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(state_mutex_);
+    health_.running = false;
+  }
+
+  [[nodiscard]] bool running() const {
+    std::lock_guard lock(state_mutex_);
+    return health_.running;
+  }
+
+  [[nodiscard]] writer_health health() const {
+    std::lock_guard lock(state_mutex_);
+    return health_;
+  }
+
+  /// Deletes `key` (Go Anklet's Cleanup). Returns whether it existed; a failure is
+  /// returned and logged, never thrown.
+  result<bool> cleanup(std::string_view key) {
+    result<std::int64_t> r = [&] {
+      std::lock_guard io(io_mutex_);
+      return client_.del(key);
+    }();
+    if (!r) {
+      log(log_level::warning, "Redis cleanup of " + std::string(key) + " failed: " + r.error().to_string());
+      return r.error();
+    }
+    log(log_level::info, "Redis cleanup deleted " + std::string(key) + (*r > 0 ? "" : " (it did not exist)"));
+    return *r > 0;
+  }
+
+  /// Deletes the key of `owner` and `name` by the key rule.
+  result<bool> cleanup(std::string_view owner, std::string_view name) { return cleanup(metrics_key(owner, name)); }
+
+  /// Deletes the key this writer wrote last (or the configured key). Stop the periodic
+  /// writes first, or the next one recreates it.
+  result<bool> cleanup() {
+    std::string key = opt_.key;
+    if (key.empty()) {
+      std::lock_guard lock(state_mutex_);
+      key = health_.key;
+    }
+    if (key.empty()) return redis::error{errc::invalid_argument, "nothing to clean up: no key written yet"};
+    return cleanup(key);
+  }
+
+ private:
+  void log(log_level level, std::string_view line) {
+    log_function f;
+    {
+      std::lock_guard lock(state_mutex_);
+      f = log_;
+    }
+    if (!f) return;
+    try {
+      f(level, line);
+    } catch (...) {
+      // A failing logger must not take the export down with it.
+    }
+  }
+
+  void record(const std::string& key, const std::optional<redis::error>& e) {
+    const time_point now = system_clock{}.now();
+    std::uint64_t failures_before = 0;
+    std::uint64_t failures = 0;
+    {
+      std::lock_guard lock(state_mutex_);
+      if (!key.empty()) health_.key = key;
+      failures_before = health_.consecutive_failures;
+      if (e) {
+        health_.last_failure = now;
+        ++health_.writes_failed;
+        failures = ++health_.consecutive_failures;
+        health_.last_error = *e;
+      } else {
+        health_.last_success = now;
+        ++health_.writes_ok;
+        health_.consecutive_failures = 0;
+      }
+    }
+    const std::string where = key.empty() ? std::string("Redis") : key;
+    if (e) {
+      log(failures == 1 ? log_level::error : log_level::warning,
+          "Redis export to " + where + " failed (" + std::to_string(failures) + " in a row): " + e->to_string());
+    } else if (failures_before > 0) {
+      log(log_level::info,
+          "Redis export to " + where + " recovered after " + std::to_string(failures_before) + " failed writes");
+    } else {
+      log(log_level::debug, "Redis export to " + where + " done");
+    }
+  }
+
+  // The wait before retrying after `failures` consecutive failures: the client's backoff
+  // progression (with jitter), never less than its reconnect window and never more than
+  // the interval.
+  std::chrono::milliseconds retry_delay(std::uint64_t failures) {
+    const auto& c = opt_.client;
+    double delay = static_cast<double>(c.backoff_initial.count());
+    const double cap = static_cast<double>(std::min<std::chrono::milliseconds>(c.backoff_max, opt_.interval).count());
+    for (std::uint64_t i = 1; i < failures && delay < cap; ++i) delay *= std::max(1.0, c.backoff_multiplier);
+    delay = std::min(delay, cap);
+    const double jitter = std::clamp(c.backoff_jitter, 0.0, 1.0);
+    delay *= 1.0 - jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    auto d = std::chrono::milliseconds(static_cast<std::int64_t>(delay));
+    {
+      std::lock_guard io(io_mutex_);
+      d = std::max(d, client_.backoff_remaining());
+    }
+    return std::clamp(d, std::chrono::milliseconds{1}, opt_.interval);
+  }
+
+  void run(collect_function& collect) noexcept {
+    using steady = std::chrono::steady_clock;
+    metrics_snapshot snap;
+    auto next = steady::now();
+    for (;;) {
+      {
+        std::unique_lock lock(state_mutex_);
+        if (wake_.wait_until(lock, next, [this] { return stop_requested_; })) break;
+      }
+      bool ok = false;
+      try {
+        collect(snap);
+        ok = static_cast<bool>(write(snap));
+      } catch (const std::exception& ex) {
+        record_exception(ex.what());
+      } catch (...) {
+        record_exception("non-standard exception");
+      }
+      const auto now = steady::now();
+      if (ok) {
+        next += opt_.interval;
+        if (next <= now) next = now + opt_.interval;  // fell behind: do not burst
+      } else {
+        std::uint64_t failures = 1;
+        {
+          std::lock_guard lock(state_mutex_);
+          failures = std::max<std::uint64_t>(1, health_.consecutive_failures);
+        }
+        try {
+          next = now + retry_delay(failures);
+        } catch (...) {
+          next = now + opt_.interval;
+        }
+      }
+    }
+  }
+
+  void record_exception(const char* what) noexcept {
+    try {
+      record({}, redis::error{errc::invalid_argument, std::string("collecting the snapshot failed: ") + what});
+    } catch (...) {
+      // Out of memory while reporting: nothing sensible is left to do; try again next time.
+    }
+  }
+
+  writer_options opt_;
+  client client_;
+  std::string payload_;
+  std::minstd_rand rng_;
+  mutable std::mutex io_mutex_;       // client_, payload_
+  mutable std::mutex state_mutex_;    // health_, log_, stop_requested_
+  std::mutex control_mutex_;          // start/stop against each other
+  std::condition_variable wake_;
+  bool stop_requested_ = false;
+  writer_health health_;
+  log_function log_;
+  std::thread thread_;
+};
+
+static_assert(transport<writer>);
+
+}  // namespace anklet::metrics::redis

@@ -1,0 +1,116 @@
+#!/bin/bash
+# The aggregator program's contract: bad flags give one line on stderr and exit code 2,
+# --help exits 0, the first stdout line is the URL served (port 0 resolved), the fleet in
+# a redis-server started here (free loopback port, stopped by PID) is served as v1/v2 JSON
+# and Prometheus, a malformed value is skipped and counted, and SIGINT/SIGTERM exit 0.
+# Usage: aggregator_cli.sh AGGREGATOR
+set -uo pipefail
+aggregator=${1:?aggregator path}
+redis_server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server}
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+status=0
+fail() {
+  echo "FAIL: $*" >&2
+  status=1
+}
+
+for args in "--bogus" "--listen" "--listen 127.0.0.1" "--listen 127.0.0.1:99999" "--redis" \
+  "--redis http://x" "--redis redis://h:notaport" "--refresh -1" "--refresh x" "--help=1"; do
+  # shellcheck disable=SC2086
+  "$aggregator" $args > "$tmp/out" 2> "$tmp/err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "'$args': exit $rc, expected 2"
+  [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "'$args': expected one line on stderr, got: $(cat "$tmp/err")"
+  [ ! -s "$tmp/out" ] || fail "'$args': wrote to stdout"
+done
+"$aggregator" --help > "$tmp/out" 2>&1 || fail "--help exited $?"
+for flag in '--listen ADDR:PORT' '--redis URL' '--refresh SECONDS'; do
+  grep -q -- "$flag" "$tmp/out" || fail "--help does not list $flag"
+done
+
+# A redis-server of our own on a free loopback port.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+rport=""
+for _ in 1 2 3 4 5; do
+  rport=$(free_port)
+  "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+    --logfile "$tmp/redis.log" --daemonize no &
+  rpid=$!
+  pids+=("$rpid")
+  for _ in $(seq 100); do
+    redis-cli -p "$rport" ping > /dev/null 2>&1 && break
+    kill -0 "$rpid" 2>/dev/null || break
+    sleep 0.05
+  done
+  redis-cli -p "$rport" ping > /dev/null 2>&1 && break
+  rport=""
+done
+[ -n "$rport" ] || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+rc() { redis-cli -p "$rport" "$@" > /dev/null; }
+rc SET anklet/metrics/veertuinc/RUNNER1 '{"last_update":"2025-01-07T18:17:03.5-06:00","host_cpu_count":12,"plugins":[{"Name":"RUNNER1","PluginName":"github","OwnerName":"veertuinc","RepoName":"anklet","Status":"idle","StatusSince":"2025-01-07T18:07:36-06:00","TotalRanVMs":3,"LastSuccessfulRun":"0001-01-01T00:00:00Z","LastFailedRun":"0001-01-01T00:00:00Z","LastCanceledRun":"0001-01-01T00:00:00Z","LastSuccessfulRunJobUrl":"","LastFailedRunJobUrl":"","LastCanceledRunJobUrl":"","TotalSuccessfulRunsSinceStart":0,"TotalFailedRunsSinceStart":0,"TotalCanceledRunsSinceStart":0}]}'
+rc SET anklet/metrics/broken 'not json'
+
+start() {
+  "$aggregator" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
+  pid=$!
+  pids+=("$pid")
+  url=""
+  for _ in $(seq 100); do
+    url=$(head -n 1 "$tmp/run.out" 2>/dev/null || true)
+    [ -n "$url" ] && break
+    sleep 0.05
+  done
+}
+get() {
+  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}
+
+for sig in INT TERM; do
+  start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --refresh 0
+  if [[ "$url" =~ ^listening\ on\ http://127\.0\.0\.1:([1-9][0-9]*)/metrics/v1\?format=json$ ]]; then
+    base="http://127.0.0.1:${BASH_REMATCH[1]}"
+    v2=$(get "$base/metrics/v2?format=json")
+    python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert isinstance(d, list) and len(d) == 1, d
+e = d[0]
+assert e["custom_name"] == "RUNNER1" and e["repo_name"] == "anklet" and e["plugin_total_ran_vms"] == 3, e
+assert e["last_update"] == "2025-01-07T18:17:03-06:00", e["last_update"]
+assert e["host_cpu_count"] == 12
+' "$v2" || fail "v2 JSON: $v2"
+    v1=$(get "$base/metrics/v1?format=json")
+    python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert list(d) == ["RUNNER1"], d' "$v1" || fail "v1 JSON: $v1"
+    prom=$(get "$base/metrics/v1?format=prometheus")
+    grep -qx 'aggregator_skipped_keys{reason="malformed"} 1' <<< "$prom" || fail "skipped key not counted: $prom"
+    grep -qx 'host_cpu_count{name="RUNNER1",owner="veertuinc"} 12' <<< "$prom" || fail "host value missing"
+    [ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck"
+  else
+    fail "first line: '$url' ($(cat "$tmp/run.err"))"
+  fi
+  kill -s "$sig" "$pid"
+  wait "$pid"
+  code=$?
+  [ "$code" -eq 0 ] || fail "SIG$sig: exit $code, expected 0 ($(cat "$tmp/run.err"))"
+done
+
+# Redis unreachable: the request gets 503, the program keeps serving.
+start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$(free_port)"
+base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
+code=$(python3 -c '
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=10); print(200)
+except urllib.error.HTTPError as e:
+    print(e.code)' "$base/metrics/v2?format=json")
+[ "$code" = 503 ] || fail "Redis down: HTTP $code, expected 503"
+[ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck with Redis down"
+exit $status

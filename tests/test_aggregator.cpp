@@ -1,0 +1,347 @@
+// The fleet aggregator (SPEC 8) over hand-made Go-style payloads and ours, in a real
+// redis-server: golden v1/v2 JSON, valid Prometheus text (promtool), skipped keys, routes.
+#include <doctest/doctest.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/aggregator_server.hpp"
+#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/store.hpp"
+#include "http_test_client.hpp"
+#include "redis_test_server.hpp"
+
+using namespace anklet::metrics;
+using namespace std::chrono_literals;
+using anklet_test::redis_server;
+
+namespace {
+
+// As Go Anklet writes it: keys sorted (it re-marshals through a map), fractional seconds
+// and a -06:00 offset, `\u0026` and `\"` escapes, a receiver with only the six base
+// fields and a status this library does not know.
+constexpr std::string_view go_host = R"({"host_cpu_count":12,"host_cpu_usage_percentage":27.4378179763971,"host_cpu_used_count":3,"host_disk_available_bytes":370914979840,"host_disk_total_bytes":994662584320,"host_disk_usage_percentage":62.7094669401307,"host_disk_used_bytes":623747604480,"host_memory_available_bytes":9426272256,"host_memory_total_bytes":38654705664,"host_memory_usage_percentage":75.6141662597656,"host_memory_used_bytes":29228433408,"last_update":"2025-01-07T18:17:03.999999999-06:00","plugins":[{"LastCanceledRun":"0001-01-01T00:00:00Z","LastCanceledRunJobUrl":"","LastFailedRun":"2025-01-07T17:00:00.5-06:00","LastFailedRunJobUrl":"https://github.com/veertuinc/anklet/actions/runs/2?a=1\u0026b=\"2\"","LastSuccessfulRun":"2025-01-07T16:00:00-06:00","LastSuccessfulRunJobUrl":"https://github.com/veertuinc/anklet/actions/runs/1","Name":"RUNNER1","OwnerName":"veertuinc","PluginName":"github","RepoName":"anklet","Status":"in_progress","StatusSince":"2025-01-07T18:07:36.123-06:00","TotalCanceledRunsSinceStart":0,"TotalFailedRunsSinceStart":1,"TotalRanVMs":3,"TotalSuccessfulRunsSinceStart":2},{"Name":"RECEIVER1","OwnerName":"veertuinc","PluginName":"github_receiver","RepoName":"","Status":"hibernating","StatusSince":"2025-01-07T23:00:00.75Z"}],"total_canceled_runs_since_start":0,"total_failed_runs_since_start":1,"total_running_vms":1,"total_successful_runs_since_start":2})";
+
+const std::string runner2 =
+    R"({"repo_name":"","plugin_name":"github","custom_name":"RUNNER2","owner_name":"","last_update":"2025-01-08T09:30:15Z","plugin_status":"idle","plugin_last_successful_run":"2025-01-08T09:30:15Z","plugin_last_failed_run":"0001-01-01T00:00:00Z","plugin_last_canceled_run":"0001-01-01T00:00:00Z","plugin_status_since":"2025-01-08T09:30:15Z","plugin_total_ran_vms":0,"plugin_total_successful_runs_since_start":1,"plugin_total_failed_runs_since_start":0,"plugin_total_canceled_runs_since_start":0,"plugin_last_successful_run_job_url":"https://ci/x?y=1\u0026z=\u003c2\u003e","plugin_last_failed_run_job_url":"","plugin_last_canceled_run_job_url":"","host_cpu_count":8,"host_cpu_used_count":2,"host_cpu_usage_percentage":25.5,"host_memory_total_bytes":17179869184,"host_memory_used_bytes":8589934592,"host_memory_available_bytes":8589934592,"host_memory_usage_percentage":50,"host_disk_total_bytes":500000000000,"host_disk_used_bytes":250000000000,"host_disk_available_bytes":250000000000,"host_disk_usage_percentage":50})";
+const std::string runner1 =
+    R"({"repo_name":"anklet","plugin_name":"github","custom_name":"RUNNER1","owner_name":"veertuinc","last_update":"2025-01-07T18:17:03-06:00","plugin_status":"in_progress","plugin_last_successful_run":"2025-01-07T16:00:00-06:00","plugin_last_failed_run":"2025-01-07T17:00:00-06:00","plugin_last_canceled_run":"0001-01-01T00:00:00Z","plugin_status_since":"2025-01-07T18:07:36-06:00","plugin_total_ran_vms":3,"plugin_total_successful_runs_since_start":2,"plugin_total_failed_runs_since_start":1,"plugin_total_canceled_runs_since_start":0,"plugin_last_successful_run_job_url":"https://github.com/veertuinc/anklet/actions/runs/1","plugin_last_failed_run_job_url":"https://github.com/veertuinc/anklet/actions/runs/2?a=1\u0026b=\"2\"","plugin_last_canceled_run_job_url":"","host_cpu_count":12,"host_cpu_used_count":3,"host_cpu_usage_percentage":27.4378179763971,"host_memory_total_bytes":38654705664,"host_memory_used_bytes":29228433408,"host_memory_available_bytes":9426272256,"host_memory_usage_percentage":75.6141662597656,"host_disk_total_bytes":994662584320,"host_disk_used_bytes":623747604480,"host_disk_available_bytes":370914979840,"host_disk_usage_percentage":62.7094669401307})";
+const std::string receiver1 =
+    R"({"repo_name":"","plugin_name":"github_receiver","custom_name":"RECEIVER1","owner_name":"veertuinc","last_update":"2025-01-07T18:17:03-06:00","plugin_status":"hibernating","plugin_last_successful_run":"0001-01-01T00:00:00Z","plugin_last_failed_run":"0001-01-01T00:00:00Z","plugin_last_canceled_run":"0001-01-01T00:00:00Z","plugin_status_since":"2025-01-07T23:00:00Z","plugin_total_ran_vms":0,"plugin_total_successful_runs_since_start":0,"plugin_total_failed_runs_since_start":0,"plugin_total_canceled_runs_since_start":0,"plugin_last_successful_run_job_url":"","plugin_last_failed_run_job_url":"","plugin_last_canceled_run_job_url":"","host_cpu_count":12,"host_cpu_used_count":3,"host_cpu_usage_percentage":27.4378179763971,"host_memory_total_bytes":38654705664,"host_memory_used_bytes":29228433408,"host_memory_available_bytes":9426272256,"host_memory_usage_percentage":75.6141662597656,"host_disk_total_bytes":994662584320,"host_disk_used_bytes":623747604480,"host_disk_available_bytes":370914979840,"host_disk_usage_percentage":62.7094669401307})";
+
+// Hosts sort by key: anklet/metrics/RUNNER2 < .../broken < .../list < .../veertuinc/RUNNER1.
+const std::string golden_v2 = "[" + runner2 + "," + runner1 + "," + receiver1 + "]\n";
+const std::string golden_v1 = R"({"RECEIVER1":)" + receiver1 + R"(,"RUNNER1":)" + runner1 + R"(,"RUNNER2":)" + runner2 + "}\n";
+
+time_point utc(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
+  return time_point{std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}} +
+                    std::chrono::hours{hh} + std::chrono::minutes{mm} + std::chrono::seconds{ss}};
+}
+
+// Ours: written by this library's JSON renderer, in UTC, owner empty, repo unset.
+std::string our_host() {
+  basic_store<null_lock, manual_clock> st(manual_clock(utc(2025, 1, 8, 9, 30, 15) + 250ms));
+  auto h = st.add_handler({"RUNNER2", "github", "", ""});
+  h.finish_run(run_outcome::successful, "https://ci/x?y=1&z=<2>");
+  host_metrics hm;
+  hm.cpu_count = 8;
+  hm.cpu_used_count = 2;
+  hm.cpu_usage_percentage = 25.5;
+  hm.memory_total_bytes = 17179869184;
+  hm.memory_used_bytes = 8589934592;
+  hm.memory_available_bytes = 8589934592;
+  hm.memory_usage_percentage = 50;
+  hm.disk_total_bytes = 500000000000;
+  hm.disk_used_bytes = 250000000000;
+  hm.disk_available_bytes = 250000000000;
+  hm.disk_usage_percentage = 50;
+  st.set_host_metrics(hm);
+  return to_json(st.snapshot(), {.zone = time_zone::utc});
+}
+
+void load_fleet(redis::client& c) {
+  REQUIRE(c.set("anklet/metrics/veertuinc/RUNNER1", go_host, 604800s));
+  REQUIRE(c.set("anklet/metrics/RUNNER2", our_host(), 604800s));
+  REQUIRE(c.set("anklet/metrics/broken", R"({"last_update":"yesterday","plugins":[]})"));
+  REQUIRE(c.command("RPUSH", "anklet/metrics/list", "not a string value"));  // MGET gives nil
+  REQUIRE(c.set("unrelated/key", "{}"));
+}
+
+struct promtool_result {
+  int status = -1;
+  std::string output;
+};
+
+promtool_result run_promtool(const std::string& text) {
+  const char* env = std::getenv("ANKLET_PROMTOOL");
+  const std::string promtool = env && *env ? env : "promtool";
+  char tmpl[] = "/tmp/anklet-agg-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::filesystem::path dir = tmpl;
+  {
+    std::ofstream(dir / "metrics.prom", std::ios::binary) << text;
+  }
+  const std::string cmd = promtool + " check metrics < " + (dir / "metrics.prom").string() + " 2>&1";
+  promtool_result r;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+// SPEC 5: only the `_total` lint on counters and the `_count` lint on host_cpu_*count.
+bool only_allowed_lints(const std::string& output) {
+  std::size_t pos = 0;
+  while (pos < output.size()) {
+    auto nl = output.find('\n', pos);
+    if (nl == std::string::npos) nl = output.size();
+    const std::string line = output.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    const bool total_lint = (line.starts_with("plugin_total_") || line.starts_with("total_")) &&
+                            line.ends_with(" counter metrics should have \"_total\" suffix");
+    const bool count_lint = (line.starts_with("host_cpu_count ") || line.starts_with("host_cpu_used_count ")) &&
+                            line.ends_with("non-histogram and non-summary metrics should not have \"_count\" suffix");
+    if (!total_lint && !count_lint) {
+      MESSAGE("unexpected promtool remark: " << line);
+      return false;
+    }
+  }
+  return true;
+}
+
+aggregator_options options_for(const redis_server& srv) {
+  aggregator_options o;
+  o.client.target = redis::parse_url(srv.url()).value();
+  o.client.connect_timeout = 500ms;
+  o.client.read_timeout = 500ms;
+  o.client.backoff_initial = 1ms;
+  o.client.backoff_max = 5ms;
+  o.read.scan_count = 2;  // several SCAN pages even for this small fleet
+  o.read.mget_batch = 2;  // several MGETs in the pipeline
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("read_fleet: Go's payloads and ours, malformed and missing values skipped and counted") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  fleet f;
+  fleet_read_options o;
+  o.mget_batch = 3;
+  REQUIRE(read_fleet(c, f, o));
+  CHECK(f.keys_seen == 4);
+  REQUIRE(f.hosts.size() == 2);
+  CHECK(f.hosts[0].key == "anklet/metrics/RUNNER2");
+  CHECK(f.hosts[1].key == "anklet/metrics/veertuinc/RUNNER1");
+  CHECK(f.skipped_count(skip_reason::malformed) == 1);
+  CHECK(f.skipped_count(skip_reason::missing) == 1);
+  REQUIRE(f.skipped_keys.size() == 2);
+  CHECK(f.skipped_keys[0].key == "anklet/metrics/broken");
+  CHECK(f.skipped_keys[0].detail.find("RFC 3339") != std::string::npos);
+  CHECK(f.skipped_keys[1].key == "anklet/metrics/list");
+
+  // A second read into the same fleet gives the same answer (storage is reused).
+  REQUIRE(c.del("anklet/metrics/broken"));
+  REQUIRE(read_fleet(c, f, o));
+  CHECK(f.hosts.size() == 2);
+  CHECK(f.skipped_total() == 1);
+}
+
+TEST_CASE("v1 and v2 JSON: golden answers with Go's field names, times and escapes") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  aggregator agg(options_for(srv));
+
+  auto v2 = agg.respond("GET", "/metrics/v2", "format=json");
+  CHECK(v2.status == 200);
+  CHECK(v2.content_type == "application/json");
+  CHECK(v2.body == golden_v2);
+  auto v1 = agg.respond("GET", "/metrics/v1", "format=json");
+  CHECK(v1.status == 200);
+  CHECK(v1.body == golden_v1);
+
+  // Valid JSON with the field names and types of SPEC 8.
+  const auto doc = nlohmann::json::parse(v2.body);
+  REQUIRE(doc.is_array());
+  REQUIRE(doc.size() == 3);
+  for (const auto& e : doc) {
+    CHECK(e.size() == 28);
+    CHECK(e["plugin_total_ran_vms"].is_number_unsigned());
+    CHECK(e["host_cpu_usage_percentage"].is_number());
+    CHECK(e["last_update"].is_string());
+  }
+  CHECK(doc[1]["plugin_last_failed_run_job_url"] == "https://github.com/veertuinc/anklet/actions/runs/2?a=1&b=\"2\"");
+  const auto obj = nlohmann::json::parse(v1.body);
+  CHECK(obj["RECEIVER1"]["plugin_status"] == "hibernating");
+}
+
+TEST_CASE("Prometheus on v1 and v2: valid exposition with state set, host labels and skipped keys") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  aggregator agg(options_for(srv));
+  auto r = agg.respond("GET", "/metrics/v1", "format=prometheus");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& t = r.body;
+  for (const char* line : {
+           R"(plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",status="in_progress"} 1)",
+           R"(plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",status="idle"} 0)",
+           R"(plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="idle"} 0)",
+           R"(plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="hibernating"} 1)",
+           R"(plugin_status_since{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 1736294856)",
+           R"(plugin_last_failed_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",job_url="https://github.com/veertuinc/anklet/actions/runs/2?a=1&b=\"2\""} 1736290800)",
+           R"(plugin_last_canceled_run{name="RUNNER2",plugin="github",owner="",job_url=""} 0)",
+           R"(plugin_total_ran_vms{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 3)",
+           R"(host_cpu_count{name="RUNNER1",owner="veertuinc"} 12)",
+           R"(host_cpu_count{name="RECEIVER1",owner="veertuinc"} 12)",
+           R"(host_cpu_usage_percentage{name="RUNNER2",owner=""} 25.5)",
+           R"(last_update{name="RUNNER1",owner="veertuinc"} 1736295423)",
+           R"(last_update{name="RUNNER2",owner=""} 1736328615)",
+           "aggregator_hosts 2",
+           R"(aggregator_skipped_keys{reason="missing"} 1)",
+           R"(aggregator_skipped_keys{reason="malformed"} 1)",
+       }) {
+    CAPTURE(line);
+    CHECK(t.find(std::string(line) + "\n") != std::string::npos);
+  }
+  // Receivers have no run series.
+  CHECK(t.find(R"(plugin_total_ran_vms{name="RECEIVER1")") == std::string::npos);
+  CHECK(agg.respond("GET", "/metrics/v2", "format=prometheus").body == t);
+
+  const auto p = run_promtool(t);
+  INFO("promtool output:\n" << p.output);
+  CHECK((p.status == 0 || p.status == 3));
+  CHECK(only_allowed_lints(p.output));
+  CHECK(p.output.find("host_cpu_count non-histogram") != std::string::npos);  // it did parse everything
+}
+
+TEST_CASE("a plugin name reported by two hosts: v2 shows both, v1 and Prometheus the newest") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  const std::string older =
+      R"({"last_update":"2025-01-01T00:00:00Z","host_cpu_count":1,"plugins":[{"Name":"R","PluginName":"github","OwnerName":"o","RepoName":"","Status":"idle","StatusSince":"2025-01-01T00:00:00Z","TotalRanVMs":1}]})";
+  const std::string newer =
+      R"({"last_update":"2025-01-02T00:00:00+01:00","host_cpu_count":2,"plugins":[{"Name":"R","PluginName":"github","OwnerName":"o","RepoName":"","Status":"idle","StatusSince":"2025-01-01T00:00:00Z","TotalRanVMs":2}]})";
+  REQUIRE(c.set("anklet/metrics/b", older));
+  REQUIRE(c.set("anklet/metrics/a", newer));
+  aggregator agg(options_for(srv));
+  const auto v2 = nlohmann::json::parse(agg.respond("GET", "/metrics/v2", "format=json").body);
+  CHECK(v2.size() == 2);
+  const auto v1 = nlohmann::json::parse(agg.respond("GET", "/metrics/v1", "format=json").body);
+  CHECK(v1.size() == 1);
+  CHECK(v1["R"]["host_cpu_count"] == 2);
+  CHECK(v1["R"]["last_update"] == "2025-01-02T00:00:00+01:00");
+  const auto prom = agg.respond("GET", "/metrics/v1", "format=prometheus").body;
+  CHECK(prom.find("host_cpu_count{name=\"R\",owner=\"o\"} 2\n") != std::string::npos);
+  CHECK(prom.find("host_cpu_count{name=\"R\",owner=\"o\"} 1\n") == std::string::npos);
+  const auto p = run_promtool(prom);
+  INFO(p.output);
+  CHECK(only_allowed_lints(p.output));
+}
+
+TEST_CASE("routes: healthcheck, /metrics 501, bad format 400, 404, 405, HEAD, empty fleet") {
+  redis_server srv;
+  aggregator agg(options_for(srv));
+  auto h = agg.respond("GET", "/healthcheck", "");
+  CHECK(h.status == 200);
+  CHECK(h.body == "ok");
+  auto m = agg.respond("GET", "/metrics", "");
+  CHECK(m.status == 501);
+  CHECK(m.body == "please use /metrics/v1");
+  for (const char* q : {"", "format=anklet", "format=JSON", "formats=json"}) {
+    CAPTURE(q);
+    auto r = agg.respond("GET", "/metrics/v1", q);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("format=json") != std::string::npos);
+  }
+  CHECK(agg.respond("GET", "/metrics/v3", "format=json").status == 404);
+  auto post = agg.respond("POST", "/metrics/v1", "format=json");
+  CHECK(post.status == 405);
+  CHECK(post.allow == "GET, HEAD");
+  auto head = agg.respond("HEAD", "/metrics/v2", "format=json");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(agg.respond("GET", "/metrics/v2", "x=1&format=json").body == "[]\n");
+  CHECK(agg.respond("GET", "/metrics/v1", "format=%6Ason").body == "{}\n");
+  auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
+  CHECK(prom.status == 200);
+  CHECK(prom.body.find("aggregator_hosts 0\n") != std::string::npos);
+  CHECK(only_allowed_lints(run_promtool(prom.body).output));
+}
+
+TEST_CASE("refresh: a read is reused for its period; 0 reads per request; Redis down is 503, not a partial answer") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/a", R"({"plugins":[{"Name":"A","PluginName":"github","OwnerName":"o"}]})"));
+  auto o = options_for(srv);
+  o.refresh = 1h;
+  aggregator cached(o);
+  aggregator live(options_for(srv));
+  CHECK(nlohmann::json::parse(cached.respond("GET", "/metrics/v2", "format=json").body).size() == 1);
+  CHECK(nlohmann::json::parse(live.respond("GET", "/metrics/v2", "format=json").body).size() == 1);
+  REQUIRE(c.set("anklet/metrics/b", R"({"plugins":[{"Name":"B","PluginName":"github","OwnerName":"o"}]})"));
+  CHECK(nlohmann::json::parse(cached.respond("GET", "/metrics/v2", "format=json").body).size() == 1);
+  CHECK(nlohmann::json::parse(live.respond("GET", "/metrics/v2", "format=json").body).size() == 2);
+
+  srv.kill();
+  auto down = live.respond("GET", "/metrics/v2", "format=json");
+  CHECK(down.status == 503);
+  CHECK(down.body.find("cannot read the fleet from Redis") != std::string::npos);
+  CHECK(live.respond("GET", "/healthcheck", "").status == 200);
+}
+
+TEST_CASE("served over HTTP by the responder: routes, HEAD, 404") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  aggregator agg(options_for(srv));
+  http::server_options so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  aggregator_server server(agg, so);
+  server.start();
+  auto v2 = test_http::get(server.port(), "/metrics/v2?format=json");
+  REQUIRE(v2);
+  CHECK(v2->status == 200);
+  CHECK(v2->header("content-type") == "application/json");
+  CHECK(v2->body == golden_v2);
+  auto v1 = test_http::get(server.port(), "/metrics/v1?format=json");
+  REQUIRE(v1);
+  CHECK(v1->body == golden_v1);
+  auto prom = test_http::get(server.port(), "/metrics/v2?format=prometheus");
+  REQUIRE(prom);
+  CHECK(prom->header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(prom->body.find("aggregator_hosts 2\n") != std::string::npos);
+  auto head = test_http::get(server.port(), "/metrics/v2?format=json", {}, "HEAD");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->header("content-length") == std::to_string(golden_v2.size()));
+  CHECK(head->body.empty());
+  CHECK(test_http::get(server.port(), "/healthcheck")->body == "ok");
+  CHECK(test_http::get(server.port(), "/metrics")->status == 501);
+  CHECK(test_http::get(server.port(), "/metrics/v2")->status == 400);
+  CHECK(test_http::get(server.port(), "/other")->status == 404);
+  auto post = test_http::get(server.port(), "/metrics/v2?format=json", {}, "POST");
+  REQUIRE(post);
+  CHECK(post->status == 405);
+  CHECK(post->header("allow") == "GET, HEAD");
+  server.stop();
+}

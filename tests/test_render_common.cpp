@@ -336,7 +336,10 @@ TEST_CASE("short copies of every length between 0 and 100 bytes are exact") {
       s.write(std::string_view(src).substr(0, n));
       s.put('>');
     }
-    CHECK(out == "<" + src.substr(0, n) + ">");
+    // Built with append, not "<" + ...: GCC 12 -O3 warns falsely on the latter.
+    std::string expected(1, '<');
+    expected.append(src, 0, n).push_back('>');
+    CHECK(out == expected);
   }
 }
 

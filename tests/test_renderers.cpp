@@ -211,7 +211,7 @@ TEST_CASE("the in-place and the iterator paths agree on large outputs") {
   auto m = mixed_snapshot();
   for (int i = 0; i < 300; ++i) {
     auto p = m.plugins[static_cast<std::size_t>(i % 3)];
-    p.name += "-" + std::to_string(i);
+    p.name.append(1, '-').append(std::to_string(i));
     p.total_ran_vms = static_cast<std::uint64_t>(i) * 1000003u;
     m.plugins.push_back(p);
   }

@@ -3,6 +3,8 @@
 // Prometheus exposition (values unquoted, strings as samples); use prometheus.hpp for that.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -20,26 +22,28 @@ struct anklet_text_options {
 
 namespace detail {
 
-// `{name=N,plugin=P,owner=O` plus `,repo=R` when set: raw bytes, as Go's %s prints them.
-template <char_sink Sink>
-void write_anklet_labels(Sink& s, std::string_view metric, const plugin_metrics& p, bool with_repo) {
-  s.write(metric);
-  s.write("{name=");
-  s.write(p.name);
-  s.write(",plugin=");
-  s.write(p.plugin_name);
-  s.write(",owner=");
-  s.write(p.owner_name);
-  if (with_repo && !p.repo_name.empty()) {
-    s.write(",repo=");
-    s.write(p.repo_name);
+// One plugin's label text, built once for its up to 9 lines: `{name=N,plugin=P,owner=O`
+// and then `,repo=R` when set. Raw bytes, as Go's %s prints them.
+struct anklet_labels {
+  std::string text;
+  std::size_t without_repo = 0;
+
+  void assign(const plugin_metrics& p) {
+    text.clear();
+    text.append("{name=").append(p.name).append(",plugin=").append(p.plugin_name);
+    text.append(",owner=").append(p.owner_name);
+    without_repo = text.size();
+    if (!p.repo_name.empty()) text.append(",repo=").append(p.repo_name);
   }
-}
+  [[nodiscard]] std::string_view with_repo() const noexcept { return text; }
+  [[nodiscard]] std::string_view no_repo() const noexcept { return std::string_view(text).substr(0, without_repo); }
+};
 
 template <char_sink Sink>
-void write_anklet_last_run(Sink& s, std::string_view metric, const plugin_metrics& p,
-                           std::string_view job_url, time_point t, time_zone zone) {
-  write_anklet_labels(s, metric, p, true);
+void write_anklet_last_run(Sink& s, std::string_view metric, const anklet_labels& labels, std::string_view job_url,
+                           time_point t, time_zone zone) {
+  s.write(metric);
+  s.write(labels.with_repo());
   s.write(",job_url=");
   s.write(job_url);
   s.write("} ");
@@ -48,8 +52,9 @@ void write_anklet_last_run(Sink& s, std::string_view metric, const plugin_metric
 }
 
 template <char_sink Sink>
-void write_anklet_count(Sink& s, std::string_view metric, const plugin_metrics& p, std::uint64_t v) {
-  write_anklet_labels(s, metric, p, false);
+void write_anklet_count(Sink& s, std::string_view metric, const anklet_labels& labels, std::uint64_t v) {
+  s.write(metric);
+  s.write(labels.no_repo());
   s.write("} ");
   write_uint(s, v);
   s.put('\n');
@@ -88,30 +93,35 @@ void write_anklet_text(Sink& s, const metrics_snapshot& m, const anklet_text_opt
     detail::write_anklet_line(s, "total_failed_runs_since_start", m.total_failed_runs_since_start);
     detail::write_anklet_line(s, "total_canceled_runs_since_start", m.total_canceled_runs_since_start);
   }
+  detail::anklet_labels labels;  // reused: at most a few allocations per render
   for (const auto& p : m.plugins) {
     const bool handler_by_name = std::string_view(p.plugin_name).find("_receiver") == std::string_view::npos;
-    detail::write_anklet_labels(s, "plugin_status", p, true);
+    labels.assign(p);
+    s.write("plugin_status");
+    s.write(labels.with_repo());
     s.write("} ");
     s.write(to_string(p.status));
     s.put('\n');
     if (handler_by_name) {
-      detail::write_anklet_last_run(s, "plugin_last_successful_run", p, p.last_successful_run_job_url,
+      detail::write_anklet_last_run(s, "plugin_last_successful_run", labels, p.last_successful_run_job_url,
                                     p.last_successful_run, options.zone);
-      detail::write_anklet_last_run(s, "plugin_last_failed_run", p, p.last_failed_run_job_url, p.last_failed_run,
-                                    options.zone);
-      detail::write_anklet_last_run(s, "plugin_last_canceled_run", p, p.last_canceled_run_job_url,
+      detail::write_anklet_last_run(s, "plugin_last_failed_run", labels, p.last_failed_run_job_url,
+                                    p.last_failed_run, options.zone);
+      detail::write_anklet_last_run(s, "plugin_last_canceled_run", labels, p.last_canceled_run_job_url,
                                     p.last_canceled_run, options.zone);
     }
-    detail::write_anklet_labels(s, "plugin_status_since", p, true);
+    s.write("plugin_status_since");
+    s.write(labels.with_repo());
     s.write("} ");
     write_rfc3339(s, p.status_since, options.zone);
     s.put('\n');
     if (handler_by_name && !solo) {
-      detail::write_anklet_count(s, "plugin_total_ran_vms", p, p.total_ran_vms);
-      detail::write_anklet_count(s, "plugin_total_successful_runs_since_start", p,
+      detail::write_anklet_count(s, "plugin_total_ran_vms", labels, p.total_ran_vms);
+      detail::write_anklet_count(s, "plugin_total_successful_runs_since_start", labels,
                                  p.total_successful_runs_since_start);
-      detail::write_anklet_count(s, "plugin_total_failed_runs_since_start", p, p.total_failed_runs_since_start);
-      detail::write_anklet_count(s, "plugin_total_canceled_runs_since_start", p, p.total_canceled_runs_since_start);
+      detail::write_anklet_count(s, "plugin_total_failed_runs_since_start", labels, p.total_failed_runs_since_start);
+      detail::write_anklet_count(s, "plugin_total_canceled_runs_since_start", labels,
+                                 p.total_canceled_runs_since_start);
     }
   }
   const auto& h = m.host;

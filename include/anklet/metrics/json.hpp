@@ -26,62 +26,55 @@ struct json_options {
 
 namespace detail {
 
-// `"key":` — keys are ours and need no escaping. `first` says whether a comma goes before.
-template <char_sink Sink>
-void write_json_key(Sink& s, std::string_view key, bool first = false) {
-  if (!first) s.put(',');
-  s.put('"');
-  s.write(key);
-  s.write("\":");
-}
-
+// Each `key` argument below is the literal text before the value, punctuation
+// included (`,"Status":`), so that a field costs one copy for its key. Keys are ours
+// and need no escaping.
 template <char_sink Sink>
 void write_json_field(Sink& s, std::string_view key, std::uint64_t v) {
-  write_json_key(s, key);
+  s.write(key);
   write_uint(s, v);
 }
 
 template <char_sink Sink>
 void write_json_field(Sink& s, std::string_view key, double v) {
-  write_json_key(s, key);
+  s.write(key);
   write_json_double(s, v);
 }
 
 template <char_sink Sink>
 void write_json_field(Sink& s, std::string_view key, std::string_view v) {
-  write_json_key(s, key);
+  s.write(key);
   write_json_string(s, v);
 }
 
+// A time needs no escaping: only digits, '-', ':', '.', 'T', 'Z' and '+'.
 template <char_sink Sink>
-void write_json_time(Sink& s, std::string_view key, time_point t, time_zone zone, bool first = false) {
-  write_json_key(s, key, first);
+void write_json_time(Sink& s, std::string_view key, time_point t, time_zone zone) {
+  s.write(key);
   s.put('"');
-  write_rfc3339_nano(s, t, zone);  // only digits, '-', ':', '.', 'T', 'Z', '+': no escaping
+  write_rfc3339_nano(s, t, zone);
   s.put('"');
 }
 
 template <char_sink Sink>
 void write_json_plugin(Sink& s, const plugin_metrics& p, time_zone zone) {
-  s.put('{');
-  write_json_key(s, "Name", true);
-  write_json_string(s, p.name);
-  write_json_field(s, "PluginName", std::string_view(p.plugin_name));
-  write_json_field(s, "RepoName", std::string_view(p.repo_name));
-  write_json_field(s, "OwnerName", std::string_view(p.owner_name));
-  write_json_field(s, "Status", to_string(p.status));
-  write_json_time(s, "StatusSince", p.status_since, zone);
+  write_json_field(s, R"({"Name":)", std::string_view(p.name));
+  write_json_field(s, R"(,"PluginName":)", std::string_view(p.plugin_name));
+  write_json_field(s, R"(,"RepoName":)", std::string_view(p.repo_name));
+  write_json_field(s, R"(,"OwnerName":)", std::string_view(p.owner_name));
+  write_json_field(s, R"(,"Status":)", to_string(p.status));
+  write_json_time(s, R"(,"StatusSince":)", p.status_since, zone);
   if (p.is_handler()) {
-    write_json_field(s, "LastSuccessfulRunJobUrl", std::string_view(p.last_successful_run_job_url));
-    write_json_field(s, "LastFailedRunJobUrl", std::string_view(p.last_failed_run_job_url));
-    write_json_field(s, "LastCanceledRunJobUrl", std::string_view(p.last_canceled_run_job_url));
-    write_json_time(s, "LastSuccessfulRun", p.last_successful_run, zone);
-    write_json_time(s, "LastFailedRun", p.last_failed_run, zone);
-    write_json_time(s, "LastCanceledRun", p.last_canceled_run, zone);
-    write_json_field(s, "TotalRanVMs", p.total_ran_vms);
-    write_json_field(s, "TotalSuccessfulRunsSinceStart", p.total_successful_runs_since_start);
-    write_json_field(s, "TotalFailedRunsSinceStart", p.total_failed_runs_since_start);
-    write_json_field(s, "TotalCanceledRunsSinceStart", p.total_canceled_runs_since_start);
+    write_json_field(s, R"(,"LastSuccessfulRunJobUrl":)", std::string_view(p.last_successful_run_job_url));
+    write_json_field(s, R"(,"LastFailedRunJobUrl":)", std::string_view(p.last_failed_run_job_url));
+    write_json_field(s, R"(,"LastCanceledRunJobUrl":)", std::string_view(p.last_canceled_run_job_url));
+    write_json_time(s, R"(,"LastSuccessfulRun":)", p.last_successful_run, zone);
+    write_json_time(s, R"(,"LastFailedRun":)", p.last_failed_run, zone);
+    write_json_time(s, R"(,"LastCanceledRun":)", p.last_canceled_run, zone);
+    write_json_field(s, R"(,"TotalRanVMs":)", p.total_ran_vms);
+    write_json_field(s, R"(,"TotalSuccessfulRunsSinceStart":)", p.total_successful_runs_since_start);
+    write_json_field(s, R"(,"TotalFailedRunsSinceStart":)", p.total_failed_runs_since_start);
+    write_json_field(s, R"(,"TotalCanceledRunsSinceStart":)", p.total_canceled_runs_since_start);
   }
   s.put('}');
 }
@@ -95,26 +88,24 @@ void write_json_plugin(Sink& s, const plugin_metrics& p, time_zone zone) {
 /// last-run times and counters. Totals are written for a solo receiver too, as Go does.
 template <char_sink Sink>
 void write_json(Sink& s, const metrics_snapshot& m, const json_options& options = {}) {
-  s.put('{');
-  detail::write_json_time(s, "last_update", m.last_update, options.zone, true);
-  detail::write_json_field(s, "total_running_vms", m.total_running_vms);
-  detail::write_json_field(s, "total_successful_runs_since_start", m.total_successful_runs_since_start);
-  detail::write_json_field(s, "total_failed_runs_since_start", m.total_failed_runs_since_start);
-  detail::write_json_field(s, "total_canceled_runs_since_start", m.total_canceled_runs_since_start);
+  detail::write_json_time(s, R"({"last_update":)", m.last_update, options.zone);
+  detail::write_json_field(s, R"(,"total_running_vms":)", m.total_running_vms);
+  detail::write_json_field(s, R"(,"total_successful_runs_since_start":)", m.total_successful_runs_since_start);
+  detail::write_json_field(s, R"(,"total_failed_runs_since_start":)", m.total_failed_runs_since_start);
+  detail::write_json_field(s, R"(,"total_canceled_runs_since_start":)", m.total_canceled_runs_since_start);
   const auto& h = m.host;
-  detail::write_json_field(s, "host_cpu_count", h.cpu_count);
-  detail::write_json_field(s, "host_cpu_used_count", h.cpu_used_count);
-  detail::write_json_field(s, "host_cpu_usage_percentage", h.cpu_usage_percentage);
-  detail::write_json_field(s, "host_memory_total_bytes", h.memory_total_bytes);
-  detail::write_json_field(s, "host_memory_used_bytes", h.memory_used_bytes);
-  detail::write_json_field(s, "host_memory_available_bytes", h.memory_available_bytes);
-  detail::write_json_field(s, "host_memory_usage_percentage", h.memory_usage_percentage);
-  detail::write_json_field(s, "host_disk_total_bytes", h.disk_total_bytes);
-  detail::write_json_field(s, "host_disk_used_bytes", h.disk_used_bytes);
-  detail::write_json_field(s, "host_disk_available_bytes", h.disk_available_bytes);
-  detail::write_json_field(s, "host_disk_usage_percentage", h.disk_usage_percentage);
-  detail::write_json_key(s, "plugins");
-  s.put('[');
+  detail::write_json_field(s, R"(,"host_cpu_count":)", h.cpu_count);
+  detail::write_json_field(s, R"(,"host_cpu_used_count":)", h.cpu_used_count);
+  detail::write_json_field(s, R"(,"host_cpu_usage_percentage":)", h.cpu_usage_percentage);
+  detail::write_json_field(s, R"(,"host_memory_total_bytes":)", h.memory_total_bytes);
+  detail::write_json_field(s, R"(,"host_memory_used_bytes":)", h.memory_used_bytes);
+  detail::write_json_field(s, R"(,"host_memory_available_bytes":)", h.memory_available_bytes);
+  detail::write_json_field(s, R"(,"host_memory_usage_percentage":)", h.memory_usage_percentage);
+  detail::write_json_field(s, R"(,"host_disk_total_bytes":)", h.disk_total_bytes);
+  detail::write_json_field(s, R"(,"host_disk_used_bytes":)", h.disk_used_bytes);
+  detail::write_json_field(s, R"(,"host_disk_available_bytes":)", h.disk_available_bytes);
+  detail::write_json_field(s, R"(,"host_disk_usage_percentage":)", h.disk_usage_percentage);
+  s.write(R"(,"plugins":[)");
   bool first = true;
   for (const auto& p : m.plugins) {
     if (!first) s.put(',');

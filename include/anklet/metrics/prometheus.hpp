@@ -11,9 +11,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/render_common.hpp"

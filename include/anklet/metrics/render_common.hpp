@@ -56,7 +56,11 @@ concept appendable_char_container = requires(C& c, const char* p) { c.append(p, 
 
 template <class C>
 void bulk_append(C& c, const char* first, const char* last) {
-  if constexpr (requires { c.append(first, last); }) {
+  // std::string's (pointer, count) append is its direct path; its iterator-pair append
+  // goes through replace(), where GCC 12 at -O3 reports false -Wrestrict overlaps.
+  if constexpr (requires(std::size_t n) { c.append(first, n); }) {
+    c.append(first, static_cast<std::size_t>(last - first));
+  } else if constexpr (requires { c.append(first, last); }) {
     c.append(first, last);
   } else {
     c.insert(c.end(), first, last);
@@ -267,34 +271,40 @@ Out write_through(Out out, Body&& body) {
 
 // ---- numbers -----------------------------------------------------------------------
 
+namespace detail {
+
+// Runs `fill(char*) -> char*` on room for `max` chars: straight in the sink's storage
+// when it offers that (no copy, and no stall from re-reading bytes just stored), else on
+// a stack buffer that is then written.
+template <std::size_t max, char_sink Sink, class Fill>
+void write_formatted(Sink& s, Fill&& fill) {
+  if constexpr (requires { s.claim(std::size_t{}); }) {
+    s.commit(fill(s.claim(max)));
+  } else {
+    char buf[max];
+    s.write(buf, fill(static_cast<char*>(buf)));
+  }
+}
+
+}  // namespace detail
+
 /// Unsigned decimal.
 template <char_sink Sink>
 void write_uint(Sink& s, std::uint64_t v) {
-  if constexpr (requires { s.claim(std::size_t{}); }) {
-    s.commit(fmt::format_to(s.claim(20), FMT_COMPILE("{}"), v));
-  } else {
-    const fmt::format_int f(v);
-    s.write(f.data(), f.data() + f.size());
-  }
+  detail::write_formatted<24>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
 }
 
 /// Signed decimal.
 template <char_sink Sink>
 void write_int(Sink& s, std::int64_t v) {
-  if constexpr (requires { s.claim(std::size_t{}); }) {
-    s.commit(fmt::format_to(s.claim(20), FMT_COMPILE("{}"), v));
-  } else {
-    const fmt::format_int f(v);
-    s.write(f.data(), f.data() + f.size());
-  }
+  detail::write_formatted<24>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
 }
 
 namespace detail {
+// The longest shortest form, -2.2250738585072014e-308, is 24 chars.
 template <char_sink Sink>
 void write_double_shortest(Sink& s, double v) {
-  char buf[64];  // the longest shortest form, -2.2250738585072014e-308, is 24 chars
-  const char* end = fmt::format_to(buf, FMT_COMPILE("{}"), v);
-  s.write(buf, end);
+  write_formatted<32>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
 }
 }  // namespace detail
 
@@ -322,10 +332,8 @@ void write_go_fixed6(Sink& s, double v) {
   if (std::isnan(v)) return s.write("NaN");
   if (std::isinf(v)) return s.write(v > 0 ? std::string_view("+Inf") : std::string_view("-Inf"));
   // 1e308 with six decimals needs 316 characters; format_to_n would truncate silently,
-  // so use a buffer that always fits.
-  char buf[400];
-  const char* end = fmt::format_to(buf, FMT_COMPILE("{:.6f}"), v);
-  s.write(buf, end);
+  // so claim room that always fits.
+  detail::write_formatted<400>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{:.6f}"), v); });
 }
 
 // ---- time ------------------------------------------------------------------------
@@ -399,9 +407,14 @@ struct civil_time {
 
 namespace detail {
 
+inline constexpr char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// Two decimal digits of v (0-99).
 inline char* put2(char* p, unsigned v) noexcept {
-  p[0] = static_cast<char>('0' + v / 10 % 10);
-  p[1] = static_cast<char>('0' + v % 10);
+  std::memcpy(p, digit_pairs + 2 * (v % 100), 2);
   return p + 2;
 }
 
@@ -444,35 +457,39 @@ inline char* put_offset(char* p, std::int32_t offset_seconds) noexcept {
 
 }  // namespace detail
 
+namespace detail {
+
+// Go's ".999999999": the fraction with trailing zeros dropped, nothing for zero.
+inline char* put_fraction(char* p, std::uint32_t nanosecond) noexcept {
+  if (nanosecond == 0) return p;
+  *p++ = '.';
+  const std::uint32_t ns = nanosecond % 1000000000u;
+  p[0] = static_cast<char>('0' + ns / 100000000u);
+  put2(p + 1, ns / 1000000u % 100u);
+  put2(p + 3, ns / 10000u % 100u);
+  put2(p + 5, ns / 100u % 100u);
+  put2(p + 7, ns % 100u);
+  std::size_t n = 9;  // ns != 0, so some digit is not '0'
+  while (p[n - 1] == '0') --n;
+  return p + n;
+}
+
+}  // namespace detail
+
 /// Go's `Format(time.RFC3339)` of a broken-down time: seconds precision, fraction dropped.
 template <char_sink Sink>
 void write_rfc3339(Sink& s, const civil_time& c) {
-  char buf[64];
-  char* p = detail::put_date_time(buf, c);
-  p = detail::put_offset(p, c.utc_offset_seconds);
-  s.write(buf, p);
+  detail::write_formatted<32>(s, [&c](char* p) { return detail::put_offset(detail::put_date_time(p, c), c.utc_offset_seconds); });
 }
 
 /// Go's `Format(time.RFC3339Nano)`, which is also how encoding/json writes a time:
 /// nanoseconds with trailing zeros removed, and no fraction at all when it is zero.
 template <char_sink Sink>
 void write_rfc3339_nano(Sink& s, const civil_time& c) {
-  char buf[64];
-  char* p = detail::put_date_time(buf, c);
-  if (c.nanosecond != 0) {
-    *p++ = '.';
-    std::uint32_t ns = c.nanosecond % 1000000000u;
-    char digits[9];
-    for (int i = 8; i >= 0; --i) {
-      digits[i] = static_cast<char>('0' + ns % 10);
-      ns /= 10;
-    }
-    int n = 9;
-    while (n > 0 && digits[n - 1] == '0') --n;
-    for (int i = 0; i < n; ++i) *p++ = digits[i];
-  }
-  p = detail::put_offset(p, c.utc_offset_seconds);
-  s.write(buf, p);
+  detail::write_formatted<48>(s, [&c](char* p) {
+    p = detail::put_fraction(detail::put_date_time(p, c), c.nanosecond);
+    return detail::put_offset(p, c.utc_offset_seconds);
+  });
 }
 
 /// RFC 3339 to the second on the chosen clock face; `never` -> `0001-01-01T00:00:00Z`.

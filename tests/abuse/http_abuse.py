@@ -31,6 +31,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 SCRAPE_PATH = "/metrics/v1?format=prometheus"
@@ -300,8 +302,10 @@ def main():
     p99_bound_ms = 500.0 if args.sanitized else 100.0
     rss_bound_mib = 512.0 if args.sanitized else 64.0
 
+    # stderr to a file and stdout drained: a full pipe would block the exporter mid-test.
+    errlog = tempfile.TemporaryFile()
     proc = subprocess.Popen([args.exporter, "--listen", "127.0.0.1:0", "--demo"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=errlog)
     failures = []
     result = {"duration_s": args.duration, "p99_bound_ms": p99_bound_ms, "rss_bound_mib": rss_bound_mib}
     stop = mp.Event()
@@ -312,6 +316,7 @@ def main():
         if not m:
             raise SystemExit("exporter did not print its URL: %r" % first)
         port = int(m.group(1))
+        threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()
 
         status, body, _ = scrape(port)
         if status != 200 or body_problem(body):
@@ -417,7 +422,8 @@ def main():
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
-        err = proc.stderr.read().decode(errors="replace")
+        errlog.seek(0)
+        err = errlog.read().decode(errors="replace")
         if proc.returncode not in (0, -signal.SIGTERM, None):
             failures.append("exporter exit status %s: %s" % (proc.returncode, err[-2000:]))
 

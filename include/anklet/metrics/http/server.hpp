@@ -619,6 +619,9 @@ class basic_server {
     for (std::size_t i = 0; i < polled; ++i) {
       const auto revents = fds[i + 2].revents;
       if (revents == 0) continue;
+      // stop() waits for this loop: with many busy connections (each may render a body)
+      // one round can take long, so a stop is honoured between connections.
+      if (stopping_.load(std::memory_order_relaxed)) return;
       auto& c = *conns_[i];
       if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && c.wants_read()) on_readable(c, scratch, now);
       if (!c.dead && (revents & POLLERR) != 0) c.dead = true;

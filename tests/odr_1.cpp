@@ -1,5 +1,6 @@
 // Linked with odr_2.cpp: every header in two translation units must not clash.
 #include "anklet/metrics.hpp"
+#include "anklet/metrics/testing.hpp"  // not in the umbrella: it is for tests
 
 int odr_second();
 

@@ -29,6 +29,7 @@ rm -rf "$figures" && mkdir -p "$figures"
 [ -f "$asan/build.ninja" ] || meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbenchmarks=false -Dcpp_args=-fno-sanitize-recover=all || exit 1
 targets=(examples/anklet-metrics-exporter tests/test_shutdown)
+targets+=(tests/test_redis_faults_client)
 has_target "$build" tests/test_redis_faults && targets+=(tests/test_redis_faults)
 ninja -C "$build" -j2 "${targets[@]}" || exit 1
 ninja -C "$asan" -j2 tests/test_shutdown || exit 1
@@ -56,8 +57,11 @@ json.dump(d, open(sys.argv[1], "w"))
 EOF
 fi
 
-if [ -x "$build/tests/test_redis_faults" ]; then
-  note "Redis faults"
+note "Redis faults under the RESP client"
+ANKLET_CLIENT_FAULTS_JSON=$figures/client_faults.json "$build/tests/test_redis_faults_client" || status=1
+
+if has_target "$build" tests/test_redis_faults; then
+  note "Redis faults during export and aggregation"
   ANKLET_FAULTS_JSON=$figures/faults.json "$build/tests/test_redis_faults" || status=1
 fi
 
@@ -65,7 +69,7 @@ note "docs/reliability.md"
 python3 tests/abuse/make_report.py docs/reliability.md \
   --fuzz "$fuzz_build/fuzz-results.tsv" --abuse "$figures/abuse.json" \
   --shutdown "$figures/shutdown.json" --shutdown-asan "$figures/shutdown_asan.json" \
-  --faults "$figures/faults.json" \
+  --faults "$figures/faults.json" --client-faults "$figures/client_faults.json" \
   --env "Last run: $(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -sr), $(c++ --version | head -1)." || status=1
 echo "wrote docs/reliability.md (suites $([ $status = 0 ] && echo passed || echo FAILED))"
 exit $status

@@ -3,6 +3,7 @@
 same run, which is what stays meaningful on a shared, noisy machine.
 
 usage: ratios.py BENCH_BINARY RULE... [-- extra benchmark args]
+       ratios.py --from-json RESULTS.json RULE...   (a run saved with --benchmark_out)
 A RULE is 'REGEX=>PEER': a benchmark whose whole name matches REGEX is compared with
 the benchmark named PEER, in which \\1, \\2... stand for REGEX's groups, e.g.
 '(?:increment|set_status)_by_\\w+<(.*)>/\\d+=>bare_lock<\\1>'.
@@ -51,9 +52,14 @@ def main() -> int:
     if "--" in args:
         extra = args[args.index("--") + 1:]
         args = args[: args.index("--")]
-    binary, rules = args[0], parse_rules(args[1:])
-    out = subprocess.run([binary, "--benchmark_format=json", *extra], check=True, capture_output=True, text=True)
-    results = load_results(out.stdout)
+    if args[0] == "--from-json":
+        with open(args[1], encoding="utf-8") as saved:
+            results = load_results(saved.read())
+        rules = parse_rules(args[2:])
+    else:
+        binary, rules = args[0], parse_rules(args[1:])
+        out = subprocess.run([binary, "--benchmark_format=json", *extra], check=True, capture_output=True, text=True)
+        results = load_results(out.stdout)
 
     print(f"{'benchmark':58} {'ns':>10} {'MB/s':>8}  {'peer':44} {'ratio':>6}")
     for name, b in results.items():

@@ -7,12 +7,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -272,33 +274,51 @@ int main(int argc, char** argv) {
     }
     am::platform_host_source host;
     std::string last_host_error;
-    am::http::host_refresher refresh(metrics, host, [&last_host_error](const am::host_sample& s) {
-      // Report a failing source once per distinct problem, not once per scrape.
-      auto summary = s.error_summary();
-      if (summary != last_host_error && !summary.empty()) print_error("host metrics: " + summary);
-      last_host_error = std::move(summary);
-    });
+    // The refresher's copies share one rate limit, so the servers below refresh the
+    // host figures once per interval between them; it also serializes on_sample.
+    am::http::host_refresher refresh(
+        metrics, host,
+        [&last_host_error](const am::host_sample& s) {
+          // Report a failing source once per distinct problem, not once per scrape.
+          auto summary = s.error_summary();
+          if (summary != last_host_error && !summary.empty()) print_error("host metrics: " + summary);
+          last_host_error = std::move(summary);
+        },
+        cfg->host_refresh);
 
+    // One server (one event loop) per core, up to 4, sharing one listening socket: a
+    // single scraper uses one of them, but many clients and large bodies get every core,
+    // as nginx's workers do.
+    const unsigned loops = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
     am::http::server_options options;
     options.address = cfg->address;
     options.port = cfg->port;
-    options.host_refresh_interval = cfg->host_refresh;
+    if (loops > 1) options.accept_batch = 1;
+    options.host_refresh_interval = std::chrono::milliseconds(0);  // the refresher limits the rate
     options.on_error = [](std::string_view what) { print_error(what); };
-    am::http::server_with_host<am::store, am::platform_host_source> server(metrics, options, {}, refresh);
+    using server_type = am::http::server_with_host<am::store, am::platform_host_source>;
+    std::vector<std::unique_ptr<server_type>> servers;
     std::optional<demo> demo_plugins;
     if (cfg->demo) demo_plugins.emplace(metrics);
-    server.start();
+    for (unsigned i = 0; i < loops; ++i) {
+      servers.push_back(std::make_unique<server_type>(metrics, options, am::http::standard_renderer{}, refresh));
+      if (i == 0) {
+        servers.back()->start();
+      } else {
+        servers.back()->start_sharing(*servers.front());
+      }
+    }
 
-    const auto& bound = server.bound_address();
+    const auto& bound = servers.front()->bound_address();
     const bool v6 = bound.find(':') != std::string::npos;
     std::printf("listening on http://%s%s%s:%u/metrics/v1?format=prometheus\n", v6 ? "[" : "", bound.c_str(),
-                v6 ? "]" : "", static_cast<unsigned>(server.port()));
+                v6 ? "]" : "", static_cast<unsigned>(servers.front()->port()));
     std::fflush(stdout);
 
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0) {
     }
-    server.stop();
+    for (auto& server : servers) server->stop();
     demo_plugins.reset();
     return 0;
   } catch (const std::exception& e) {

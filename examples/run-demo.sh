@@ -8,7 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
 
 missing=()
-for p in meson ninja-build g++ pkg-config libfmt-dev; do
+# nlohmann-json3-dev: `meson setup` configures the tests too, which need it.
+for p in meson ninja-build g++ pkg-config libfmt-dev nlohmann-json3-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

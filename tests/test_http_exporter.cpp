@@ -95,3 +95,20 @@ TEST_CASE("the server is a transport") {
   REQUIRE(r);
   CHECK(r->body.find("name=\"pushed\"") != std::string::npos);
 }
+
+TEST_CASE("copies of a host refresher share one rate limit") {
+  store s;
+  fixed_host_source source;
+  int samples = 0;
+  host_refresher<store, fixed_host_source> first(s, source, [&](const host_sample&) { ++samples; },
+                                                 std::chrono::hours(1));
+  auto second = first;
+  CHECK(first());
+  CHECK_FALSE(second());
+  CHECK_FALSE(first());
+  CHECK(samples == 1);
+  host_refresher<store, fixed_host_source> unlimited(s, source, [&](const host_sample&) { ++samples; });
+  CHECK(unlimited());
+  CHECK(unlimited());
+  CHECK(samples == 3);
+}

@@ -608,3 +608,53 @@ TEST_CASE("a published_snapshot source serves what was published") {
   test_server pull(s, local_options());
   pull.publish(snap);
 }
+
+TEST_CASE("servers sharing one listener serve the same port") {
+  store s;
+  auto o = local_options();
+  o.accept_batch = 1;
+  test_server primary(s, o);
+  test_server second(s, o);
+  CHECK_THROWS_AS(second.start_sharing(primary), std::logic_error);  // primary not running
+  primary.start();
+  second.start_sharing(primary);
+  CHECK(second.port() == primary.port());
+  CHECK_THROWS_AS(second.start_sharing(primary), std::logic_error);  // already running
+  std::vector<client> clients;
+  for (int i = 0; i < 40; ++i) clients.emplace_back(primary.port());
+  for (auto& c : clients) c.send("GET /healthcheck HTTP/1.1\r\n\r\n");
+  for (auto& c : clients) {
+    const auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->body == "ok");
+  }
+  CHECK(primary.stats().connections_accepted + second.stats().connections_accepted == 40);
+  // The second keeps serving on its own copy of the socket once the first stopped.
+  primary.stop();
+  const auto r = test_http::get(second.port(), "/healthcheck");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("pipelined requests behind a large response, then a half-close: all answered, then closed") {
+  store s;
+  for (int i = 0; i < 20000; ++i) s.add_handler({"handler-" + std::to_string(i), "github", "org", ""});
+  auto o = local_options();
+  o.read_timeout = std::chrono::seconds(60);  // closing must come from the EOF, not a timeout
+  test_server srv(s, o);
+  srv.start();
+  client c(srv.port());
+  std::string batch;
+  for (int i = 0; i < 4; ++i) batch += "GET /metrics/v1?format=json HTTP/1.1\r\n\r\nGET /healthcheck HTTP/1.1\r\n\r\n";
+  c.send(batch);
+  ::shutdown(c.fd(), SHUT_WR);
+  for (int i = 0; i < 4; ++i) {
+    const auto big = c.read_response();
+    REQUIRE(big);
+    CHECK(big->body.size() > 20000 * 15);  // over the output high-water mark
+    const auto small = c.read_response();
+    REQUIRE(small);
+    CHECK(small->body == "ok");
+  }
+  CHECK(c.closed_by_server());
+}

@@ -10,8 +10,11 @@
 //   srv.start();  // serves /metrics/v1?format=prometheus|json|anklet until srv.stop()
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <iterator>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <utility>
 
@@ -60,22 +63,43 @@ static_assert(snapshot_renderer<standard_renderer>);
 
 /// The server's host refresher for a store and a host source: samples the source (no
 /// store lock held), stores the figures and hands the sample to `on_sample`, e.g. to log
-/// failed parts. Holds references; the store and source must outlive it.
+/// failed parts. Copies share one rate limit: with `min_interval` > 0, servers that share
+/// a port (server_options::reuse_port) refresh the host once per interval between them
+/// (give those servers host_refresh_interval 0). Thread-safe; sampling and on_sample are
+/// serialized. Holds references; the store and source must outlive it.
 template <class Store, host_metrics_source Source>
 class host_refresher {
  public:
-  host_refresher(Store& store, Source& source, std::function<void(const host_sample&)> on_sample = {})
-      : store_(&store), source_(&source), on_sample_(std::move(on_sample)) {}
+  host_refresher(Store& store, Source& source, std::function<void(const host_sample&)> on_sample = {},
+                 std::chrono::milliseconds min_interval = std::chrono::milliseconds(0))
+      : store_(&store), source_(&source), shared_(std::make_shared<shared_state>()) {
+    shared_->on_sample = std::move(on_sample);
+    shared_->min_interval = min_interval;
+  }
 
-  void operator()() {
+  /// Refreshes unless a copy did so less than min_interval ago; returns whether it did.
+  bool operator()() {
+    std::lock_guard lock(shared_->mutex);
+    const auto now = std::chrono::steady_clock::now();
+    if (shared_->sampled && now - shared_->last < shared_->min_interval) return false;
+    shared_->sampled = true;
+    shared_->last = now;
     const auto sample = refresh_host_metrics(*store_, *source_);
-    if (on_sample_) on_sample_(sample);
+    if (shared_->on_sample) shared_->on_sample(sample);
+    return true;
   }
 
  private:
+  struct shared_state {
+    std::mutex mutex;
+    std::function<void(const host_sample&)> on_sample;
+    std::chrono::milliseconds min_interval{0};
+    std::chrono::steady_clock::time_point last{};
+    bool sampled = false;
+  };
   Store* store_;
   Source* source_;
-  std::function<void(const host_sample&)> on_sample_;
+  std::shared_ptr<shared_state> shared_;
 };
 
 /// A server for `Store` with the standard renderers and no host figures.

@@ -9,7 +9,8 @@
 //  - a renderer: turns a snapshot into the body of one format (see standard_renderer in
 //    "anklet/metrics/http.hpp"),
 //  - optionally a host refresher: a callable that refreshes host figures in the store,
-//    run on a scrape at most once per host_refresh_interval.
+//    run on a scrape at most once per host_refresh_interval; it may return bool, false
+//    meaning it declined and nothing changed.
 // A scrape takes a snapshot under the store's shared lock, releases it, renders, and only
 // then writes; no lock is held while a socket is written. Rendered bodies are cached per
 // format while neither the store's generation nor the host refresh epoch changed.
@@ -139,6 +140,9 @@ struct server_options {
   /// When `port` is taken, try up to this many ports above it, as Go Anklet does.
   unsigned port_search = 0;
   int backlog = 511;
+  /// Most connections accepted per wake-up. Servers sharing a listener (start_sharing)
+  /// should take 1, so that connections spread across their event loops.
+  unsigned accept_batch = 64;
   /// At most this many connections are open at once; see evict_oldest_when_full.
   std::size_t max_connections = default_max_connections;
   /// When full, a new connection closes the open one that has waited longest for a request
@@ -158,20 +162,20 @@ struct server_options {
   std::chrono::milliseconds host_refresh_interval = default_host_refresh_interval;
   /// Reuse a rendered body while the store and host figures are unchanged.
   bool cache_bodies = true;
-  request_limits limits;
+  request_limits limits{};
 
   /// HTTP basic auth is required when basic_user is non-empty.
-  std::string basic_user;
-  std::string basic_password;
+  std::string basic_user{};
+  std::string basic_password{};
   /// A bearer token is accepted when non-empty (alone or besides basic auth).
-  std::string bearer_token;
+  std::string bearer_token{};
   /// /healthcheck stays open by default, for load balancers.
   bool healthcheck_requires_auth = false;
   std::string auth_realm = "anklet-metrics";
 
   /// Called on the server thread with a description of a problem that did not stop the
   /// server (a failing renderer or host source, accept errors). Must not throw.
-  std::function<void(std::string_view)> on_error;
+  std::function<void(std::string_view)> on_error{};
 };
 
 /// What went wrong in start().
@@ -372,6 +376,34 @@ class basic_server {
     if (thread_.joinable()) throw std::logic_error("anklet::metrics::http::basic_server: already started");
     prepare_auth();
     bind_listener();
+    launch();
+  }
+
+  /// Starts this server's event loop on the listening socket of `primary`, which must be
+  /// running: servers then share one port, e.g. one per core, each with its own thread,
+  /// connections and cache (set accept_batch to 1 on all of them). No second socket is
+  /// bound, so nothing else can join the port. Throws server_error when the socket cannot
+  /// be duplicated, std::logic_error when this one runs already or `primary` does not.
+  void start_sharing(const basic_server& primary) {
+    if (thread_.joinable()) throw std::logic_error("anklet::metrics::http::basic_server: already started");
+    if (&primary == this || !primary.running()) {
+      throw std::logic_error("anklet::metrics::http::basic_server: start_sharing needs another running server");
+    }
+    prepare_auth();
+    const int fd = ::fcntl(primary.listener_.get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      const int err = errno;
+      throw server_error(server_errc::socket, primary.bound_address_, primary.port_, err,
+                         std::system_category().message(err));
+    }
+    listener_.reset(fd);
+    port_ = primary.port_;
+    bound_address_ = primary.bound_address_;
+    launch();
+  }
+
+ private:
+  void launch() {
     std::array<int, 2> fds{};
     if (::pipe(fds.data()) != 0) {
       const int err = errno;
@@ -393,6 +425,7 @@ class basic_server {
     }
   }
 
+ public:
   /// Stops serving, closes every connection and joins the thread. Idempotent.
   void stop() noexcept {
     if (!thread_.joinable()) return;
@@ -639,7 +672,8 @@ class basic_server {
   }
 
   void accept_all(clock::time_point now) {
-    for (int i = 0; i < 256; ++i) {
+    const unsigned batch = std::max(1U, options_.accept_batch);
+    for (unsigned i = 0; i < batch; ++i) {
 #if defined(__linux__)
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
@@ -663,8 +697,8 @@ class basic_server {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
+        stat_rejected_.fetch_add(1, std::memory_order_relaxed);  // before the client can see it
         [[maybe_unused]] const auto sent = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL);
-        stat_rejected_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       const int one = 1;
@@ -747,7 +781,33 @@ class basic_server {
     }
   }
 
+  // Sends what it can without blocking; once everything went out, answers requests that
+  // waited behind it (a loop, not recursion, however many were pipelined).
   void flush(connection& c, clock::time_point now) {
+    for (;;) {
+      send_pending(c, now);
+      if (c.dead || c.out_bytes > 0) return;
+      c.out_first = c.out_count = 0;
+      if (c.close_after) {
+        if (!c.lingering) {
+          c.dead = true;
+        } else {
+          ::shutdown(c.fd.get(), SHUT_WR);
+          c.deadline = now + options_.linger_timeout;
+        }
+        return;
+      }
+      c.deadline = now + options_.read_timeout;
+      if (c.in_used < c.in.size()) {
+        process(c, now);
+        if (!c.dead && c.out_bytes > 0) continue;
+      }
+      if (c.peer_eof) c.dead = true;  // every complete request was answered
+      return;
+    }
+  }
+
+  void send_pending(connection& c, clock::time_point now) {
     while (c.out_bytes > 0) {
       std::array<iovec, max_iov> iov{};
       std::size_t k = 0;
@@ -792,21 +852,6 @@ class basic_server {
         ++c.out_first;
       }
     }
-    // Everything sent.
-    c.out_first = c.out_count = 0;
-    if (c.close_after) {
-      if (!c.lingering) {
-        c.dead = true;
-      } else {
-        ::shutdown(c.fd.get(), SHUT_WR);
-        c.deadline = now + options_.linger_timeout;
-      }
-      return;
-    }
-    c.deadline = now + options_.read_timeout;
-    // Requests that waited behind the output can go now.
-    if (c.in_used < c.in.size()) process(c, now);
-    if (!c.dead && c.out_bytes > 0) flush(c, now);
   }
 
   // ---- responses ------------------------------------------------------------------
@@ -954,11 +999,19 @@ class basic_server {
       }
       refreshed_once_ = true;
       last_refresh_ = now;
+      bool refreshed = true;
       try {
-        host_refresh_();
+        // A refresher returning bool may decline (e.g. one rate-limited across servers);
+        // then the cached bodies stay valid.
+        if constexpr (std::is_same_v<std::invoke_result_t<HostRefresh&>, bool>) {
+          refreshed = host_refresh_();
+        } else {
+          host_refresh_();
+        }
       } catch (const std::exception& e) {
         report(std::string("host metrics refresh failed: ") + e.what());
       }
+      if (!refreshed) return;
       ++host_epoch_;
       stat_refreshes_.fetch_add(1, std::memory_order_relaxed);
     }

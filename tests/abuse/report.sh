@@ -7,6 +7,7 @@
 #   tests/abuse/report.sh
 #   FUZZ_SECONDS=60      seconds per fuzz target; 0 reuses the last figures in the fuzz build dir
 #   BUILD_DIR=build  ASAN_BUILD_DIR=build-asan  FUZZ_BUILD_DIR=build-fuzz
+#   REPORT_NOTE="..."    appended to the document's header line
 # Exits non-zero when a suite failed; the document is written either way and says so.
 set -uo pipefail
 
@@ -70,6 +71,6 @@ python3 tests/abuse/make_report.py docs/reliability.md \
   --fuzz "$fuzz_build/fuzz-results.tsv" --abuse "$figures/abuse.json" \
   --shutdown "$figures/shutdown.json" --shutdown-asan "$figures/shutdown_asan.json" \
   --faults "$figures/faults.json" --client-faults "$figures/client_faults.json" \
-  --env "Last run: $(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -sr), $(c++ --version | head -1)." || status=1
+  --env "Last run: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, $(uname -sr), $(c++ --version | head -1).${REPORT_NOTE:+ $REPORT_NOTE}" || status=1
 echo "wrote docs/reliability.md (suites $([ $status = 0 ] && echo passed || echo FAILED))"
 exit $status

@@ -310,10 +310,11 @@ TEST_CASE("500 simultaneous connections are all served") {
   CHECK(srv.stats().renders == 1);  // one render served every scrape
 }
 
-TEST_CASE("connections over the limit are answered 503; the accept loop goes on") {
+TEST_CASE("connections over the limit are answered 503 when eviction is off; the accept loop goes on") {
   store s;
   auto o = local_options();
   o.max_connections = 3;
+  o.evict_oldest_when_full = false;
   test_server srv(s, o);
   srv.start();
   std::vector<client> held;
@@ -336,6 +337,62 @@ TEST_CASE("connections over the limit are answered 503; the accept loop goes on"
   const auto again = test_http::get(srv.port(), "/healthcheck");
   REQUIRE(again);
   CHECK(again->status == 200);
+}
+
+TEST_CASE("when full, a newcomer closes the connection idle longest instead of getting 503") {
+  // 1,000 idle clients against max_connections 512 must not lock a scraper out for the
+  // whole read timeout (tests/abuse/http_abuse.py found this).
+  store s;
+  auto o = local_options();
+  o.max_connections = 3;
+  test_server srv(s, o);
+  srv.start();
+  std::vector<client> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.emplace_back(srv.port());
+    // One request each, so the server has surely accepted them in this order.
+    idle.back().send("GET /healthcheck HTTP/1.1\r\n\r\n");
+    REQUIRE(idle.back().read_response());
+  }
+  // The oldest one goes silent; the others stay busy enough to be newer.
+  for (int i = 1; i < 3; ++i) {
+    idle[static_cast<std::size_t>(i)].send("GET /healthcheck HTTP/1.1\r\n\r\n");
+    REQUIRE(idle[static_cast<std::size_t>(i)].read_response());
+  }
+  client scraper(srv.port());
+  scraper.send("GET /metrics/v1?format=prometheus HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto r = scraper.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(idle[0].closed_by_server());
+  CHECK(srv.stats().connections_rejected == 0);
+  CHECK(srv.stats().connections_evicted == 1);
+  // The newer idle connections were left alone and still answer.
+  idle[2].send("GET /healthcheck HTTP/1.1\r\n\r\n");
+  const auto still = idle[2].read_response();
+  REQUIRE(still);
+  CHECK(still->status == 200);
+}
+
+TEST_CASE("an incomplete request counts as waiting: a slow client is evicted before an idle newer one") {
+  store s;
+  auto o = local_options();
+  o.max_connections = 2;
+  test_server srv(s, o);
+  srv.start();
+  client slow(srv.port());
+  slow.send("GET /metrics/v1 HTTP/1.1\r\nHost: x");  // never finished
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  client idle(srv.port());
+  idle.send("GET /healthcheck HTTP/1.1\r\n\r\n");
+  REQUIRE(idle.read_response());
+  client scraper(srv.port());
+  scraper.send("GET /healthcheck HTTP/1.1\r\n\r\n");
+  const auto r = scraper.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(slow.closed_by_server());
+  CHECK(srv.stats().connections_evicted == 1);
 }
 
 TEST_CASE("scrapes during concurrent updates see consistent snapshots") {

@@ -157,8 +157,13 @@ struct server_options {
   /// Most connections accepted per wake-up. Servers sharing a listener (start_sharing)
   /// should take 1, so that connections spread across their event loops.
   unsigned accept_batch = 64;
-  /// Connections beyond this are answered 503 and closed at once.
+  /// At most this many connections are open at once; see evict_oldest_when_full.
   std::size_t max_connections = default_max_connections;
+  /// When full, a new connection closes the open one that has waited longest for a request
+  /// (idle keep-alive or incomplete request, nothing left to send), so idle or slow clients
+  /// cannot lock a scraper out until their read timeout ends. When false, or when every
+  /// connection is still sending a response, the newcomer is answered 503 and closed.
+  bool evict_oldest_when_full = true;
   /// A client must complete each request within this time after the connection opened or
   /// the previous response went out (this also bounds idle keep-alive connections).
   std::chrono::milliseconds read_timeout = default_read_timeout;
@@ -239,6 +244,7 @@ class server_error : public std::runtime_error {
 struct server_stats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_rejected = 0;  ///< over max_connections, answered 503
+  std::uint64_t connections_evicted = 0;   ///< closed to make room for a newer one
   std::uint64_t connections_timed_out = 0;
   std::uint64_t requests = 0;
   std::uint64_t renders = 0;          ///< bodies rendered (cache misses)
@@ -466,6 +472,7 @@ class basic_server {
     server_stats s;
     s.connections_accepted = stat_accepted_.load(std::memory_order_relaxed);
     s.connections_rejected = stat_rejected_.load(std::memory_order_relaxed);
+    s.connections_evicted = stat_evicted_.load(std::memory_order_relaxed);
     s.connections_timed_out = stat_timed_out_.load(std::memory_order_relaxed);
     s.requests = stat_requests_.load(std::memory_order_relaxed);
     s.renders = stat_renders_.load(std::memory_order_relaxed);
@@ -666,6 +673,9 @@ class basic_server {
     for (std::size_t i = 0; i < polled; ++i) {
       const auto revents = fds[i + 2].revents;
       if (revents == 0) continue;
+      // stop() waits for this loop: with many busy connections (each may render a body)
+      // one round can take long, so a stop is honoured between connections.
+      if (stopping_.load(std::memory_order_relaxed)) return;
       auto& c = *conns_[i];
       if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && c.wants_read()) on_readable(c, scratch, now);
       if (!c.dead && (revents & POLLERR) != 0) c.dead = true;
@@ -704,7 +714,7 @@ class basic_server {
 #if !defined(__linux__)
       if (!detail::set_nonblocking_cloexec(fd)) continue;
 #endif
-      if (conns_.size() >= options_.max_connections) {
+      if (conns_.size() >= options_.max_connections && !make_room()) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
@@ -719,6 +729,27 @@ class basic_server {
       conns_.push_back(std::move(c));
       stat_accepted_.fetch_add(1, std::memory_order_relaxed);
     }
+  }
+
+  // Frees one slot: a connection already marked dead (it would be dropped at the end of
+  // this round anyway), else, when allowed, the one with the earliest read deadline among
+  // those with nothing to send, i.e. the one that has waited longest for its next request.
+  // A connection still sending is never cut, so a flood cannot truncate answers.
+  bool make_room() {
+    auto victim = conns_.end();
+    for (auto it = conns_.begin(); it != conns_.end(); ++it) {
+      const auto& c = **it;
+      if (c.dead) {
+        victim = it;
+        break;
+      }
+      if (!options_.evict_oldest_when_full || c.out_bytes > 0) continue;
+      if (victim == conns_.end() || c.deadline < (*victim)->deadline) victim = it;
+    }
+    if (victim == conns_.end()) return false;
+    if (!(*victim)->dead) stat_evicted_.fetch_add(1, std::memory_order_relaxed);
+    conns_.erase(victim);
+    return true;
   }
 
   void on_readable(connection& c, std::vector<char>& scratch, clock::time_point now) {
@@ -1077,6 +1108,7 @@ class basic_server {
 
   std::atomic<std::uint64_t> stat_accepted_{0};
   std::atomic<std::uint64_t> stat_rejected_{0};
+  std::atomic<std::uint64_t> stat_evicted_{0};
   std::atomic<std::uint64_t> stat_timed_out_{0};
   std::atomic<std::uint64_t> stat_requests_{0};
   std::atomic<std::uint64_t> stat_renders_{0};

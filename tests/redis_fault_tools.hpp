@@ -1,0 +1,263 @@
+// Shared by the Redis fault drills (test_redis_faults*.cpp): timeouts, a fake Redis that
+// answers -ERR to every command, the fault injection on a real redis-server, and the
+// figures written for docs/reliability.md.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/url.hpp"
+#include "redis_test_server.hpp"
+
+namespace fault_test {
+
+using namespace anklet::metrics;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+// Short timeouts keep the test quick; the relations are what matter: the pause outlasts
+// the timeouts, and the interval bounds recovery.
+constexpr auto io_timeout = 200ms;
+constexpr auto interval = 500ms;
+constexpr auto pause_for = 1000ms;  // SIGSTOP: five times the timeouts
+constexpr auto outage = 1200ms;     // each fault lasts this long: a few failed writes
+
+inline redis::client_options client_opts(int port) {
+  redis::client_options c;
+  c.target = redis::parse_url("redis://127.0.0.1:" + std::to_string(port)).value();
+  c.connect_timeout = io_timeout;
+  c.read_timeout = io_timeout;
+  c.write_timeout = io_timeout;
+  c.backoff_initial = 20ms;
+  c.backoff_max = 100ms;
+  return c;
+}
+
+// Figures for the report: case -> (name -> value).
+inline std::mutex figures_mutex;
+inline std::map<std::string, std::map<std::string, double>> figures;
+
+inline void record(const std::string& fault, const std::string& name, double value) {
+  std::lock_guard lock(figures_mutex);
+  figures[fault][name] = value;
+}
+
+// Writes the figures at exit to the file named by the environment variable `env`.
+struct figures_writer {
+  const char* env;
+  ~figures_writer() {
+    const char* path = std::getenv(env);
+    if (path == nullptr || *path == '\0') return;
+    std::FILE* f = std::fopen(path, "w");
+    if (f == nullptr) return;
+    std::fputs("{\n", f);
+    bool first_case = true;
+    for (const auto& [fault, values] : figures) {
+      std::fprintf(f, "%s  \"%s\": {", first_case ? "" : ",\n", fault.c_str());
+      bool first = true;
+      for (const auto& [k, v] : values) {
+        std::fprintf(f, "%s\"%s\": %.1f", first ? "" : ", ", k.c_str(), v);
+        first = false;
+      }
+      std::fputs("}", f);
+      first_case = false;
+    }
+    std::fputs("\n}\n", f);
+    std::fclose(f);
+  }
+};
+
+inline double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// A stand-in for Redis on a given port that answers every command with -ERR. It parses
+// RESP arrays of bulk strings, so pipelined commands get one error each.
+class erroring_redis {
+ public:
+  explicit erroring_redis(int port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool bound = false;
+    for (int attempt = 0; attempt < 100 && !bound; ++attempt) {
+      bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+      if (!bound) std::this_thread::sleep_for(10ms);
+    }
+    if (!bound || ::listen(listen_fd_, 16) != 0) {
+      ::close(listen_fd_);
+      throw std::runtime_error("cannot listen on the Redis port for the fake");
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+  erroring_redis(const erroring_redis&) = delete;
+  erroring_redis& operator=(const erroring_redis&) = delete;
+  ~erroring_redis() {
+    stop_ = true;
+    thread_.join();
+    for (const int fd : clients_) ::close(fd);
+    ::close(listen_fd_);
+  }
+  [[nodiscard]] int errors_sent() const { return errors_.load(); }
+
+ private:
+  struct peer {
+    std::string in;
+  };
+
+  // Number of complete commands at the front of `in`, which is consumed; -1 when the
+  // bytes are not RESP arrays of bulk strings (inline commands count per line).
+  static int take_commands(std::string& in) {
+    int n = 0;
+    std::size_t pos = 0;
+    for (;;) {
+      const std::size_t start = pos;
+      if (pos >= in.size()) break;
+      auto line_end = in.find("\r\n", pos);
+      if (line_end == std::string::npos) break;
+      if (in[pos] != '*') {  // inline command
+        pos = line_end + 2;
+        ++n;
+        continue;
+      }
+      const long items = std::strtol(in.c_str() + pos + 1, nullptr, 10);
+      pos = line_end + 2;
+      bool complete = true;
+      for (long i = 0; i < items; ++i) {
+        line_end = in.find("\r\n", pos);
+        if (line_end == std::string::npos || in[pos] != '$') {
+          complete = false;
+          break;
+        }
+        const auto len = static_cast<std::size_t>(std::strtol(in.c_str() + pos + 1, nullptr, 10));
+        pos = line_end + 2;
+        if (in.size() < pos + len + 2) {
+          complete = false;
+          break;
+        }
+        pos += len + 2;
+      }
+      if (!complete) {
+        pos = start;
+        break;
+      }
+      ++n;
+    }
+    in.erase(0, pos);
+    return n;
+  }
+
+  void run() {
+    std::map<int, peer> peers;
+    while (!stop_) {
+      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+      for (const auto& [fd, p] : peers) fds.push_back({fd, POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (fds[0].revents != 0) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) peers[fd] = {};
+      }
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        char buf[65536];
+        const auto n = ::recv(fds[i].fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+          ::close(fds[i].fd);
+          peers.erase(fds[i].fd);
+          continue;
+        }
+        auto& p = peers[fds[i].fd];
+        p.in.append(buf, static_cast<std::size_t>(n));
+        const int commands = take_commands(p.in);
+        std::string out;
+        for (int k = 0; k < commands; ++k) out += "-ERR injected failure\r\n";
+        if (!out.empty()) {
+          [[maybe_unused]] const auto sent = ::send(fds[i].fd, out.data(), out.size(), MSG_NOSIGNAL);
+          errors_ += commands;
+        }
+      }
+    }
+    for (const auto& [fd, p] : peers) clients_.push_back(fd);
+  }
+
+  int listen_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> errors_{0};
+  std::vector<int> clients_;
+  std::thread thread_;
+};
+
+template <class Pred>
+std::optional<steady::duration> wait_for(Pred pred, std::chrono::milliseconds limit) {
+  const auto t0 = steady::now();
+  while (steady::now() - t0 < limit) {
+    if (pred()) return steady::now() - t0;
+    std::this_thread::sleep_for(5ms);
+  }
+  return std::nullopt;
+}
+
+// The fault drills: each function breaks Redis for `outage` and brings it back.
+enum class fault { killed, paused, erroring };
+
+inline const char* fault_name(fault f) {
+  switch (f) {
+    case fault::killed: return "killed_restarted";
+    case fault::paused: return "sigstop_sigcont";
+    case fault::erroring: return "err_to_every_command";
+  }
+  return "?";
+}
+
+// Breaks Redis, runs `during` while it is broken, restores it; returns when it is back.
+template <class During>
+void inject(fault f, anklet_test::redis_server& redis, During during) {
+  const int port = redis.port();
+  switch (f) {
+    case fault::killed: {
+      redis.kill();
+      during();
+      REQUIRE(redis.start(port));
+      break;
+    }
+    case fault::paused: {
+      REQUIRE(::kill(redis.pid(), SIGSTOP) == 0);
+      during();
+      REQUIRE(::kill(redis.pid(), SIGCONT) == 0);
+      break;
+    }
+    case fault::erroring: {
+      redis.kill();
+      {
+        erroring_redis fake(port);
+        during();
+        CHECK(fake.errors_sent() > 0);
+      }
+      REQUIRE(redis.start(port));
+      break;
+    }
+  }
+}
+
+}  // namespace fault_test

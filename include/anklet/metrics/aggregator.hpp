@@ -349,19 +349,6 @@ Out format_fleet_json_v1(const fleet& f, Out out) {
 namespace detail {
 
 template <class Out>
-void write_reported_labels(text_sink<Out>& s, const reported_plugin& p) {
-  write_prometheus_label(s, "name", p.name);
-  s.put(',');
-  write_prometheus_label(s, "plugin", p.plugin_name);
-  s.put(',');
-  write_prometheus_label(s, "owner", p.owner_name);
-  if (!p.repo_name.empty()) {
-    s.put(',');
-    write_prometheus_label(s, "repo", p.repo_name);
-  }
-}
-
-template <class Out>
 void write_host_labels(text_sink<Out>& s, const reported_plugin& p) {
   write_prometheus_label(s, "name", p.name);
   s.put(',');
@@ -414,7 +401,7 @@ inline std::vector<labelled_entry> with_labels(const std::vector<fleet_entry>& e
     auto& l = out.emplace_back();
     l.e = e;
     text_sink p(std::back_inserter(l.plugin_labels));
-    write_reported_labels(p, *e.plugin);
+    write_plugin_prometheus_labels(p, *e.plugin);
     text_sink h(std::back_inserter(l.host_labels));
     write_host_labels(h, *e.plugin);
   }

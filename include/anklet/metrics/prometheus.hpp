@@ -25,9 +25,10 @@ inline constexpr std::string_view prometheus_content_type = "text/plain; version
 
 namespace detail {
 
-// name, plugin, owner and (when set) repo, comma separated.
-template <char_sink Sink>
-void write_plugin_prometheus_labels(Sink& s, const plugin_metrics& p) {
+// name, plugin, owner and (when set) repo, comma separated. Any plugin record with those
+// four fields: the store's plugin_metrics and the aggregator's reported_plugin.
+template <char_sink Sink, class Plugin>
+void write_plugin_prometheus_labels(Sink& s, const Plugin& p) {
   write_prometheus_label(s, "name", p.name);
   s.put(',');
   write_prometheus_label(s, "plugin", p.plugin_name);

@@ -5,10 +5,6 @@
 //
 // Signals are handled here, not in the library: SIGINT and SIGTERM are blocked in every
 // thread and taken synchronously by main with sigwait, then the server is stopped.
-#include <pthread.h>
-#include <signal.h>
-
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -19,8 +15,10 @@
 #include "anklet/metrics/aggregator.hpp"
 #include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/redis/url.hpp"
+#include "cli.hpp"
 
 namespace am = anklet::metrics;
+namespace cli = anklet_examples;
 
 namespace {
 
@@ -47,90 +45,33 @@ struct config {
   std::chrono::milliseconds refresh{0};
 };
 
-struct usage_error {
-  std::string message;
-};
-
-std::uint16_t parse_port(std::string_view text, std::string_view flag) {
-  unsigned value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
-    throw usage_error{std::string(flag) + ": invalid port '" + std::string(text) + "'"};
-  }
-  return static_cast<std::uint16_t>(value);
-}
-
-void parse_listen(std::string_view text, config& c) {
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      throw usage_error{"--listen: expected [IPV6]:PORT, got '" + std::string(text) + "'"};
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) throw usage_error{"--listen: expected ADDR:PORT, got '" + std::string(text) + "'"};
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      throw usage_error{"--listen: write IPv6 addresses in brackets, e.g. [::1]:8081"};
-    }
-  }
-  c.address = std::string(host);  // empty = every interface
-  c.port = parse_port(port, "--listen");
-}
-
-std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view flag) {
-  double seconds = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
-  if (text.empty() || ec != std::errc{} || ptr != end || !(seconds >= 0) || seconds > 86400.0 * 365) {
-    throw usage_error{std::string(flag) + ": expected a number of seconds >= 0, got '" + std::string(text) + "'"};
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
-}
-
 // Returns nothing when --help was given.
 std::optional<config> parse_args(int argc, char** argv) {
   config c;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    const auto value = [&]() -> std::string_view {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= argc) throw usage_error{std::string(arg) + " needs a value"};
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      if (inline_value) throw usage_error{std::string(arg) + " takes no value"};
+  cli::arguments args(argc, argv);
+  while (args.next()) {
+    const auto flag = args.flag();
+    if (flag == "--help" || flag == "-h") {
+      args.expect_no_value();
       return std::nullopt;
-    } else if (arg == "--listen") {
-      parse_listen(value(), c);
-    } else if (arg == "--redis") {
-      auto t = am::redis::parse_url(value());
-      if (!t) throw usage_error{"--redis: " + t.error().message};
+    } else if (flag == "--listen") {
+      auto listen = cli::parse_listen(args.value());
+      c.address = std::move(listen.address);
+      c.port = listen.port;
+    } else if (flag == "--redis") {
+      auto t = am::redis::parse_url(args.value());
+      if (!t) throw cli::usage_error{"--redis: " + t.error().message};
       c.redis = std::move(t.value());
-    } else if (arg == "--refresh") {
-      c.refresh = parse_seconds(value(), arg);
+    } else if (flag == "--refresh") {
+      c.refresh = cli::parse_seconds(args.value(), flag);
     } else {
-      throw usage_error{"unknown argument '" + std::string(arg) + "' (see --help)"};
+      args.unknown();
     }
   }
   return c;
 }
 
-void print_error(std::string_view message) {
-  std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
-               static_cast<int>(message.size()), message.data());
-}
+void print_error(std::string_view message) { cli::print_error(program, message); }
 
 }  // namespace
 
@@ -138,7 +79,7 @@ int main(int argc, char** argv) {
   std::optional<config> cfg;
   try {
     cfg = parse_args(argc, argv);
-  } catch (const usage_error& e) {
+  } catch (const cli::usage_error& e) {
     print_error(e.message);
     return 2;
   }
@@ -147,14 +88,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Block the stop signals before any thread starts, so that every thread inherits the
-  // mask and only sigwait below ever sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // stdout may be a pipe that its reader closed
+  const cli::stop_signals stop;  // before any thread starts, so that every thread inherits the mask
 
   try {
     am::aggregator_options options;
@@ -169,15 +103,8 @@ int main(int argc, char** argv) {
     am::aggregator_server server(agg, http);
     server.start();
 
-    const auto& bound = server.bound_address();
-    const bool v6 = bound.find(':') != std::string::npos;
-    std::printf("listening on http://%s%s%s:%u/metrics/v1?format=json\n", v6 ? "[" : "", bound.c_str(),
-                v6 ? "]" : "", static_cast<unsigned>(server.port()));
-    std::fflush(stdout);
-
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0) {
-    }
+    cli::print_listening(server.bound_address(), server.port(), "/metrics/v1?format=json");
+    stop.wait();
     server.stop();
     return 0;
   } catch (const std::exception& e) {

@@ -8,11 +8,7 @@
 //
 // Signals are handled here, not in the library: SIGINT and SIGTERM are blocked in every
 // thread and taken synchronously by main with sigwait, then the server is stopped.
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -30,8 +26,10 @@
 #include "anklet/metrics/http.hpp"
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
+#include "cli.hpp"
 
 namespace am = anklet::metrics;
+namespace cli = anklet_examples;
 
 namespace {
 
@@ -70,43 +68,6 @@ struct config {
   std::optional<std::string> key_name;
 };
 
-struct usage_error {
-  std::string message;
-};
-
-std::uint16_t parse_port(std::string_view text, std::string_view flag) {
-  unsigned value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
-    throw usage_error{std::string(flag) + ": invalid port '" + std::string(text) + "'"};
-  }
-  return static_cast<std::uint16_t>(value);
-}
-
-void parse_listen(std::string_view text, config& c) {
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      throw usage_error{"--listen: expected [IPV6]:PORT, got '" + std::string(text) + "'"};
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) throw usage_error{"--listen: expected ADDR:PORT, got '" + std::string(text) + "'"};
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      throw usage_error{"--listen: write IPv6 addresses in brackets, e.g. [::1]:8080"};
-    }
-  }
-  c.address = std::string(host);  // empty = every interface
-  c.port = parse_port(port, "--listen");
-}
-
 am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
   std::vector<std::string> parts;
   std::size_t start = 0;
@@ -117,75 +78,55 @@ am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
     start = colon + 1;
   }
   if (parts.size() < 3 || parts.size() > 4 || parts[0].empty() || parts[1].empty()) {
-    throw usage_error{std::string(flag) + ": expected NAME:PLUGIN:OWNER[:REPO], got '" + std::string(text) + "'"};
+    throw cli::usage_error{std::string(flag) + ": expected NAME:PLUGIN:OWNER[:REPO], got '" + std::string(text) + "'"};
   }
   return {parts[0], parts[1], parts[2], parts.size() == 4 ? parts[3] : std::string{}};
-}
-
-std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view flag = "--host-refresh") {
-  double seconds = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
-  if (text.empty() || ec != std::errc{} || ptr != end || !(seconds >= 0) || seconds > 86400.0 * 365) {
-    throw usage_error{std::string(flag) + ": expected a number of seconds >= 0, got '" + std::string(text) + "'"};
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
 }
 
 // Returns nothing when --help was given.
 std::optional<config> parse_args(int argc, char** argv) {
   config c;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    const auto value = [&]() -> std::string_view {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= argc) throw usage_error{std::string(arg) + " needs a value"};
-      return argv[++i];
-    };
-    const auto no_value = [&] {
-      if (inline_value) throw usage_error{std::string(arg) + " takes no value"};
-    };
-    if (arg == "--help" || arg == "-h") {
-      no_value();
+  cli::arguments args(argc, argv);
+  while (args.next()) {
+    const auto flag = args.flag();
+    if (flag == "--help" || flag == "-h") {
+      args.expect_no_value();
       return std::nullopt;
-    } else if (arg == "--listen") {
-      parse_listen(value(), c);
-    } else if (arg == "--handler") {
-      c.plugins.emplace_back(am::plugin_kind::handler, parse_plugin(value(), arg));
-    } else if (arg == "--receiver") {
-      c.plugins.emplace_back(am::plugin_kind::receiver, parse_plugin(value(), arg));
-    } else if (arg == "--demo") {
-      no_value();
+    } else if (flag == "--listen") {
+      auto listen = cli::parse_listen(args.value());
+      c.address = std::move(listen.address);
+      c.port = listen.port;
+    } else if (flag == "--handler") {
+      c.plugins.emplace_back(am::plugin_kind::handler, parse_plugin(args.value(), flag));
+    } else if (flag == "--receiver") {
+      c.plugins.emplace_back(am::plugin_kind::receiver, parse_plugin(args.value(), flag));
+    } else if (flag == "--demo") {
+      args.expect_no_value();
       c.demo = true;
-    } else if (arg == "--host-refresh") {
-      c.host_refresh = parse_seconds(value());
-    } else if (arg == "--redis") {
-      auto t = am::redis::parse_url(value());
-      if (!t) throw usage_error{"--redis: " + t.error().message};
+    } else if (flag == "--host-refresh") {
+      c.host_refresh = cli::parse_seconds(args.value(), flag);
+    } else if (flag == "--redis") {
+      auto t = am::redis::parse_url(args.value());
+      if (!t) throw cli::usage_error{"--redis: " + t.error().message};
       c.redis = std::move(t.value());
-    } else if (arg == "--interval") {
-      c.interval = parse_seconds(value(), arg);
+    } else if (flag == "--interval") {
+      c.interval = cli::parse_seconds(args.value(), flag);
       c.interval_given = true;
-      if (c.interval.count() <= 0) throw usage_error{"--interval: must be more than 0 seconds"};
-    } else if (arg == "--key-owner") {
-      c.key_owner = std::string(value());
-    } else if (arg == "--key-name") {
-      c.key_name = std::string(value());
-      if (c.key_name->empty()) throw usage_error{"--key-name: must not be empty"};
+      if (c.interval.count() <= 0) throw cli::usage_error{"--interval: must be more than 0 seconds"};
+    } else if (flag == "--key-owner") {
+      c.key_owner = std::string(args.value());
+    } else if (flag == "--key-name") {
+      c.key_name = std::string(args.value());
+      if (c.key_name->empty()) throw cli::usage_error{"--key-name: must not be empty"};
     } else {
-      throw usage_error{"unknown argument '" + std::string(arg) + "' (see --help)"};
+      args.unknown();
     }
   }
   if (!c.redis && (c.key_owner || c.key_name || c.interval_given)) {
-    throw usage_error{"--interval, --key-owner and --key-name need --redis"};
+    throw cli::usage_error{"--interval, --key-owner and --key-name need --redis"};
   }
   if (c.redis && !c.key_name && c.plugins.empty() && !c.demo) {
-    throw usage_error{"--redis needs a plugin (--handler, --receiver or --demo) or --key-name to name the key"};
+    throw cli::usage_error{"--redis needs a plugin (--handler, --receiver or --demo) or --key-name to name the key"};
   }
   return c;
 }
@@ -272,10 +213,7 @@ class demo {
   std::thread thread_;  // last: starts once everything above exists
 };
 
-void print_error(std::string_view message) {
-  std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
-               static_cast<int>(message.size()), message.data());
-}
+void print_error(std::string_view message) { cli::print_error(program, message); }
 
 }  // namespace
 
@@ -283,7 +221,7 @@ int main(int argc, char** argv) {
   std::optional<config> cfg;
   try {
     cfg = parse_args(argc, argv);
-  } catch (const usage_error& e) {
+  } catch (const cli::usage_error& e) {
     print_error(e.message);
     return 2;
   }
@@ -292,14 +230,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Block the stop signals before any thread starts, so that every thread inherits the
-  // mask and only sigwait below ever sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // stdout may be a pipe that its reader closed
+  const cli::stop_signals stop;  // before any thread starts, so that every thread inherits the mask
 
   try {
     am::store metrics;
@@ -360,15 +291,8 @@ int main(int argc, char** argv) {
       redis->start(metrics, host);
     }
 
-    const auto& bound = servers.front()->bound_address();
-    const bool v6 = bound.find(':') != std::string::npos;
-    std::printf("listening on http://%s%s%s:%u/metrics/v1?format=prometheus\n", v6 ? "[" : "", bound.c_str(),
-                v6 ? "]" : "", static_cast<unsigned>(servers.front()->port()));
-    std::fflush(stdout);
-
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0) {
-    }
+    cli::print_listening(servers.front()->bound_address(), servers.front()->port(), "/metrics/v1?format=prometheus");
+    stop.wait();
     for (auto& server : servers) server->stop();
     if (redis) {
       redis->stop();

@@ -7,15 +7,8 @@
 set -uo pipefail
 aggregator=${1:?aggregator path}
 redis_server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2
@@ -37,7 +30,6 @@ for flag in '--listen ADDR:PORT' '--redis URL' '--refresh SECONDS'; do
 done
 
 # A redis-server of our own on a free loopback port.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 rport=""
 for _ in 1 2 3 4 5; do
   rport=$(free_port)

@@ -12,15 +12,8 @@ prometheus=${3:-$(command -v prometheus || true)}
 [ -n "$prometheus" ] && [ -x "$prometheus" ] || { echo "FAIL: prometheus not found (Debian package 'prometheus')" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 fail() {
   echo "FAIL: $*" >&2
   for log in "$tmp"/*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done

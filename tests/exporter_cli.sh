@@ -5,15 +5,8 @@
 # Usage: exporter_cli.sh EXPORTER
 set -uo pipefail
 exporter=${1:?exporter path}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2

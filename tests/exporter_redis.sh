@@ -7,15 +7,8 @@
 set -uo pipefail
 exporter=${1:?exporter path}
 redis_server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2
@@ -32,7 +25,6 @@ for args in "--redis" "--redis http://x" "--interval 1" "--redis redis://127.0.0
   [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "'$args': expected one line on stderr, got: $(cat "$tmp/err")"
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 rport=""
 for _ in 1 2 3 4 5; do
   rport=$(free_port)

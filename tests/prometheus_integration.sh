@@ -17,15 +17,8 @@ for tool in "$prometheus" "$promtool"; do
   fi
 done
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 fail() {
   echo "FAIL: $*" >&2
@@ -70,10 +63,6 @@ if grep -v -E "$allowed" "$tmp/promtool.out" | grep -q .; then
   fail "promtool remarks beyond the allowed naming lints"
 fi
 grep -q 'plugin_total_ran_vms counter' "$tmp/promtool.out" || fail "promtool did not lint the counters: did it parse?"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 cat > "$tmp/prometheus.yml" <<EOF
 global:

@@ -6,7 +6,6 @@
 # Usage: aggregator_cli.sh AGGREGATOR
 set -uo pipefail
 aggregator=${1:?aggregator path}
-redis_server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server}
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 status=0
@@ -30,22 +29,7 @@ for flag in '--listen ADDR:PORT' '--redis URL' '--refresh SECONDS'; do
 done
 
 # A redis-server of our own on a free loopback port.
-rport=""
-for _ in 1 2 3 4 5; do
-  rport=$(free_port)
-  "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
-    --logfile "$tmp/redis.log" --daemonize no &
-  rpid=$!
-  pids+=("$rpid")
-  for _ in $(seq 100); do
-    redis-cli -p "$rport" ping > /dev/null 2>&1 && break
-    kill -0 "$rpid" 2>/dev/null || break
-    sleep 0.05
-  done
-  redis-cli -p "$rport" ping > /dev/null 2>&1 && break
-  rport=""
-done
-[ -n "$rport" ] || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+start_redis
 rc() { redis-cli -p "$rport" "$@" > /dev/null; }
 rc SET anklet/metrics/veertuinc/RUNNER1 '{"last_update":"2025-01-07T18:17:03.5-06:00","host_cpu_count":12,"plugins":[{"Name":"RUNNER1","PluginName":"github","OwnerName":"veertuinc","RepoName":"anklet","Status":"idle","StatusSince":"2025-01-07T18:07:36-06:00","TotalRanVMs":3,"LastSuccessfulRun":"0001-01-01T00:00:00Z","LastFailedRun":"0001-01-01T00:00:00Z","LastCanceledRun":"0001-01-01T00:00:00Z","LastSuccessfulRunJobUrl":"","LastFailedRunJobUrl":"","LastCanceledRunJobUrl":"","TotalSuccessfulRunsSinceStart":0,"TotalFailedRunsSinceStart":0,"TotalCanceledRunsSinceStart":0}]}'
 rc SET anklet/metrics/broken 'not json'

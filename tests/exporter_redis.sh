@@ -6,7 +6,6 @@
 # Usage: exporter_redis.sh EXPORTER
 set -uo pipefail
 exporter=${1:?exporter path}
-redis_server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server}
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 status=0
@@ -25,22 +24,7 @@ for args in "--redis" "--redis http://x" "--interval 1" "--redis redis://127.0.0
   [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "'$args': expected one line on stderr, got: $(cat "$tmp/err")"
 done
 
-rport=""
-for _ in 1 2 3 4 5; do
-  rport=$(free_port)
-  "$redis_server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
-    --logfile "$tmp/redis.log" --daemonize no &
-  rpid=$!
-  pids+=("$rpid")
-  for _ in $(seq 100); do
-    redis-cli -p "$rport" ping > /dev/null 2>&1 && break
-    kill -0 "$rpid" 2>/dev/null || break
-    sleep 0.05
-  done
-  redis-cli -p "$rport" ping > /dev/null 2>&1 && break
-  rport=""
-done
-[ -n "$rport" ] || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+start_redis
 rcli() { redis-cli -p "$rport" "$@"; }
 
 start() {

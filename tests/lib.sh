@@ -13,3 +13,25 @@ trap cleanup EXIT
 
 # A port that was free on 127.0.0.1 a moment ago (callers retry when a start races for it).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# A redis-server of our own (ANKLET_REDIS_SERVER, default /usr/bin/redis-server) on a free
+# loopback port, without persistence, its PID in `pids`; sets `rport` once it answers PING.
+start_redis() {
+  local server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server} rpid
+  rport=""
+  for _ in 1 2 3 4 5; do
+    rport=$(free_port)
+    "$server" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+      --logfile "$tmp/redis.log" --daemonize no &
+    rpid=$!
+    pids+=("$rpid")
+    for _ in $(seq 100); do
+      redis-cli -p "$rport" ping > /dev/null 2>&1 && return 0
+      kill -0 "$rpid" 2>/dev/null || break
+      sleep 0.05
+    done
+    rport=""
+  done
+  echo "FAIL: redis-server did not start" >&2
+  exit 1
+}

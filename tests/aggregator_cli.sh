@@ -34,20 +34,7 @@ rc() { redis-cli -p "$rport" "$@" > /dev/null; }
 rc SET anklet/metrics/veertuinc/RUNNER1 '{"last_update":"2025-01-07T18:17:03.5-06:00","host_cpu_count":12,"plugins":[{"Name":"RUNNER1","PluginName":"github","OwnerName":"veertuinc","RepoName":"anklet","Status":"idle","StatusSince":"2025-01-07T18:07:36-06:00","TotalRanVMs":3,"LastSuccessfulRun":"0001-01-01T00:00:00Z","LastFailedRun":"0001-01-01T00:00:00Z","LastCanceledRun":"0001-01-01T00:00:00Z","LastSuccessfulRunJobUrl":"","LastFailedRunJobUrl":"","LastCanceledRunJobUrl":"","TotalSuccessfulRunsSinceStart":0,"TotalFailedRunsSinceStart":0,"TotalCanceledRunsSinceStart":0}]}'
 rc SET anklet/metrics/broken 'not json'
 
-start() {
-  "$aggregator" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
-  pid=$!
-  pids+=("$pid")
-  url=""
-  for _ in $(seq 100); do
-    url=$(head -n 1 "$tmp/run.out" 2>/dev/null || true)
-    [ -n "$url" ] && break
-    sleep 0.05
-  done
-}
-get() {
-  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
-}
+start() { start_program "$aggregator" "$@"; }
 
 for sig in INT TERM; do
   start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --refresh 0

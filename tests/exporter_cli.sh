@@ -26,20 +26,7 @@ done
 grep -q -- '--listen ADDR:PORT' "$tmp/out" || fail "--help does not list --listen"
 
 # Starts the exporter with "$@", waits for its first line; sets url and pid.
-start() {
-  "$exporter" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
-  pid=$!
-  pids+=("$pid")
-  url=""
-  for _ in $(seq 100); do
-    url=$(head -n 1 "$tmp/run.out" 2>/dev/null || true)
-    [ -n "$url" ] && break
-    sleep 0.05
-  done
-}
-get() {
-  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
-}
+start() { start_program "$exporter" "$@"; }
 
 for sig in INT TERM; do
   start --listen 127.0.0.1:0 --handler RUNNER1:github:MyOrg:my-repo --receiver RECV:github_receiver:MyOrg \

@@ -27,15 +27,7 @@ done
 start_redis
 rcli() { redis-cli -p "$rport" "$@"; }
 
-start() {
-  "$exporter" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 100); do
-    [ -s "$tmp/run.out" ] && break
-    sleep 0.05
-  done
-}
+start() { start_program "$exporter" "$@"; }
 wait_key() {  # key: waits until it exists
   for _ in $(seq 100); do
     [ "$(rcli EXISTS "$1")" = 1 ] && return 0

@@ -35,3 +35,24 @@ start_redis() {
   echo "FAIL: redis-server did not start" >&2
   exit 1
 }
+
+# Starts PROGRAM ARGS... in the background (stdout to $tmp/run.out, stderr to $tmp/run.err),
+# its PID in `pid` and `pids`; waits up to 5 s for its first stdout line, left in `url`.
+start_program() {
+  local program=$1
+  shift
+  "$program" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
+  pid=$!
+  pids+=("$pid")
+  url=""
+  for _ in $(seq 100); do
+    url=$(head -n 1 "$tmp/run.out" 2>/dev/null || true)
+    [ -n "$url" ] && break
+    sleep 0.05
+  done
+}
+
+# The body of an HTTP GET, on stdout.
+get() {
+  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}

@@ -97,7 +97,7 @@ void stream_labels(std::ostream& os, const am::plugin_metrics& p) {
 }
 
 std::int64_t unix_seconds(am::time_point t) {
-  return am::is_never(t) ? 0 : std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  return am::is_never(t) ? 0 : t.unix_seconds();
 }
 
 std::string iostream_render(const am::metrics_snapshot& m, const std::map<std::string, family_header>& headers) {

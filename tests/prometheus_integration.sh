@@ -123,7 +123,7 @@ python3 - "$status" <<'EOF' || fail "plugin_status series are not as expected"
 import json, sys
 series = [json.loads(l) for l in sys.argv[1].splitlines()]
 statuses = sorted(s["metric"]["status"] for s in series)
-assert statuses == sorted(["idle", "paused", "pulling", "running", "in_progress", "stopped", "draining"]), statuses
+assert statuses == sorted(["idle", "paused", "pulling", "running", "in_progress", "stopped", "draining", "limit_paused"]), statuses
 for s in series:
     m = s["metric"]
     assert m["__name__"] == "plugin_status" and m["plugin"] == "github", m

@@ -92,6 +92,7 @@ plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",sta
 plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",status="in_progress"} 1
 plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",status="stopped"} 0
 plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",status="draining"} 0
+plugin_status{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",status="limit_paused"} 0
 plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="idle"} 0
 plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="paused"} 1
 plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="pulling"} 0
@@ -99,6 +100,7 @@ plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="running
 plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="in_progress"} 0
 plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="stopped"} 0
 plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="draining"} 0
+plugin_status{name="Zürich",plugin="github",owner="o\"w\\n\ner",status="limit_paused"} 0
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="idle"} 1
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="paused"} 0
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="pulling"} 0
@@ -106,6 +108,7 @@ plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="in_progress"} 0
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="stopped"} 0
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="draining"} 0
+plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="limit_paused"} 0
 # HELP plugin_status_since Unix time of the last status change (0 = never).
 # TYPE plugin_status_since gauge
 plugin_status_since{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 1705314600
@@ -184,6 +187,7 @@ plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",repo="
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",repo="anklet",status="in_progress"} 0
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",repo="anklet",status="stopped"} 0
 plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",repo="anklet",status="draining"} 0
+plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",repo="anklet",status="limit_paused"} 0
 # HELP plugin_status_since Unix time of the last status change (0 = never).
 # TYPE plugin_status_since gauge
 plugin_status_since{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",repo="anklet"} 1705314600
@@ -222,29 +226,29 @@ host_disk_available_bytes 0
 host_disk_usage_percentage 0
 )golden";
 
-// The JSON payload for mixed_snapshot(): Go's field order, `<` `>` `&` escaped as Go's
-// encoding/json does, fractions of seconds without trailing zeros.
+// The JSON payload for mixed_snapshot(), as Go Anklet's export writes it: keys in byte
+// order (it marshals a map), all 16 fields for the receiver too, `<` `>` `&` escaped as
+// Go's encoding/json does, fractions of seconds without trailing zeros.
 inline constexpr std::string_view mixed_json_utc =
-    R"golden({"last_update":"2024-01-15T10:30:00.5Z","total_running_vms":1,"total_successful_runs_since_start":40,)golden"
-    R"golden("total_failed_runs_since_start":2,"total_canceled_runs_since_start":3,"host_cpu_count":8,)golden"
-    R"golden("host_cpu_used_count":1,"host_cpu_usage_percentage":12.371134020618557,)golden"
-    R"golden("host_memory_total_bytes":17179869184,"host_memory_used_bytes":8589934592,)golden"
-    R"golden("host_memory_available_bytes":8589934592,"host_memory_usage_percentage":50,)golden"
-    R"golden("host_disk_total_bytes":500000000000,"host_disk_used_bytes":125000000000,)golden"
-    R"golden("host_disk_available_bytes":375000000000,"host_disk_usage_percentage":25.5,"plugins":[)golden"
-    R"golden({"Name":"RUNNER1","PluginName":"github","RepoName":"anklet","OwnerName":"veertuinc",)golden"
-    R"golden("Status":"in_progress","StatusSince":"2024-01-15T10:30:00Z",)golden"
+    R"golden({"host_cpu_count":8,"host_cpu_usage_percentage":12.371134020618557,"host_cpu_used_count":1,)golden"
+    R"golden("host_disk_available_bytes":375000000000,"host_disk_total_bytes":500000000000,"host_disk_usage_percentage":25.5,)golden"
+    R"golden("host_disk_used_bytes":125000000000,"host_memory_available_bytes":8589934592,"host_memory_total_bytes":17179869184,)golden"
+    R"golden("host_memory_usage_percentage":50,"host_memory_used_bytes":8589934592,"last_update":"2024-01-15T10:30:00.5Z",)golden"
+    R"golden("plugins":[{"LastCanceledRun":"0001-01-01T00:00:00Z","LastCanceledRunJobUrl":"","LastFailedRun":"2024-01-15T08:30:00Z",)golden"
+    R"golden("LastFailedRunJobUrl":"https://github.com/veertuinc/anklet/actions/runs/2","LastSuccessfulRun":"2024-01-15T09:30:00.123456789Z",)golden"
     R"golden("LastSuccessfulRunJobUrl":"https://github.com/veertuinc/anklet/actions/runs/1?a=1\u0026b=\u003c2\u003e",)golden"
-    R"golden("LastFailedRunJobUrl":"https://github.com/veertuinc/anklet/actions/runs/2","LastCanceledRunJobUrl":"",)golden"
-    R"golden("LastSuccessfulRun":"2024-01-15T09:30:00.123456789Z","LastFailedRun":"2024-01-15T08:30:00Z",)golden"
-    R"golden("LastCanceledRun":"0001-01-01T00:00:00Z","TotalRanVMs":42,"TotalSuccessfulRunsSinceStart":40,)golden"
-    R"golden("TotalFailedRunsSinceStart":2,"TotalCanceledRunsSinceStart":0},)golden"
-    R"golden({"Name":"Zürich","PluginName":"github","RepoName":"","OwnerName":"o\"w\\n\ner","Status":"paused",)golden"
-    R"golden("StatusSince":"0001-01-01T00:00:00Z","LastSuccessfulRunJobUrl":"","LastFailedRunJobUrl":"",)golden"
-    R"golden("LastCanceledRunJobUrl":"","LastSuccessfulRun":"0001-01-01T00:00:00Z",)golden"
-    R"golden("LastFailedRun":"0001-01-01T00:00:00Z","LastCanceledRun":"0001-01-01T00:00:00Z","TotalRanVMs":0,)golden"
-    R"golden("TotalSuccessfulRunsSinceStart":0,"TotalFailedRunsSinceStart":0,"TotalCanceledRunsSinceStart":3},)golden"
-    R"golden({"Name":"RECEIVER1","PluginName":"github_receiver","RepoName":"","OwnerName":"veertuinc",)golden"
-    R"golden("Status":"idle","StatusSince":"2024-01-15T10:31:00.000001Z"}]})golden";
+    R"golden("Name":"RUNNER1","OwnerName":"veertuinc","PluginName":"github","RepoName":"anklet","Status":"in_progress",)golden"
+    R"golden("StatusSince":"2024-01-15T10:30:00Z","TotalCanceledRunsSinceStart":0,"TotalFailedRunsSinceStart":2,)golden"
+    R"golden("TotalRanVMs":42,"TotalSuccessfulRunsSinceStart":40},{"LastCanceledRun":"0001-01-01T00:00:00Z",)golden"
+    R"golden("LastCanceledRunJobUrl":"","LastFailedRun":"0001-01-01T00:00:00Z","LastFailedRunJobUrl":"",)golden"
+    R"golden("LastSuccessfulRun":"0001-01-01T00:00:00Z","LastSuccessfulRunJobUrl":"","Name":"Zürich","OwnerName":"o\"w\\n\ner",)golden"
+    R"golden("PluginName":"github","RepoName":"","Status":"paused","StatusSince":"0001-01-01T00:00:00Z",)golden"
+    R"golden("TotalCanceledRunsSinceStart":3,"TotalFailedRunsSinceStart":0,"TotalRanVMs":0,"TotalSuccessfulRunsSinceStart":0},)golden"
+    R"golden({"LastCanceledRun":"0001-01-01T00:00:00Z","LastCanceledRunJobUrl":"","LastFailedRun":"0001-01-01T00:00:00Z",)golden"
+    R"golden("LastFailedRunJobUrl":"","LastSuccessfulRun":"0001-01-01T00:00:00Z","LastSuccessfulRunJobUrl":"",)golden"
+    R"golden("Name":"RECEIVER1","OwnerName":"veertuinc","PluginName":"github_receiver","RepoName":"","Status":"idle",)golden"
+    R"golden("StatusSince":"2024-01-15T10:31:00.000001Z","TotalCanceledRunsSinceStart":0,"TotalFailedRunsSinceStart":0,)golden"
+    R"golden("TotalRanVMs":0,"TotalSuccessfulRunsSinceStart":0}],"total_canceled_runs_since_start":3,"total_failed_runs_since_start":2,)golden"
+    R"golden("total_running_vms":1,"total_successful_runs_since_start":40})golden";
 
 }  // namespace anklet_test

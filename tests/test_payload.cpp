@@ -1,5 +1,6 @@
 // Reading Redis payloads back: Go Anklet's and ours, and hostile ones.
 #include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/render_common.hpp"
 
 #include <doctest/doctest.h>
 
@@ -96,6 +97,20 @@ TEST_CASE("RFC 3339 forms") {
   CHECK_FALSE(is_never(t.instant));  // the epoch is a real time, not "never"
   REQUIRE(parse_rfc3339("0001-01-01T00:00:00Z", t));
   CHECK(is_never(t.instant));
+  REQUIRE(parse_rfc3339("0001-01-01T05:30:00+05:30", t));  // Go's IsZero: the instant decides
+  CHECK(is_never(t.instant));
+  // Every year Go writes survives, with its nanoseconds (a nanosecond sys_time ends at
+  // 1677 and 2262).
+  REQUIRE(parse_rfc3339("0001-01-01T00:00:00.000000001Z", t));
+  CHECK_FALSE(is_never(t.instant));
+  CHECK(t.instant == never + 1ns);
+  REQUIRE(parse_rfc3339("1600-06-30T12:00:00.5-03:00", t));
+  CHECK(t.instant == time_point::from_unix(-11660414400 + 3 * 3600, 500000000));
+  CHECK(to_rfc3339_nano(t.instant, time_zone::utc) == "1600-06-30T15:00:00.5Z");
+  REQUIRE(parse_rfc3339("9999-12-31T23:59:59.999999999Z", t));
+  CHECK(t.instant == time_point::from_unix(253402300799, 999999999));
+  REQUIRE(parse_rfc3339("2500-01-01T00:00:00Z", t));
+  CHECK(to_unix_seconds(t.instant) == 16725225600);
   REQUIRE(parse_rfc3339("2024-02-29T23:59:59.999999999+14:00", t));
   CHECK(t.offset_seconds == 14 * 3600);
   CHECK(t.instant == utc(2024, 2, 29, 9, 59, 59) + 999999999ns);

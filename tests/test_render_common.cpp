@@ -138,6 +138,27 @@ TEST_CASE("doubles: shortest for Prometheus and JSON, six decimals as Go's %f") 
   CHECK(json_double(100) == "100");
   CHECK(json_double(std::numeric_limits<double>::quiet_NaN()) == "0");
   CHECK(json_double(std::numeric_limits<double>::infinity()) == "0");
+  // Go's encoding/json spelling: plain decimal for 1e-6 <= |v| < 1e21, else an exponent
+  // without a leading zero (these are what Go 1.19-1.23 print for the same doubles).
+  CHECK(json_double(1e-6) == "0.000001");
+  CHECK(json_double(9.99999e-7) == "9.99999e-7");
+  CHECK(json_double(5e-7) == "5e-7");
+  CHECK(json_double(-5e-7) == "-5e-7");
+  CHECK(json_double(1e-5) == "0.00001");
+  CHECK(json_double(1.5e-10) == "1.5e-10");
+  CHECK(json_double(2.5e-100) == "2.5e-100");
+  CHECK(json_double(5e-324) == "5e-324");
+  CHECK(json_double(1e20) == "100000000000000000000");
+  CHECK(json_double(9.999999999999999e20) == "999999999999999900000");
+  CHECK(json_double(1e21) == "1e+21");
+  CHECK(json_double(-1e21) == "-1e+21");
+  CHECK(json_double(1.7976931348623157e308) == "1.7976931348623157e+308");
+  CHECK(json_double(-0.0) == "-0");
+  CHECK(json_double(50) == "50");
+  CHECK(json_double(1234567) == "1234567");
+  CHECK(json_double(123456789012345678.0) == "123456789012345680");
+  CHECK(json_double(-12.5) == "-12.5");
+  CHECK(json_double(0.1) == "0.1");
 
   CHECK(go_f(12.371134020618557) == "12.371134");
   CHECK(go_f(50) == "50.000000");
@@ -154,8 +175,10 @@ TEST_CASE("Unix seconds: floor, and 0 for never") {
   CHECK(to_unix_seconds(at(0)) == 0);
   CHECK(to_unix_seconds(at(1705314600, 999999999)) == 1705314600);
   CHECK(to_unix_seconds(at(-2, 500000000)) == -2);  // -1.5 s rounds down
-  CHECK(to_unix_seconds(time_point::max()) == 9223372036);
-  CHECK(to_unix_seconds(never + std::chrono::nanoseconds{1}) == -9223372037);
+  // Go's whole range, not only the years 1678-2261 of a nanosecond sys_time.
+  CHECK(to_unix_seconds(never + std::chrono::nanoseconds{1}) == -62135596800);
+  CHECK(to_unix_seconds(never - std::chrono::seconds{1}) == -62135596801);
+  CHECK(to_unix_seconds(time_point::from_unix(253402300799, 999999999)) == 253402300799);
 }
 
 TEST_CASE("RFC 3339 in UTC, to the second and in Go's nano form") {
@@ -171,11 +194,18 @@ TEST_CASE("RFC 3339 in UTC, to the second and in Go's nano form") {
   CHECK(to_rfc3339_nano(at(1705314600, 123456789), time_zone::utc) == "2024-01-15T10:30:00.123456789Z");
   CHECK(to_rfc3339_nano(at(1705314600, 1000), time_zone::utc) == "2024-01-15T10:30:00.000001Z");
   CHECK(to_rfc3339_nano(at(-1, 250000000), time_zone::utc) == "1969-12-31T23:59:59.25Z");
-  // The extremes a nanosecond time_point can hold next to `never`.
-  CHECK(to_rfc3339(time_point::max(), time_zone::utc) == "2262-04-11T23:47:16Z");
-  CHECK(to_rfc3339(never + std::chrono::nanoseconds{1}, time_zone::utc) == "1677-09-21T00:12:43Z");
-  CHECK(to_rfc3339_nano(never + std::chrono::nanoseconds{1}, time_zone::utc) == "1677-09-21T00:12:43.145224193Z");
-  CHECK(to_rfc3339_nano(time_point::max(), time_zone::utc) == "2262-04-11T23:47:16.854775807Z");
+  // Every instant of the years 0001-9999 that Go writes, beyond a nanosecond sys_time's range.
+  CHECK(to_rfc3339_nano(never + std::chrono::nanoseconds{1}, time_zone::utc) == "0001-01-01T00:00:00.000000001Z");
+  CHECK(to_rfc3339(time_point::from_unix(-9223372037), time_zone::utc) == "1677-09-21T00:12:43Z");
+  CHECK(to_rfc3339(time_point::from_unix(9223372037), time_zone::utc) == "2262-04-11T23:47:17Z");
+  CHECK(to_rfc3339_nano(time_point::from_unix(-30610224000, 5), time_zone::utc) == "1000-01-01T00:00:00.000000005Z");
+  CHECK(to_rfc3339_nano(time_point::from_unix(253402300799, 999999999), time_zone::utc) ==
+        "9999-12-31T23:59:59.999999999Z");
+  CHECK(to_rfc3339(time_point::from_unix(-62167219200), time_zone::utc) == "0000-01-01T00:00:00Z");
+  // Beyond four-digit years RFC 3339 has no spelling: the ends of the range are shown.
+  CHECK(to_rfc3339(time_point::max(), time_zone::utc) == "9999-12-31T23:59:59Z");
+  CHECK(to_rfc3339(time_point::min(), time_zone::utc) == "0000-01-01T00:00:00Z");
+  CHECK(to_rfc3339_nano(time_point::from_unix(253402300799 + 3600), time_zone::utc) == "9999-12-31T23:59:59.999999999Z");
 }
 
 TEST_CASE("RFC 3339 with fixed offsets, as Go's Z07:00 prints them") {
@@ -246,14 +276,15 @@ TEST_CASE("JSON strings are escaped exactly like Go's encoding/json") {
   CHECK(json_string("<a href='x'>&</a>") == R"("\u003ca href='x'\u003e\u0026\u003c/a\u003e")");
   CHECK(json_string("line\u2028para\u2029") == R"("line\u2028para\u2029")");
   CHECK(json_string("Zürich ✓ 🚀 \xEF\xBF\xBD") == "\"Zürich ✓ 🚀 \xEF\xBF\xBD\"");
-  // Invalid UTF-8: each byte that does not start a valid sequence becomes \ufffd.
-  CHECK(json_string("a\xff" "b") == R"("a\ufffdb")");
-  CHECK(json_string("\xC0\x80") == R"("\ufffd\ufffd")");              // overlong NUL
-  CHECK(json_string("\xED\xA0\x80") == R"("\ufffd\ufffd\ufffd")");    // surrogate
-  CHECK(json_string("\xF4\x90\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");  // above U+10FFFF
-  CHECK(json_string("\xE2\x82") == R"("\ufffd\ufffd")");              // truncated at the end
+  // Invalid UTF-8: each byte that does not start a valid sequence becomes U+FFFD, written
+  // as the character (as Go's payload and aggregator have it after a decode and re-encode).
+  CHECK(json_string("a\xff" "b") == "\"a\xEF\xBF\xBD" "b\"");
+  CHECK(json_string("\xC0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong NUL
+  CHECK(json_string("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
+  CHECK(json_string("\xF4\x90\x80\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // above U+10FFFF
+  CHECK(json_string("\xE2\x82") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // truncated at the end
   CHECK(json_string("\xE2\x82\xAC") == "\"€\"");
-  CHECK(json_string("\xF0\x9F\x9A") == R"("\ufffd\ufffd\ufffd")");
+  CHECK(json_string("\xF0\x9F\x9A") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
 TEST_CASE("the status state set has one series per status and keeps unknown ones") {
@@ -266,7 +297,8 @@ TEST_CASE("the status state set has one series per status and keeps unknown ones
         "plugin_status{name=\"r\\\"1\",status=\"running\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"in_progress\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"stopped\"} 0\n"
-        "plugin_status{name=\"r\\\"1\",status=\"draining\"} 0\n");
+        "plugin_status{name=\"r\\\"1\",status=\"draining\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"limit_paused\"} 0\n");
   const std::string unknown =
       render([&](auto& s) { write_status_state_set(s, "plugin_status", labels, "exploded \"badly\""); });
   CHECK(unknown ==
@@ -277,6 +309,7 @@ TEST_CASE("the status state set has one series per status and keeps unknown ones
         "plugin_status{name=\"r\\\"1\",status=\"in_progress\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"stopped\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"draining\"} 0\n"
+        "plugin_status{name=\"r\\\"1\",status=\"limit_paused\"} 0\n"
         "plugin_status{name=\"r\\\"1\",status=\"exploded \\\"badly\\\"\"} 1\n");
 }
 
@@ -389,7 +422,7 @@ TEST_CASE("word-at-a-time scanning finds special bytes at every position") {
       std::string bad(len, 'a');
       bad[pos] = '\xff';
       CHECK(label_value(bad).size() == len + 2);
-      CHECK(json_string(bad).size() == len + 2 + 5);
+      CHECK(json_string(bad).size() == len + 2 + 2);  // one byte becomes U+FFFD's three
     }
   }
 }

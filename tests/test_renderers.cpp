@@ -107,6 +107,30 @@ TEST_CASE("Anklet text: the name decides receiver lines, as in Go") {
   CHECK(text.substr(0, std::string_view(expected_head).size()) == expected_head);
 }
 
+TEST_CASE("Anklet text: one name rule decides both the per-plugin lines and solo receiver") {
+  // Alone, a receiver registered with plugin name `github` is no receiver to Go: the
+  // four totals and its plugin_total_* lines are printed (with zeros).
+  metrics_snapshot m;
+  plugin_metrics r;
+  r.kind = plugin_kind::receiver;
+  r.name = "R";
+  r.plugin_name = "github";
+  r.owner_name = "o";
+  m.plugins.push_back(r);
+  const std::string text = to_anklet_text(m, text_utc);
+  CHECK(text.rfind("total_running_vms 0\n", 0) == 0);
+  CHECK(text.find("plugin_total_ran_vms{name=R,plugin=github,owner=o} 0\n") != std::string::npos);
+  CHECK(text.find("plugin_last_failed_run{name=R,plugin=github,owner=o,job_url=} 0001-01-01T00:00:00Z\n") !=
+        std::string::npos);
+  // Alone, a handler whose plugin name contains `_receiver` is a solo receiver: no totals.
+  m.plugins[0].kind = plugin_kind::handler;
+  m.plugins[0].plugin_name = "github_receiver";
+  const std::string solo = to_anklet_text(m, text_utc);
+  CHECK(solo.rfind("plugin_status{name=R,plugin=github_receiver,owner=o} idle\n", 0) == 0);
+  CHECK(solo.find("total_running_vms") == std::string::npos);
+  CHECK(solo.find("plugin_total_") == std::string::npos);
+}
+
 TEST_CASE("Anklet text: local time by default, with the offset") {
   tz_guard tz("UTC-2");
   const std::string text = to_anklet_text(mixed_snapshot());
@@ -169,7 +193,7 @@ TEST_CASE("JSON: Go's payload for handlers with and without repo and a receiver"
 TEST_CASE("JSON: local time carries the offset and the fraction") {
   tz_guard tz("UTC-2");
   const std::string text = to_json(mixed_snapshot());
-  CHECK(text.rfind(R"({"last_update":"2024-01-15T12:30:00.5+02:00",)", 0) == 0);
+  CHECK(text.find(R"(,"last_update":"2024-01-15T12:30:00.5+02:00",)") != std::string::npos);
   CHECK(text.find(R"("LastSuccessfulRun":"2024-01-15T11:30:00.123456789+02:00")") != std::string::npos);
   CHECK(text.find(R"("LastCanceledRun":"0001-01-01T00:00:00Z")") != std::string::npos);
 }

@@ -266,6 +266,8 @@ TEST_CASE("status spellings round-trip, unknown ones are named") {
   for (const auto st : all_statuses) CHECK(status_from_string(to_string(st)) == st);
   CHECK(to_string(plugin_status::in_progress) == "in_progress");
   CHECK(to_string(plugin_status::draining) == "draining");
+  CHECK(to_string(plugin_status::limit_paused) == "limit_paused");
+  CHECK(parse_status("limit_paused") == plugin_status::limit_paused);
   CHECK_FALSE(parse_status("Idle").has_value());
   try {
     (void)status_from_string("sleeping");

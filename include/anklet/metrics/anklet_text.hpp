@@ -3,6 +3,7 @@
 // Prometheus exposition (values unquoted, strings as samples); use prometheus.hpp for that.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -78,15 +79,23 @@ void write_anklet_line(Sink& s, std::string_view metric, double v) {
 
 }  // namespace detail
 
+namespace detail {
+// Go's handler decides by the plugin name alone, whatever kind a plugin was registered as.
+inline bool receiver_by_name(const plugin_metrics& p) noexcept {
+  return std::string_view(p.plugin_name).find("_receiver") != std::string_view::npos;
+}
+}  // namespace detail
+
 /// Writes Go Anklet's metrics text to a sink.
 ///
-/// As in Go, whether a plugin gets the last-run lines is decided by its plugin name: one
-/// that contains `_receiver` is a receiver. The four plugin_total_* lines follow the SPEC
-/// (handlers only, and not for a solo receiver); Go itself also prints them for a
-/// receiver that shares a process with handlers, with zero counts.
+/// As in Go, one rule decides what a receiver is, everywhere in this format: a plugin whose
+/// plugin name contains `_receiver`, whatever kind it was registered as. Receivers get no
+/// last-run and no plugin_total_* lines; every other plugin gets both (a registered
+/// receiver named otherwise, with zero values). The four process totals are left out when
+/// every plugin is a receiver by that rule (Anklet's "solo receiver").
 template <char_sink Sink>
 void write_anklet_text(Sink& s, const metrics_snapshot& m, const anklet_text_options& options = {}) {
-  const bool solo = m.solo_receiver();
+  const bool solo = !m.plugins.empty() && std::all_of(m.plugins.begin(), m.plugins.end(), detail::receiver_by_name);
   if (!solo) {
     detail::write_anklet_line(s, "total_running_vms", m.total_running_vms);
     detail::write_anklet_line(s, "total_successful_runs_since_start", m.total_successful_runs_since_start);
@@ -95,7 +104,7 @@ void write_anklet_text(Sink& s, const metrics_snapshot& m, const anklet_text_opt
   }
   detail::anklet_labels labels;  // reused: at most a few allocations per render
   for (const auto& p : m.plugins) {
-    const bool handler_by_name = std::string_view(p.plugin_name).find("_receiver") == std::string_view::npos;
+    const bool handler_by_name = !detail::receiver_by_name(p);
     labels.assign(p);
     s.write("plugin_status");
     s.write(labels.with_repo());
@@ -115,7 +124,7 @@ void write_anklet_text(Sink& s, const metrics_snapshot& m, const anklet_text_opt
     s.write("} ");
     write_rfc3339(s, p.status_since, options.zone);
     s.put('\n');
-    if (handler_by_name && !solo) {
+    if (handler_by_name) {
       detail::write_anklet_count(s, "plugin_total_ran_vms", labels, p.total_ran_vms);
       detail::write_anklet_count(s, "plugin_total_successful_runs_since_start", labels,
                                  p.total_successful_runs_since_start);

@@ -1,9 +1,9 @@
 // anklet::metrics clocks: where "now" comes from, replaceable in tests.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <concepts>
+#include <mutex>
 
 #include "anklet/metrics/time.hpp"
 
@@ -22,7 +22,7 @@ concept clock_source = requires(const C& c) {
 /// The system's wall clock.
 struct system_clock {
   [[nodiscard]] time_point now() const noexcept {
-    return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+    return std::chrono::system_clock::now();
   }
 };
 
@@ -35,33 +35,43 @@ struct coarse_system_clock {
 #if defined(__linux__) && defined(CLOCK_REALTIME_COARSE)
     timespec ts{};
     if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0) {
-      return time_point{std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec}};
+      return time_point::from_unix(ts.tv_sec, ts.tv_nsec);
     }
 #endif
     return system_clock{}.now();
   }
 };
 
-/// A clock that only moves when told to; thread-safe.
+/// A clock that only moves when told to; thread-safe. It holds any instant a time_point
+/// can, years 0001 to 9999 included; a mutex guards it because a time_point is wider than
+/// what a lock-free atomic holds everywhere (this clock is for tests, not hot paths).
 class manual_clock {
  public:
   manual_clock() noexcept = default;
-  explicit manual_clock(time_point start) noexcept : ns_(start.time_since_epoch().count()) {}
+  explicit manual_clock(time_point start) noexcept : now_(start) {}
   // Copies take the current reading, so a configured clock can be handed to a store.
-  manual_clock(const manual_clock& other) noexcept : ns_(other.ns_.load(std::memory_order_acquire)) {}
+  manual_clock(const manual_clock& other) noexcept : now_(other.now()) {}
   manual_clock& operator=(const manual_clock& other) noexcept {
-    set(other.now());
+    if (this != &other) set(other.now());
     return *this;
   }
 
   [[nodiscard]] time_point now() const noexcept {
-    return time_point{std::chrono::nanoseconds{ns_.load(std::memory_order_acquire)}};
+    const std::lock_guard lock(mutex_);
+    return now_;
   }
-  void set(time_point t) noexcept { ns_.store(t.time_since_epoch().count(), std::memory_order_release); }
-  void advance(std::chrono::nanoseconds d) noexcept { ns_.fetch_add(d.count(), std::memory_order_acq_rel); }
+  void set(time_point t) noexcept {
+    const std::lock_guard lock(mutex_);
+    now_ = t;
+  }
+  void advance(std::chrono::nanoseconds d) noexcept {
+    const std::lock_guard lock(mutex_);
+    now_ += d;
+  }
 
  private:
-  std::atomic<std::chrono::nanoseconds::rep> ns_{0};
+  mutable std::mutex mutex_;
+  time_point now_{};
 };
 
 static_assert(clock_source<system_clock>);

@@ -1,6 +1,6 @@
 // anklet::metrics JSON renderer: the metrics payload Go Anklet stores in Redis (its
-// MetricsData marshalled by encoding/json), with Go's field names, field order, string
-// escaping and time form, so that Go's aggregator and ours read it alike. The output is
+// MetricsData marshalled by encoding/json), with Go's field names, key order, string
+// escaping, number spelling and time form, so that Go's aggregator and ours read it alike. The output is
 // valid JSON for any input bytes: invalid UTF-8 becomes U+FFFD as Go does.
 #pragma once
 
@@ -56,55 +56,58 @@ void write_json_time(Sink& s, std::string_view key, time_point t, time_zone zone
   s.put('"');
 }
 
+// Go Anklet writes its payload as json.Marshal of a map (it adds last_update to the
+// unmarshalled struct), so every object's keys come in byte order. We write the same order,
+// which makes our payload and Go's identical byte for byte.
 template <char_sink Sink>
 void write_json_plugin(Sink& s, const plugin_metrics& p, time_zone zone) {
-  write_json_field(s, R"({"Name":)", std::string_view(p.name));
+  // Receivers too carry the handler fields (at their zero values): Anklet registers every
+  // plugin as a full Plugin, and Go's aggregator asserts the type of each of the 16 fields,
+  // so one missing field fails its answer for the whole fleet.
+  write_json_time(s, R"({"LastCanceledRun":)", p.last_canceled_run, zone);
+  write_json_field(s, R"(,"LastCanceledRunJobUrl":)", std::string_view(p.last_canceled_run_job_url));
+  write_json_time(s, R"(,"LastFailedRun":)", p.last_failed_run, zone);
+  write_json_field(s, R"(,"LastFailedRunJobUrl":)", std::string_view(p.last_failed_run_job_url));
+  write_json_time(s, R"(,"LastSuccessfulRun":)", p.last_successful_run, zone);
+  write_json_field(s, R"(,"LastSuccessfulRunJobUrl":)", std::string_view(p.last_successful_run_job_url));
+  write_json_field(s, R"(,"Name":)", std::string_view(p.name));
+  write_json_field(s, R"(,"OwnerName":)", std::string_view(p.owner_name));
   write_json_field(s, R"(,"PluginName":)", std::string_view(p.plugin_name));
   write_json_field(s, R"(,"RepoName":)", std::string_view(p.repo_name));
-  write_json_field(s, R"(,"OwnerName":)", std::string_view(p.owner_name));
   write_json_field(s, R"(,"Status":)", to_string(p.status));
   write_json_time(s, R"(,"StatusSince":)", p.status_since, zone);
-  if (p.is_handler()) {
-    write_json_field(s, R"(,"LastSuccessfulRunJobUrl":)", std::string_view(p.last_successful_run_job_url));
-    write_json_field(s, R"(,"LastFailedRunJobUrl":)", std::string_view(p.last_failed_run_job_url));
-    write_json_field(s, R"(,"LastCanceledRunJobUrl":)", std::string_view(p.last_canceled_run_job_url));
-    write_json_time(s, R"(,"LastSuccessfulRun":)", p.last_successful_run, zone);
-    write_json_time(s, R"(,"LastFailedRun":)", p.last_failed_run, zone);
-    write_json_time(s, R"(,"LastCanceledRun":)", p.last_canceled_run, zone);
-    write_json_field(s, R"(,"TotalRanVMs":)", p.total_ran_vms);
-    write_json_field(s, R"(,"TotalSuccessfulRunsSinceStart":)", p.total_successful_runs_since_start);
-    write_json_field(s, R"(,"TotalFailedRunsSinceStart":)", p.total_failed_runs_since_start);
-    write_json_field(s, R"(,"TotalCanceledRunsSinceStart":)", p.total_canceled_runs_since_start);
-  }
+  write_json_field(s, R"(,"TotalCanceledRunsSinceStart":)", p.total_canceled_runs_since_start);
+  write_json_field(s, R"(,"TotalFailedRunsSinceStart":)", p.total_failed_runs_since_start);
+  write_json_field(s, R"(,"TotalRanVMs":)", p.total_ran_vms);
+  write_json_field(s, R"(,"TotalSuccessfulRunsSinceStart":)", p.total_successful_runs_since_start);
   s.put('}');
 }
 
 }  // namespace detail
 
-/// Writes the snapshot as Anklet's JSON payload (compact, no trailing newline) to a sink.
-/// Top level: last_update, the four totals, the 11 host_* values, then `plugins` in
-/// registration order (`[]` when empty, where Go writes null); each plugin has Name,
-/// PluginName, RepoName, OwnerName, Status, StatusSince, and handlers add the job URLs,
-/// last-run times and counters. Totals are written for a solo receiver too, as Go does.
+/// Writes the snapshot as Anklet's JSON payload (compact, no trailing newline) to a sink,
+/// byte for byte as Go Anklet writes it: keys in byte order (the 11 host_* values,
+/// last_update, `plugins` in registration order, the four totals), Go's string escaping,
+/// float spelling and time form. Every plugin, receivers included, has all 16 of Go's
+/// fields: Name, PluginName, RepoName, OwnerName, Status, StatusSince, the three job URLs,
+/// the three last-run times and the four counters. Two differences, both read alike by
+/// Go: no plugins is `[]` where Go writes null, and integers above 2^53 are exact where
+/// Go rounds them through a float64.
 template <char_sink Sink>
 void write_json(Sink& s, const metrics_snapshot& m, const json_options& options = {}) {
-  detail::write_json_time(s, R"({"last_update":)", m.last_update, options.zone);
-  detail::write_json_field(s, R"(,"total_running_vms":)", m.total_running_vms);
-  detail::write_json_field(s, R"(,"total_successful_runs_since_start":)", m.total_successful_runs_since_start);
-  detail::write_json_field(s, R"(,"total_failed_runs_since_start":)", m.total_failed_runs_since_start);
-  detail::write_json_field(s, R"(,"total_canceled_runs_since_start":)", m.total_canceled_runs_since_start);
   const auto& h = m.host;
-  detail::write_json_field(s, R"(,"host_cpu_count":)", h.cpu_count);
-  detail::write_json_field(s, R"(,"host_cpu_used_count":)", h.cpu_used_count);
+  detail::write_json_field(s, R"({"host_cpu_count":)", h.cpu_count);
   detail::write_json_field(s, R"(,"host_cpu_usage_percentage":)", h.cpu_usage_percentage);
-  detail::write_json_field(s, R"(,"host_memory_total_bytes":)", h.memory_total_bytes);
-  detail::write_json_field(s, R"(,"host_memory_used_bytes":)", h.memory_used_bytes);
-  detail::write_json_field(s, R"(,"host_memory_available_bytes":)", h.memory_available_bytes);
-  detail::write_json_field(s, R"(,"host_memory_usage_percentage":)", h.memory_usage_percentage);
-  detail::write_json_field(s, R"(,"host_disk_total_bytes":)", h.disk_total_bytes);
-  detail::write_json_field(s, R"(,"host_disk_used_bytes":)", h.disk_used_bytes);
+  detail::write_json_field(s, R"(,"host_cpu_used_count":)", h.cpu_used_count);
   detail::write_json_field(s, R"(,"host_disk_available_bytes":)", h.disk_available_bytes);
+  detail::write_json_field(s, R"(,"host_disk_total_bytes":)", h.disk_total_bytes);
   detail::write_json_field(s, R"(,"host_disk_usage_percentage":)", h.disk_usage_percentage);
+  detail::write_json_field(s, R"(,"host_disk_used_bytes":)", h.disk_used_bytes);
+  detail::write_json_field(s, R"(,"host_memory_available_bytes":)", h.memory_available_bytes);
+  detail::write_json_field(s, R"(,"host_memory_total_bytes":)", h.memory_total_bytes);
+  detail::write_json_field(s, R"(,"host_memory_usage_percentage":)", h.memory_usage_percentage);
+  detail::write_json_field(s, R"(,"host_memory_used_bytes":)", h.memory_used_bytes);
+  detail::write_json_time(s, R"(,"last_update":)", m.last_update, options.zone);
   s.write(R"(,"plugins":[)");
   bool first = true;
   for (const auto& p : m.plugins) {
@@ -112,7 +115,12 @@ void write_json(Sink& s, const metrics_snapshot& m, const json_options& options 
     first = false;
     detail::write_json_plugin(s, p, options.zone);
   }
-  s.write("]}");
+  s.put(']');
+  detail::write_json_field(s, R"(,"total_canceled_runs_since_start":)", m.total_canceled_runs_since_start);
+  detail::write_json_field(s, R"(,"total_failed_runs_since_start":)", m.total_failed_runs_since_start);
+  detail::write_json_field(s, R"(,"total_running_vms":)", m.total_running_vms);
+  detail::write_json_field(s, R"(,"total_successful_runs_since_start":)", m.total_successful_runs_since_start);
+  s.put('}');
 }
 
 /// The same, written to the output iterator `out`; returns the iterator past the end.

@@ -103,9 +103,9 @@ inline bool parse_digits(std::string_view s, std::size_t pos, std::size_t n, uns
 
 }  // namespace detail
 
-/// Parses an RFC 3339 time (`2024-01-15T10:30:00.123456789+02:00`, `...Z`). Go's zero time
-/// (year 1) and anything before 1678 or after 2261 (outside nanosecond time_point) read as
-/// `never`. Returns false on a malformed string.
+/// Parses an RFC 3339 time (`2024-01-15T10:30:00.123456789+02:00`, `...Z`), any year from
+/// 0000 to 9999 at full precision. Go's zero time (0001-01-01T00:00:00Z, at any offset)
+/// reads as `never`. Returns false on a malformed string.
 inline bool parse_rfc3339(std::string_view s, zoned_time& out) noexcept {
   unsigned year, month, day, hour, minute, second;
   if (!detail::parse_digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !detail::parse_digits(s, 5, 2, month) ||
@@ -145,13 +145,9 @@ inline bool parse_rfc3339(std::string_view s, zoned_time& out) noexcept {
   }
   if (pos != s.size()) return false;
   out.offset_seconds = offset;
-  if (year < 1678 || year > 2261) {
-    out.instant = never;
-    return true;
-  }
   const std::int64_t days = detail::days_from_civil(year, month, day);
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset;
-  out.instant = time_point{std::chrono::seconds{secs} + std::chrono::nanoseconds{nanos}};
+  out.instant = time_point::from_unix(secs, nanos);
   return true;
 }
 

@@ -317,13 +317,95 @@ void write_prometheus_double(Sink& s, double v) {
   detail::write_double_shortest(s, v);
 }
 
-/// A JSON number: the shortest round-trip form. JSON has no NaN or infinity (Go's
-/// encoder refuses them and writes nothing at all); we write 0 so that the document
-/// stays valid and the field keeps its numeric type.
+namespace detail {
+
+// Go's encoding/json float64: the shortest digits that read back to the same double, laid
+// out in plain decimal for 1e-6 <= |v| < 1e21 (and zero), otherwise as d.ddde-7 / d.ddde+21
+// (no leading zero in a negative exponent). {fmt} finds the digits; only the layout is ours.
+inline char* put_go_json_float(char* p, double v) noexcept {
+  // The shortest round-trip form from {fmt}: [-]d[.ddd][e±XX] or plain [-]ddd[.ddd].
+  char digits_buf[32];
+  char* const shortest_end = fmt::format_to(digits_buf, FMT_COMPILE("{}"), v);
+  const char* q = digits_buf;
+  if (*q == '-') {
+    *p++ = '-';
+    ++q;
+  }
+  char digits[24];
+  int ndigits = 0;
+  int point = -1;  // digits before the decimal point, as written
+  int exponent = 0;
+  for (; q < shortest_end; ++q) {
+    if (*q >= '0' && *q <= '9') {
+      if (ndigits < 24) digits[ndigits++] = *q;
+    } else if (*q == '.') {
+      point = ndigits;
+    } else if (*q == 'e') {
+      ++q;
+      const bool negative = *q == '-';
+      if (*q == '-' || *q == '+') ++q;
+      for (; q < shortest_end; ++q) exponent = exponent * 10 + (*q - '0');
+      if (negative) exponent = -exponent;
+      break;
+    }
+  }
+  if (point < 0) point = ndigits;
+  // Normalise to significant digits d1 d2 ... with the value 0.d1d2... x 10^decimal_point.
+  int first = 0;
+  while (first < ndigits - 1 && digits[first] == '0') {
+    ++first;
+    --point;
+  }
+  int last = ndigits;
+  while (last > first + 1 && digits[last - 1] == '0') --last;
+  const int decimal_point = point + exponent;  // position of the point after digits[first]
+  const int n = last - first;
+  const char* d = digits + first;
+  const double magnitude = v < 0 ? -v : v;
+  if (magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21)) {
+    if (magnitude == 0) {
+      *p++ = '0';
+    } else if (decimal_point <= 0) {
+      *p++ = '0';
+      *p++ = '.';
+      for (int i = decimal_point; i < 0; ++i) *p++ = '0';
+      for (int i = 0; i < n; ++i) *p++ = d[i];
+    } else {
+      for (int i = 0; i < std::max(n, decimal_point); ++i) {
+        if (i == decimal_point) *p++ = '.';
+        *p++ = i < n ? d[i] : '0';
+      }
+    }
+    return p;
+  }
+  *p++ = d[0];
+  if (n > 1) {
+    *p++ = '.';
+    for (int i = 1; i < n; ++i) *p++ = d[i];
+  }
+  // strconv writes at least two exponent digits; encoding/json then drops the zero of
+  // e-07, so only a positive exponent keeps two.
+  const int e = decimal_point - 1;
+  const int magnitude_e = e < 0 ? -e : e;
+  *p++ = 'e';
+  *p++ = e < 0 ? '-' : '+';
+  if (magnitude_e >= 100) *p++ = static_cast<char>('0' + magnitude_e / 100);
+  if (magnitude_e >= 10 || e > 0) *p++ = static_cast<char>('0' + magnitude_e / 10 % 10);
+  *p++ = static_cast<char>('0' + magnitude_e % 10);
+  return p;
+}
+
+}  // namespace detail
+
+/// A JSON number exactly as Go's encoding/json writes a float64 (`0.00001`, `5e-7`,
+/// `100000000000000000000`, `1e+21`, `-0`), so that our payloads and aggregator answers
+/// match Go's byte for byte. JSON has no NaN or infinity (Go's encoder refuses them and
+/// writes nothing at all); we write 0 so that the document stays valid and the field keeps
+/// its numeric type.
 template <char_sink Sink>
 void write_json_double(Sink& s, double v) {
   if (!std::isfinite(v)) return s.put('0');
-  detail::write_double_shortest(s, v);
+  detail::write_formatted<40>(s, [v](char* p) { return detail::put_go_json_float(p, v); });
 }
 
 /// Go's `%f`: six decimals, `NaN`, `+Inf`, `-Inf`.
@@ -352,37 +434,38 @@ struct civil_time {
 
 /// Seconds since the Unix epoch, rounded down; `never` gives 0 (Prometheus' "no time").
 [[nodiscard]] constexpr std::int64_t to_unix_seconds(time_point t) noexcept {
-  if (is_never(t)) return 0;
-  return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+  return is_never(t) ? 0 : t.unix_seconds();
 }
 
 /// The local zone's UTC offset at `t` in seconds (POSIX localtime_r, which honours TZ
 /// as of the last tzset() call). 0 for `never`, like Go's zero time which is in UTC.
 [[nodiscard]] inline std::int32_t local_utc_offset(time_point t) noexcept {
   if (is_never(t)) return 0;
-  const auto secs = static_cast<time_t>(std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count());
+  const auto secs = static_cast<time_t>(t.unix_seconds());
   struct tm tm_buf {};
   if (localtime_r(&secs, &tm_buf) == nullptr) return 0;
   return static_cast<std::int32_t>(tm_buf.tm_gmtoff);
 }
 
 /// `t` on the clock face `utc_offset_seconds` east of UTC. `never` gives Go's zero time,
-/// 0001-01-01T00:00:00 at offset 0.
+/// 0001-01-01T00:00:00 at offset 0. RFC 3339 has four-digit years, so a face time
+/// before year 0000 or after 9999 is shown as the first or last instant of that range.
 [[nodiscard]] inline civil_time to_civil(time_point t, std::int32_t utc_offset_seconds) noexcept {
   civil_time c;
   if (is_never(t)) return c;
   using namespace std::chrono;
-  // Integer arithmetic on the count: converting the floored seconds back to
-  // nanoseconds would overflow next to time_point::min().
-  const std::int64_t ns = t.time_since_epoch().count();
-  std::int64_t secs = ns / 1000000000;
-  std::int64_t frac = ns % 1000000000;
-  if (frac < 0) {
-    frac += 1000000000;
-    --secs;
+  constexpr std::int64_t first_second = -62'167'219'200;  // 0000-01-01T00:00:00
+  constexpr std::int64_t last_second = 253'402'300'799;   // 9999-12-31T23:59:59
+  // Limited before the offset is added, so that the sum cannot overflow.
+  std::int64_t local = std::clamp(t.unix_seconds(), 2 * first_second, 2 * last_second) + utc_offset_seconds;
+  c.nanosecond = t.subsecond_nanoseconds();
+  if (local < first_second) {
+    local = first_second;
+    c.nanosecond = 0;
+  } else if (local > last_second) {
+    local = last_second;
+    c.nanosecond = 999'999'999;
   }
-  c.nanosecond = static_cast<std::uint32_t>(frac);
-  const std::int64_t local = secs + utc_offset_seconds;
   std::int64_t days_since_epoch = local / 86400;
   std::int64_t sec_of_day = local % 86400;
   if (sec_of_day < 0) {
@@ -418,8 +501,8 @@ inline char* put2(char* p, unsigned v) noexcept {
   return p + 2;
 }
 
-// Date and time up to the seconds, as Go's "2006-01-02T15:04:05". Years outside
-// 0000-9999 cannot come from a nanosecond time_point (its range is 1677-2262).
+// Date and time up to the seconds, as Go's "2006-01-02T15:04:05". to_civil keeps years
+// within 0000-9999; the clamp only guards a civil_time built by hand.
 inline char* put_date_time(char* p, const civil_time& c) noexcept {
   const auto y = static_cast<unsigned>(c.year < 0 ? 0 : c.year > 9999 ? 9999 : c.year);
   p = put2(p, y / 100);
@@ -788,7 +871,10 @@ class prometheus_label_sets {
 /// A JSON string, quotes included, escaped exactly as Go's encoding/json does by default
 /// (Go 1.22 and later, which Anklet requires): `\"` `\\` `\n` `\r` `\t` `\b` `\f`, other
 /// control characters as `\u00XX`, `<` `>` `&` as `\u003c` `\u003e` `\u0026`, U+2028 and
-/// U+2029 as `\u2028` `\u2029`, and each byte that is not valid UTF-8 as `\ufffd`.
+/// U+2029 as `\u2028` `\u2029`, and each byte that is not valid UTF-8 as U+FFFD. Go's single
+/// Marshal would write that U+FFFD as the escape `\ufffd`; Anklet's payload goes through
+/// Marshal, Unmarshal and Marshal again, and its aggregator re-encodes decoded strings, so
+/// on the wire it is the character itself, which is what we write.
 template <char_sink Sink>
 void write_json_string(Sink& s, std::string_view v) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -815,7 +901,7 @@ void write_json_string(Sink& s, std::string_view v) {
         continue;
       }
       s.write(v.data() + run, v.data() + i);
-      s.write("\\ufffd");
+      s.write(detail::utf8_replacement);
       run = ++i;
       continue;
     }

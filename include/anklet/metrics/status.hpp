@@ -12,18 +12,19 @@ namespace anklet::metrics {
 
 /// The statuses Anklet plugins report. Flow: idle -> paused -> idle -> in_progress -> idle,
 /// and paused -> pulling -> running -> in_progress -> idle; `draining` is set on handlers
-/// while a drain file exists, `stopped` at shutdown.
-enum class plugin_status : std::uint8_t { idle, paused, pulling, running, in_progress, stopped, draining };
+/// while a drain file exists, `limit_paused` while the GitHub API rate limit holds a plugin
+/// back, `stopped` at shutdown.
+enum class plugin_status : std::uint8_t { idle, paused, pulling, running, in_progress, stopped, draining, limit_paused };
 
 /// Every status, in declaration order (the order of Prometheus state-set series).
-inline constexpr std::array<plugin_status, 7> all_statuses{
-    plugin_status::idle,    plugin_status::paused,  plugin_status::pulling,  plugin_status::running,
-    plugin_status::in_progress, plugin_status::stopped, plugin_status::draining};
+inline constexpr std::array<plugin_status, 8> all_statuses{
+    plugin_status::idle,        plugin_status::paused,  plugin_status::pulling,  plugin_status::running,
+    plugin_status::in_progress, plugin_status::stopped, plugin_status::draining, plugin_status::limit_paused};
 
 /// The wire spelling of a status, as Go Anklet writes it.
 [[nodiscard]] constexpr std::string_view to_string(plugin_status s) noexcept {
-  constexpr std::array<std::string_view, 7> names{"idle",        "paused",  "pulling", "running",
-                                                  "in_progress", "stopped", "draining"};
+  constexpr std::array<std::string_view, all_statuses.size()> names{
+      "idle", "paused", "pulling", "running", "in_progress", "stopped", "draining", "limit_paused"};
   const auto index = static_cast<std::size_t>(s);
   return index < names.size() ? names[index] : std::string_view{"unknown"};
 }
@@ -41,7 +42,7 @@ class unknown_status_error : public std::invalid_argument {
  public:
   explicit unknown_status_error(std::string_view text)
       : std::invalid_argument("unknown plugin status '" + std::string(text) +
-                              "' (expected idle, paused, pulling, running, in_progress, stopped or draining)"),
+                              "' (expected idle, paused, pulling, running, in_progress, stopped, draining or limit_paused)"),
         text_(text) {}
   /// The rejected spelling.
   [[nodiscard]] const std::string& text() const noexcept { return text_; }

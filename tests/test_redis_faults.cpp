@@ -59,6 +59,7 @@ TEST_CASE("Redis faults during export: the writer survives, reports, recovers, l
   s.add_receiver({"receiver-1", "github_receiver", "org", ""});
 
   redis::writer_options wo;
+  wo.key = redis::metrics_key("org", "runner-1");
   wo.client = client_opts(redis.port());
   wo.interval = interval;
   redis::writer w(wo);
@@ -143,6 +144,7 @@ TEST_CASE("Redis faults during aggregation: 503 with the reason while down, curr
   auto h = s.add_handler({"runner-1", "github", "org", "repo"});
 
   redis::writer_options wo;
+  wo.key = redis::metrics_key("org", "runner-1");
   wo.client = client_opts(redis.port());
   wo.interval = interval;
   redis::writer w(wo);

@@ -25,8 +25,10 @@ using nlohmann::json;
 
 namespace {
 
-redis::writer_options options_for(const std::string& url) {
+redis::writer_options options_for(const std::string& url,
+                                  std::string key = redis::metrics_key("veertuinc", "RUNNER1")) {
   redis::writer_options o;
+  o.key = std::move(key);
   o.client.target = redis::parse_url(url).value();
   o.client.connect_timeout = 500ms;
   o.client.read_timeout = 500ms;
@@ -188,31 +190,30 @@ TEST_CASE("a write: SET EX 604800 under the key rule, with SPEC 7's field names 
   CHECK_FALSE(is_never(hl.last_success));
 }
 
-TEST_CASE("the key override and the empty-owner key") {
+TEST_CASE("the key is the one the options name, whatever plugin registered first") {
   redis_server srv;
   store st;
   st.add_handler({"H", "github", "", ""});
+  st.add_handler({"OTHER", "github", "org", ""});
   auto c = reader_for(srv.url());
   {
-    redis::writer w(options_for(srv.url()));
+    redis::writer w(options_for(srv.url(), redis::metrics_key("", "H")));
     REQUIRE(w.write(st.snapshot()));
     CHECK(c.exists("anklet/metrics/H").value() == 1);
   }
-  auto o = options_for(srv.url());
-  o.key = "anklet/metrics/custom/key";
-  redis::writer w(o);
+  redis::writer w(options_for(srv.url(), "anklet/metrics/custom/key"));
   REQUIRE(w.write(st.snapshot()));
   CHECK(c.exists("anklet/metrics/custom/key").value() == 1);
+  CHECK(c.scan_all("*").value().size() == 2);
 }
 
-TEST_CASE("a snapshot without plugins is not written and says why") {
-  redis_server srv;
-  redis::writer w(options_for(srv.url()));
-  auto r = w.write(metrics_snapshot{});
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code == redis::errc::invalid_argument);
-  CHECK(w.health().writes_failed == 1);
-  CHECK(reader_for(srv.url()).scan_all("*").value().empty());
+TEST_CASE("a writer without a key is refused at once, with the rule to name it") {
+  try {
+    redis::writer w(options_for("redis://127.0.0.1:1", ""));
+    FAIL("an empty key was accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string_view(e.what()).find("redis::metrics_key(owner, name)") != std::string_view::npos);
+  }
 }
 
 TEST_CASE("Cleanup deletes the key; a failure is reported, not thrown") {
@@ -398,7 +399,7 @@ TEST_CASE("as a transport in an exporter") {
   store st;
   st.add_handler({"RUNNER1", "github", "o", ""});
   fixed_host_source source(sample_host());
-  redis::writer w(options_for(srv.url()));
+  redis::writer w(options_for(srv.url(), redis::metrics_key("o", "RUNNER1")));
   memory_transport mem;
   exporter ex{st, source, w, mem};
   auto res = ex.publish();

@@ -3,6 +3,7 @@
 //
 //   redis::writer_options o;
 //   o.client.target = redis::parse_url("redis://127.0.0.1:6379").value();
+//   o.key = redis::metrics_key("veertuinc", "RUNNER1");   // required
 //   redis::writer w(o);
 //   w.set_log([](redis::log_level, std::string_view line) { std::cerr << line << '\n'; });
 //   w.start(store, host_source);   // first write now, then every o.interval
@@ -11,9 +12,12 @@
 //   w.cleanup();                   // deletes the key; failure is reported, not fatal
 //
 // The value is the JSON payload of json.hpp, written with `SET key value EX ttl` under the key
-// `anklet/metrics/{owner}/{name}` of the first registered plugin (`anklet/metrics/{name}` for an
-// empty owner) unless the options name a key. A writer is also a `transport` (transport.hpp):
-// publish() writes one snapshot at once, for use in an exporter.
+// the options name, which is required: Go Anklet's rule is `anklet/metrics/{owner}/{name}` of
+// the process's first plugin (redis::metrics_key(owner, name); `anklet/metrics/{name}` for an
+// empty owner), and deciding it once, at start, keeps the key from depending on which thread
+// registered a plugin first. Aggregators read only keys under `anklet/metrics/`. A writer is
+// also a `transport` (transport.hpp): publish() writes one snapshot at once, for use in an
+// exporter.
 //
 // Failures never leave the writer: an unreachable, slow or refusing Redis is retried with
 // exponential backoff and jitter (never slower than the interval), is visible in health() and
@@ -74,8 +78,9 @@ inline constexpr std::chrono::seconds default_metrics_ttl{604800};
   return key;
 }
 
-/// The key a snapshot is written under: the one of its first registered plugin; empty when
-/// it has no plugin yet.
+/// Go Anklet's key for a snapshot: the one of its first registered plugin; empty when it has
+/// no plugin. Call it once registration is complete, or name the key from your own
+/// configuration: with threads registering at once, "first" is whoever won the race.
 [[nodiscard]] inline std::string metrics_key(const metrics_snapshot& s) {
   if (s.plugins.empty()) return {};
   return metrics_key(s.plugins.front().owner_name, s.plugins.front().name);
@@ -103,7 +108,8 @@ struct writer_options {
   /// Connection, timeouts and reconnect backoff. The backoff settings also pace retries
   /// of failed writes (capped at `interval`).
   client_options client;
-  /// Overrides the key rule when not empty.
+  /// The key every write goes to; required (the constructor refuses an empty one). Go
+  /// Anklet's rule is redis::metrics_key(owner, name) of the process's first plugin.
   std::string key;
   /// EX of every SET.
   std::chrono::seconds ttl = default_metrics_ttl;
@@ -138,6 +144,11 @@ class writer {
         client_(opt_.client),
         rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
     if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
+    if (opt_.key.empty()) {
+      throw std::invalid_argument(
+          "redis::writer_options::key is empty: name the key, e.g. redis::metrics_key(owner, name) "
+          "(Go Anklet uses anklet/metrics/{owner}/{name} of its first plugin)");
+    }
   }
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;
@@ -155,12 +166,7 @@ class writer {
   /// Writes `s` now: one `SET key json EX ttl`. The outcome is recorded in health() and
   /// logged; the result says it too. Never throws for Redis trouble.
   result<void> write(const metrics_snapshot& s) {
-    std::string key = opt_.key.empty() ? metrics_key(s) : opt_.key;
-    if (key.empty()) {
-      redis::error e{errc::invalid_argument, "no plugin registered yet: the key is named after the first plugin"};
-      record(key, e);
-      return e;
-    }
+    const std::string& key = opt_.key;
     result<void> r;
     {
       std::lock_guard io(io_mutex_);
@@ -243,17 +249,8 @@ class writer {
   /// Deletes the key of `owner` and `name` by the key rule.
   result<bool> cleanup(std::string_view owner, std::string_view name) { return cleanup(metrics_key(owner, name)); }
 
-  /// Deletes the key this writer wrote last (or the configured key). Stop the periodic
-  /// writes first, or the next one recreates it.
-  result<bool> cleanup() {
-    std::string key = opt_.key;
-    if (key.empty()) {
-      std::lock_guard lock(state_mutex_);
-      key = health_.key;
-    }
-    if (key.empty()) return redis::error{errc::invalid_argument, "nothing to clean up: no key written yet"};
-    return cleanup(key);
-  }
+  /// Deletes the writer's key. Stop the periodic writes first, or the next one recreates it.
+  result<bool> cleanup() { return cleanup(opt_.key); }
 
  private:
   void log(log_level level, std::string_view line) {

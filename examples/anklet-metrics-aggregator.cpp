@@ -34,6 +34,8 @@ constexpr std::string_view usage =
     "  --redis URL          redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
     "                       (default redis://127.0.0.1:6379)\n"
     "  --refresh SECONDS    reuse one Redis read for this long (default 0 = read on every request)\n"
+    "  --job-url-label      add Anklet's job_url label to the plugin_last_*_run series of\n"
+    "                       format=prometheus (off: a label per job makes a series per job)\n"
     "  --help               show this help\n"
     "\n"
     "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
@@ -43,6 +45,7 @@ struct config {
   std::uint16_t port = 8081;
   am::redis::connection_target redis;
   std::chrono::milliseconds refresh{0};
+  bool job_url_label = false;
 };
 
 // Returns nothing when --help was given.
@@ -64,6 +67,9 @@ std::optional<config> parse_args(int argc, char** argv) {
       c.redis = std::move(t.value());
     } else if (flag == "--refresh") {
       c.refresh = cli::parse_seconds(args.value(), flag);
+    } else if (flag == "--job-url-label") {
+      args.expect_no_value();
+      c.job_url_label = true;
     } else {
       args.unknown();
     }
@@ -94,6 +100,7 @@ int main(int argc, char** argv) {
     am::aggregator_options options;
     options.client.target = cfg->redis;
     options.refresh = cfg->refresh;
+    options.prometheus.job_url_label = cfg->job_url_label;
     am::aggregator agg(options);
 
     am::http::server_options http;

@@ -51,6 +51,8 @@ constexpr std::string_view usage =
     "  --interval SECONDS                 time between Redis writes (default 10)\n"
     "  --key-owner OWNER                  owner part of the Redis key (default: the first plugin's)\n"
     "  --key-name NAME                    name part of the Redis key (default: the first plugin's)\n"
+    "  --job-url-label                    add Anklet's job_url label to the plugin_last_*_run series of\n"
+    "                                     format=prometheus (off: a label per job makes a series per job)\n"
     "  --help                             show this help\n"
     "\n"
     "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
@@ -66,6 +68,7 @@ struct config {
   bool interval_given = false;
   std::optional<std::string> key_owner;
   std::optional<std::string> key_name;
+  bool job_url_label = false;
 };
 
 am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
@@ -103,6 +106,9 @@ std::optional<config> parse_args(int argc, char** argv) {
     } else if (flag == "--demo") {
       args.expect_no_value();
       c.demo = true;
+    } else if (flag == "--job-url-label") {
+      args.expect_no_value();
+      c.job_url_label = true;
     } else if (flag == "--host-refresh") {
       c.host_refresh = cli::parse_seconds(args.value(), flag);
     } else if (flag == "--redis") {
@@ -266,7 +272,7 @@ int main(int argc, char** argv) {
     std::optional<demo> demo_plugins;
     if (cfg->demo) demo_plugins.emplace(metrics);
     for (unsigned i = 0; i < loops; ++i) {
-      servers.push_back(std::make_unique<server_type>(metrics, options, am::http::standard_renderer{}, refresh));
+      servers.push_back(std::make_unique<server_type>(metrics, options, am::http::standard_renderer{.zone = am::time_zone::local, .prometheus = {.job_url_label = cfg->job_url_label}}, refresh));
       if (i == 0) {
         servers.back()->start();
       } else {

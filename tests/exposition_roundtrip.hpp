@@ -75,7 +75,8 @@ inline std::string show(const std::vector<amt::label>& labels) {
 }
 
 // Empty when `text` reads back to exactly `snap`'s labels and values; else what differs.
-inline std::string check_text(const am::metrics_snapshot& snap, std::string_view text) {
+inline std::string check_text(const am::metrics_snapshot& snap, std::string_view text,
+                              const am::prometheus_options& options = {}) {
   amt::exposition e;
   amt::exposition_error error;
   if (!amt::read_exposition(text, e, {}, &error)) return "the reader rejected the renderer's output: " + error.to_string();
@@ -120,7 +121,7 @@ inline std::string check_text(const am::metrics_snapshot& snap, std::string_view
     const am::time_point times[3] = {p.last_successful_run, p.last_failed_run, p.last_canceled_run};
     for (int k = 0; k < 3; ++k) {
       auto l = base;
-      l.push_back({"job_url", repaired_utf8(*urls[k])});
+      if (options.job_url_label) l.push_back({"job_url", repaired_utf8(*urls[k])});
       run_labels[k].push_back(std::move(l));
       run_values[k].push_back(static_cast<double>(am::to_unix_seconds(times[k])));
     }
@@ -143,11 +144,18 @@ inline std::string check_text(const am::metrics_snapshot& snap, std::string_view
   return problem;
 }
 
-// Renders through format_prometheus (the iterator API) and checks the result.
+// Renders through format_prometheus (the iterator API), without and with the job_url
+// label, and checks both results.
 inline std::string check(const am::metrics_snapshot& snap) {
-  std::string text;
-  am::format_prometheus(snap, std::back_inserter(text));
-  return check_text(snap, text);
+  for (const bool job_url_label : {false, true}) {
+    const am::prometheus_options options{.job_url_label = job_url_label};
+    std::string text;
+    am::format_prometheus(snap, std::back_inserter(text), options);
+    if (std::string problem = check_text(snap, text, options); !problem.empty()) {
+      return (job_url_label ? "with job_url labels: " : "") + problem;
+    }
+  }
+  return {};
 }
 
 }  // namespace roundtrip

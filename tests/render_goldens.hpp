@@ -116,16 +116,16 @@ plugin_status_since{name="Zürich",plugin="github",owner="o\"w\\n\ner"} 0
 plugin_status_since{name="RECEIVER1",plugin="github_receiver",owner="veertuinc"} 1705314660
 # HELP plugin_last_successful_run Unix time of the last successful run (0 = never).
 # TYPE plugin_last_successful_run gauge
-plugin_last_successful_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",job_url="https://github.com/veertuinc/anklet/actions/runs/1?a=1&b=<2>"} 1705311000
-plugin_last_successful_run{name="Zürich",plugin="github",owner="o\"w\\n\ner",job_url=""} 0
+plugin_last_successful_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 1705311000
+plugin_last_successful_run{name="Zürich",plugin="github",owner="o\"w\\n\ner"} 0
 # HELP plugin_last_failed_run Unix time of the last failed run (0 = never).
 # TYPE plugin_last_failed_run gauge
-plugin_last_failed_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",job_url="https://github.com/veertuinc/anklet/actions/runs/2"} 1705307400
-plugin_last_failed_run{name="Zürich",plugin="github",owner="o\"w\\n\ner",job_url=""} 0
+plugin_last_failed_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 1705307400
+plugin_last_failed_run{name="Zürich",plugin="github",owner="o\"w\\n\ner"} 0
 # HELP plugin_last_canceled_run Unix time of the last canceled run (0 = never).
 # TYPE plugin_last_canceled_run gauge
-plugin_last_canceled_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",job_url=""} 0
-plugin_last_canceled_run{name="Zürich",plugin="github",owner="o\"w\\n\ner",job_url=""} 0
+plugin_last_canceled_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 0
+plugin_last_canceled_run{name="Zürich",plugin="github",owner="o\"w\\n\ner"} 0
 # HELP plugin_total_ran_vms VMs this handler started since the process started.
 # TYPE plugin_total_ran_vms counter
 plugin_total_ran_vms{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 42

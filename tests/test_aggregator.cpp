@@ -207,8 +207,8 @@ TEST_CASE("Prometheus on v1 and v2: valid exposition with state set, host labels
            R"(plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="idle"} 0)",
            R"(plugin_status{name="RECEIVER1",plugin="github_receiver",owner="veertuinc",status="hibernating"} 1)",
            R"(plugin_status_since{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 1736294856)",
-           R"(plugin_last_failed_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",job_url="https://github.com/veertuinc/anklet/actions/runs/2?a=1&b=\"2\""} 1736290800)",
-           R"(plugin_last_canceled_run{name="RUNNER2",plugin="github",owner="",job_url=""} 0)",
+           R"(plugin_last_failed_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 1736290800)",
+           R"(plugin_last_canceled_run{name="RUNNER2",plugin="github",owner=""} 0)",
            R"(plugin_total_ran_vms{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 3)",
            R"(host_cpu_count{name="RUNNER1",owner="veertuinc"} 12)",
            R"(host_cpu_count{name="RECEIVER1",owner="veertuinc"} 12)",
@@ -231,6 +231,19 @@ TEST_CASE("Prometheus on v1 and v2: valid exposition with state set, host labels
   CHECK((p.status == 0 || p.status == 3));
   CHECK(only_allowed_lints(p.output));
   CHECK(p.output.find("host_cpu_count non-histogram") != std::string::npos);  // it did parse everything
+
+  // No family carries job_url unless asked: a label per job is a series per job.
+  CHECK(t.find("job_url") == std::string::npos);
+  auto with_urls = options_for(srv);
+  with_urls.prometheus.job_url_label = true;
+  aggregator agg_urls(with_urls);
+  const std::string u = agg_urls.respond("GET", "/metrics/v1", "format=prometheus").body;
+  CHECK(u.find(R"(plugin_last_failed_run{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet",)"
+               R"(job_url="https://github.com/veertuinc/anklet/actions/runs/2?a=1&b=\"2\""} 1736290800)"
+               "\n") != std::string::npos);
+  CHECK(u.find(R"(plugin_last_canceled_run{name="RUNNER2",plugin="github",owner="",job_url=""} 0)"
+               "\n") != std::string::npos);
+  CHECK(only_allowed_lints(run_promtool(u).output));
 }
 
 TEST_CASE("a plugin name reported by two hosts: v2 shows both, v1 and Prometheus the newest") {

@@ -151,6 +151,20 @@ TEST_CASE("Prometheus: handler with repo, handler without repo, receiver") {
   CHECK(to_prometheus(mixed_snapshot()) == mixed_prometheus);
 }
 
+TEST_CASE("Prometheus: job_url only when asked for, on the three last-run families") {
+  const std::string plain = to_prometheus(mixed_snapshot());
+  CHECK(plain.find("job_url") == std::string::npos);
+  const std::string with = to_prometheus(mixed_snapshot(), {.job_url_label = true});
+  CHECK(with.find("plugin_last_successful_run{name=\"RUNNER1\",plugin=\"github\",owner=\"veertuinc\",repo=\"anklet\","
+                  "job_url=\"https://github.com/veertuinc/anklet/actions/runs/1?a=1&b=<2>\"} 1705311000\n") !=
+        std::string::npos);
+  CHECK(with.find("plugin_last_canceled_run{name=\"Zürich\",plugin=\"github\",owner=\"o\\\"w\\\\n\\ner\",job_url=\"\"} 0\n") !=
+        std::string::npos);
+  std::size_t lines_with_url = 0;
+  for (std::size_t at = with.find("job_url="); at != std::string::npos; at = with.find("job_url=", at + 1)) ++lines_with_url;
+  CHECK(lines_with_url == 6);  // three families, two handlers
+}
+
 TEST_CASE("Prometheus: a solo receiver has no totals and no handler families") {
   CHECK(to_prometheus(receiver_only_snapshot()) == receiver_only_prometheus);
 }

@@ -429,12 +429,13 @@ void write_fleet_family(text_sink<Out>& s, const std::vector<labelled_entry>& en
 
 /// format=prometheus on both versions: valid exposition 0.0.4. Per plugin (one per name
 /// and owner): plugin_status as a state set, plugin_status_since and, for handlers, the
-/// three plugin_last_*_run (job_url label) in Unix seconds, and the four plugin_total_*
+/// three plugin_last_*_run in Unix seconds (with a job_url label only when `options` ask
+/// for it: a label that changes per job makes a series per job), and the four plugin_total_*
 /// counters, all labelled name, plugin, owner and (when set) repo; then the 11 host_*
 /// values and last_update (Unix seconds) labelled name and owner; then the aggregator's own
 /// aggregator_hosts and aggregator_skipped_keys{reason}.
 template <std::output_iterator<char> Out>
-Out format_fleet_prometheus(const fleet& f, Out out) {
+Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
   using detail::write_fleet_family;
   const std::vector<detail::labelled_entry> entries = detail::with_labels(detail::unique_by_name_owner(f));
   text_sink<Out> s(std::move(out));
@@ -457,12 +458,14 @@ Out format_fleet_prometheus(const fleet& f, Out out) {
       write_int(sink, to_unix_seconds((e.plugin->*member).instant));
     };
   };
-  const auto run_time = [](auto member, auto url) {
-    return [member, url](auto& sink, const detail::labelled_entry& l) {
+  const auto run_time = [&options](auto member, auto url) {
+    return [member, url, &options](auto& sink, const detail::labelled_entry& l) {
       const fleet_entry& e = l.e;
       sink.write(l.plugin_labels);
-      sink.put(',');
-      write_prometheus_label(sink, "job_url", e.plugin->*url);
+      if (options.job_url_label) {
+        sink.put(',');
+        write_prometheus_label(sink, "job_url", e.plugin->*url);
+      }
       sink.write("} ");
       write_int(sink, to_unix_seconds((e.plugin->*member).instant));
     };
@@ -575,6 +578,8 @@ struct aggregator_options {
   fleet_read_options read;
   /// How long one read may answer requests; 0 reads Redis for every request.
   std::chrono::milliseconds refresh{0};
+  /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
+  prometheus_options prometheus{};
 };
 
 namespace detail {
@@ -700,7 +705,7 @@ class aggregator {
         else format_fleet_json_v2(fleet_, std::back_inserter(body));
       } else {
         body.reserve(fleet_.hosts.size() * 4096 + 1024);
-        format_fleet_prometheus(fleet_, std::back_inserter(body));
+        format_fleet_prometheus(fleet_, std::back_inserter(body), opt_.prometheus);
       }
       slot = std::move(body);
     }

@@ -35,11 +35,13 @@ inline constexpr std::string_view anklet_text_content_type = "text/plain; charse
 struct standard_renderer {
   /// Zone of the times in the JSON and Anklet text (Go prints local time).
   time_zone zone = time_zone::local;
+  /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
+  prometheus_options prometheus{};
 
   void render(metrics_format f, const metrics_snapshot& snap, fmt::memory_buffer& out) const {
     switch (f) {
       case metrics_format::prometheus:
-        format_prometheus(snap, std::back_inserter(out));
+        format_prometheus(snap, std::back_inserter(out), prometheus);
         return;
       case metrics_format::json:
         format_json(snap, std::back_inserter(out), json_options{zone});

@@ -23,6 +23,15 @@ namespace anklet::metrics {
 /// The Content-Type of format_prometheus' output.
 inline constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
+/// Options of the Prometheus renderers (the exporter's and the aggregator's).
+struct prometheus_options {
+  /// Adds Anklet's `job_url` label to plugin_last_successful_run, plugin_last_failed_run
+  /// and plugin_last_canceled_run. Off by default: a label whose value changes with every
+  /// job makes a new series per job in the scraper's database, without bound. The job URLs
+  /// stay in the JSON payload and in format=anklet either way.
+  bool job_url_label = false;
+};
+
 namespace detail {
 
 // name, plugin, owner and (when set) repo, comma separated. Any plugin record with those
@@ -61,11 +70,11 @@ void write_prometheus_scalar(Sink& s, std::string_view name, std::string_view he
 
 // One family with a sample per selected plugin (header only when there is one).
 // `value(p)` gives a signed or unsigned integer; `job_url(p)`, unless nullptr, adds the
-// job_url label.
+// job_url label when `with_job_url` is set.
 template <char_sink Sink, class Select, class Value, class JobUrl>
 void write_prometheus_plugin_family(Sink& s, const metrics_snapshot& m, const prometheus_label_sets& labels,
                                     std::string_view name, std::string_view help, std::string_view type,
-                                    Select select, Value value, JobUrl job_url) {
+                                    Select select, Value value, JobUrl job_url, bool with_job_url = false) {
   bool any = false;
   for (std::size_t i = 0; i < m.plugins.size(); ++i) {
     const auto& p = m.plugins[i];
@@ -78,9 +87,13 @@ void write_prometheus_plugin_family(Sink& s, const metrics_snapshot& m, const pr
     s.put('{');
     s.write(labels[i]);
     if constexpr (!std::is_same_v<JobUrl, std::nullptr_t>) {
-      s.write(",job_url=\"");
-      write_prometheus_label_value(s, job_url(p));
-      s.write("\"} ");
+      if (with_job_url) {
+        s.write(",job_url=\"");
+        write_prometheus_label_value(s, job_url(p));
+        s.write("\"} ");
+      } else {
+        s.write("} ");
+      }
     } else {
       s.write("} ");
     }
@@ -102,7 +115,7 @@ void write_prometheus_plugin_family(Sink& s, const metrics_snapshot& m, const pr
 /// (handlers, not for a solo receiver), the 11 host_*. Allocates once per render for
 /// the escaped label sets, never per line.
 template <char_sink Sink>
-void write_prometheus(Sink& s, const metrics_snapshot& m) {
+void write_prometheus(Sink& s, const metrics_snapshot& m, const prometheus_options& options = {}) {
   const bool solo = m.solo_receiver();
   if (!solo) {
     detail::write_prometheus_scalar(s, "total_running_vms", "VMs running now.", "gauge", m.total_running_vms);
@@ -136,15 +149,15 @@ void write_prometheus(Sink& s, const metrics_snapshot& m) {
   detail::write_prometheus_plugin_family(
       s, m, labels, "plugin_last_successful_run", "Unix time of the last successful run (0 = never).", "gauge", handlers,
       [](const plugin_metrics& p) { return to_unix_seconds(p.last_successful_run); },
-      [](const plugin_metrics& p) -> std::string_view { return p.last_successful_run_job_url; });
+      [](const plugin_metrics& p) -> std::string_view { return p.last_successful_run_job_url; }, options.job_url_label);
   detail::write_prometheus_plugin_family(
       s, m, labels, "plugin_last_failed_run", "Unix time of the last failed run (0 = never).", "gauge", handlers,
       [](const plugin_metrics& p) { return to_unix_seconds(p.last_failed_run); },
-      [](const plugin_metrics& p) -> std::string_view { return p.last_failed_run_job_url; });
+      [](const plugin_metrics& p) -> std::string_view { return p.last_failed_run_job_url; }, options.job_url_label);
   detail::write_prometheus_plugin_family(
       s, m, labels, "plugin_last_canceled_run", "Unix time of the last canceled run (0 = never).", "gauge", handlers,
       [](const plugin_metrics& p) { return to_unix_seconds(p.last_canceled_run); },
-      [](const plugin_metrics& p) -> std::string_view { return p.last_canceled_run_job_url; });
+      [](const plugin_metrics& p) -> std::string_view { return p.last_canceled_run_job_url; }, options.job_url_label);
   if (!solo) {
     detail::write_prometheus_plugin_family(
         s, m, labels, "plugin_total_ran_vms", "VMs this handler started since the process started.", "counter", handlers,
@@ -185,15 +198,15 @@ void write_prometheus(Sink& s, const metrics_snapshot& m) {
 
 /// The same, written to the output iterator `out`; returns the iterator past the end.
 template <std::output_iterator<char> Out>
-Out format_prometheus(const metrics_snapshot& m, Out out) {
-  return write_through(std::move(out), [&m](auto& s) { write_prometheus(s, m); });
+Out format_prometheus(const metrics_snapshot& m, Out out, const prometheus_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) { write_prometheus(s, m, options); });
 }
 
 /// The snapshot as Prometheus text, in a new string.
-[[nodiscard]] inline std::string to_prometheus(const metrics_snapshot& m) {
+[[nodiscard]] inline std::string to_prometheus(const metrics_snapshot& m, const prometheus_options& options = {}) {
   std::string out;
   out.reserve(1024 + m.plugins.size() * 1536);
-  format_prometheus(m, std::back_inserter(out));
+  format_prometheus(m, std::back_inserter(out), options);
   return out;
 }
 

@@ -188,6 +188,12 @@ TEST_CASE("query parameters: percent-decoding, several, any order, first wins") 
   CHECK(seen[3] == std::pair<std::string, std::string>{"flag", ""});
   CHECK_FALSE(for_each_query_param("format=%zz", collect));
   CHECK_FALSE(for_each_query_param("format=%4", collect));
+  // As Go's url.ParseQuery: a malformed pair is skipped, the others still count.
+  CHECK(query_value("x=%zz&format=prometheus", "format") == "prometheus");
+  CHECK(query_value("format=%zz&format=json", "format") == "json");
+  CHECK(query_value("a;b=1&format=anklet", "format") == "anklet");
+  CHECK(query_value("fo%72mat=js%6Fn", "format") == "json");
+  CHECK_FALSE(query_value("formats=json", "format").has_value());
   std::string out;
   CHECK(percent_decode("%2Fa+b", out, false));
   CHECK(out == "/a+b");

@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const auto cut = in.find('\xff');
   const std::string_view query = in.substr(0, cut);
-  static_cast<void>(am::detail::query_value(query, "format"));
+  static_cast<void>(am::http::query_value(query, "format"));
 
   am::payload_limits limits;
   limits.max_plugins = 16;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/prometheus.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/render_common.hpp"
@@ -582,48 +583,6 @@ struct aggregator_options {
   prometheus_options prometheus{};
 };
 
-namespace detail {
-
-inline int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The first value of `name` in a query string, decoded as Go's url.ParseQuery does ('+'
-// is a space, %XX a byte); nullopt when absent or badly encoded.
-inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    std::string_view item = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const auto eq = item.find('=');
-    if (item.substr(0, eq) != name) continue;
-    std::string_view raw = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    std::string v;
-    v.reserve(raw.size());
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+') {
-        v += ' ';
-      } else if (raw[i] == '%') {
-        if (i + 2 >= raw.size()) return std::nullopt;
-        const int hi = hex_digit(raw[i + 1]);
-        const int lo = hex_digit(raw[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        v += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      } else {
-        v += raw[i];
-      }
-    }
-    return v;
-  }
-  return std::nullopt;
-}
-
-}  // namespace detail
-
 /// Serves the fleet. respond() is thread-safe; Redis reads are serialised on one client.
 class aggregator {
  public:
@@ -652,7 +611,7 @@ class aggregator {
       r.status = 501;
       r.body = "please use /metrics/v1";
     } else {
-      const auto format = detail::query_value(query, "format");
+      const auto format = http::query_value(query, "format");
       const int version = path == "/metrics/v1" ? 1 : 2;
       if (format == "json" || format == "prometheus") {
         const bool json = *format == "json";

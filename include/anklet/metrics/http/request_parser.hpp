@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -117,11 +118,13 @@ inline bool percent_decode(std::string_view in, std::string& out, bool plus_is_s
 
 /// Calls `f(name, value)` for each `name=value` pair of a raw query string (either order,
 /// any number, empty pairs skipped), both percent-decoded; `f` returns false to stop early.
-/// Returns false when an escape is malformed.
+/// Lenient as Go's url.ParseQuery, which both Go programs use: a pair with a malformed escape
+/// or a `;` is skipped and the others are still visited. Returns false when a pair was skipped.
 template <class F>
 bool for_each_query_param(std::string_view query, F&& f) {
   std::string name;
   std::string value;
+  bool all_good = true;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const auto pair = query.substr(0, amp);
@@ -130,10 +133,26 @@ bool for_each_query_param(std::string_view query, F&& f) {
     const auto eq = pair.find('=');
     const auto raw_name = pair.substr(0, eq);
     const auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (!percent_decode(raw_name, name, true) || !percent_decode(raw_value, value, true)) return false;
-    if (!f(std::string_view(name), std::string_view(value))) return true;
+    if (pair.find(';') != std::string_view::npos || !percent_decode(raw_name, name, true) ||
+        !percent_decode(raw_value, value, true)) {
+      all_good = false;
+      continue;
+    }
+    if (!f(std::string_view(name), std::string_view(value))) return all_good;
   }
-  return true;
+  return all_good;
+}
+
+/// The first value of `name` in a raw query string, as Go's `URL.Query().Get` finds it
+/// (see for_each_query_param); nothing when absent.
+[[nodiscard]] inline std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+  std::optional<std::string> found;
+  for_each_query_param(query, [&](std::string_view n, std::string_view v) {
+    if (n != name) return true;
+    found.emplace(v);
+    return false;
+  });
+  return found;
 }
 
 /// A parsed request head. Views point into the parser; valid until its next feed() or reset().

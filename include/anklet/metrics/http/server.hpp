@@ -976,7 +976,7 @@ class basic_server {
     } else if (path_ == "/healthcheck") {
       r = route::healthcheck;
     }
-    if (r == route::none) return queue(c, 404, text_plain, "not found\n", nullptr, is_head, keep, v);
+    if (r == route::none) return queue(c, 404, text_plain, "404 page not found\n", nullptr, is_head, keep, v);
     if (!is_get && !is_head) {
       return queue(c, 405, text_plain, "method not allowed; use GET or HEAD\n", nullptr, false, keep, v,
                    "Allow: GET, HEAD\r\n");
@@ -989,15 +989,9 @@ class basic_server {
       case route::metrics: return queue(c, 501, text_plain, "please use /metrics/v1", nullptr, is_head, keep, v);
       default: break;
     }
+    // Lenient as Go: a malformed escape in another parameter does not fail the request.
     std::optional<metrics_format> format;
-    const bool query_ok = for_each_query_param(req.query, [&](std::string_view name, std::string_view value) {
-      if (name != "format") return true;
-      format = parse_format(value);
-      return false;  // the first format parameter decides, as Go's Query().Get does
-    });
-    if (!query_ok) {
-      return queue(c, 400, text_plain, "malformed percent-encoding in the query\n", nullptr, is_head, keep, v);
-    }
+    if (const auto value = query_value(req.query, "format")) format = parse_format(*value);
     if (!format) {
       return queue(c, 400, text_plain,
                    "missing or unsupported format; supported: format=prometheus, format=json, format=anklet\n",

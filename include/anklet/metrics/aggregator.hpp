@@ -1,4 +1,4 @@
-// anklet::metrics aggregator: the fleet view of SPEC 8 (Go Anklet's metrics aggregator).
+// anklet::metrics aggregator: the fleet view of docs/metrics.md (Go Anklet's metrics aggregator).
 //
 // read_fleet() SCANs `anklet/metrics/*` with a large COUNT and fetches the values with
 // pipelined MGET batches (one write, not one round trip per key), parsing each payload as
@@ -573,7 +573,7 @@ struct aggregator_response {
   std::string allow;  ///< set for 405
 };
 
-/// The aggregator: a Redis client, a refresh period and the routes of SPEC 8.
+/// The aggregator: a Redis client, a refresh period and the routes in docs/metrics.md.
 struct aggregator_options {
   redis::client_options client;
   fleet_read_options read;

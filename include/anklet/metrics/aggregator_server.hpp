@@ -1,5 +1,5 @@
 // anklet::metrics aggregator over HTTP: the responder of "anklet/metrics/http.hpp" with
-// every route answered by an aggregator (SPEC 8: /metrics/v1 and /metrics/v2 in json and
+// every route answered by an aggregator (docs/metrics.md: /metrics/v1 and /metrics/v2 in json and
 // prometheus, /healthcheck, /metrics 501).
 //
 //   anklet::metrics::aggregator agg(options);

@@ -1,5 +1,5 @@
 // anklet::metrics Linux host source: the 11 host_* figures from /proc, /sys and statvfs,
-// with the rules of gopsutil that Go Anklet uses (SPEC section 3).
+// with the rules of gopsutil that Go Anklet uses (docs/metrics.md).
 //
 // Files are read with POSIX open/read/close and parsed with explicit size limits: a
 // missing or malformed file makes its part fail (zeros plus a message), never a crash or

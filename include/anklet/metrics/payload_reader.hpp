@@ -1,5 +1,5 @@
 // anklet::metrics payload reader: the JSON that Go Anklet and this library store in Redis
-// (SPEC section 7), read back for the fleet aggregator.
+// (docs/metrics.md), read back for the fleet aggregator.
 //
 // The bytes come from Redis and are untrusted: the reader is a single forward pass with
 // explicit limits (size, plugins, string length, nesting of ignored values), no recursion

@@ -1,4 +1,4 @@
-// anklet::metrics::http server: the /metrics/v1 responder over POSIX sockets (SPEC 4).
+// anklet::metrics::http server: the /metrics/v1 responder over POSIX sockets (docs/http.md).
 //
 // One event-loop thread, started by start() and joined by stop() or the destructor,
 // serves every connection with poll() on non-blocking sockets: keep-alive, pipelining,
@@ -59,7 +59,7 @@
 
 namespace anklet::metrics::http {
 
-/// The formats of /metrics/v1 (SPEC 4).
+/// The formats of /metrics/v1 (docs/http.md).
 enum class metrics_format : std::uint8_t { prometheus, json, anklet };
 
 inline constexpr std::array<metrics_format, 3> all_formats{metrics_format::prometheus, metrics_format::json,

@@ -1,4 +1,4 @@
-// anklet::metrics::redis writer: the Redis export of SPEC 7 (Go Anklet's ExportMetricsToDB)
+// anklet::metrics::redis writer: the Redis export (docs/design.md) (Go Anklet's ExportMetricsToDB)
 // and its Cleanup.
 //
 //   redis::writer_options o;
@@ -64,7 +64,7 @@ inline constexpr std::string_view metrics_key_prefix = "anklet/metrics/";
 /// How long Go Anklet keeps a host's metrics: 7 days.
 inline constexpr std::chrono::seconds default_metrics_ttl{604800};
 
-/// The key of SPEC 7: `anklet/metrics/{owner}/{name}`, or `anklet/metrics/{name}` when the
+/// The key Go Anklet uses: `anklet/metrics/{owner}/{name}`, or `anklet/metrics/{name}` when the
 /// owner is empty.
 [[nodiscard]] inline std::string metrics_key(std::string_view owner, std::string_view name) {
   std::string key;

@@ -102,7 +102,7 @@ class client {
   explicit client(client_options options = {})
       : opt_(std::move(options)),
         parser_(opt_.limits),
-        rng_(static_cast<std::uint_fast32_t>(clock::now().time_since_epoch().count() ^
+        rng_(static_cast<std::uint_fast32_t>(static_cast<std::uintptr_t>(clock::now().time_since_epoch().count()) ^
                                              reinterpret_cast<std::uintptr_t>(this))) {
     if (opt_.read_chunk == 0) opt_.read_chunk = 4096;
   }

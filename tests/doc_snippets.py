@@ -208,7 +208,7 @@ class Checker:
             env = self.installed_env()
         (d / "meson.build").write_text(code, encoding="utf-8")
         run(["meson", "setup", "build"], d, env, what="meson setup")
-        run(["ninja", "-C", "build"], d, env, what="ninja")
+        run(["ninja", "-C", "build", "-j2"], d, env, what="ninja")  # runs beside other tests
         if (d / "subprojects" / "anklet-metrics.wrap").exists() and not (d / "subprojects" / "anklet-metrics" / "meson.build").exists():
             raise SnippetError("the wrap did not fetch the library")
         self.run_single_program(d / "build", directives, d)

@@ -4,10 +4,10 @@
 // `CHECK(find(scraped, "total_failed_runs_since_start") == 0)` reads `CHECK( 2 == 0 )`, and a
 // lookup that matched nothing reads `CHECK( nullopt == 0 )`. See docs/testing.md.
 //
-// Include it in test files after <doctest/doctest.h> (it includes both doctest and testing.hpp).
-// It specialises doctest::StringMaker for std::optional<double>, std::optional<std::string>,
-// testing::sample and testing::label, and prints plugin_status by name; a test program that specialises one of
-// these itself should not include this header.
+// Include it in test files instead of, or after, <doctest/doctest.h>: it includes both doctest
+// and testing.hpp. It specialises doctest::StringMaker for std::optional<double>,
+// std::optional<std::string>, testing::sample and testing::label, and prints plugin_status by
+// name; a test program that specialises one of these itself should not include this header.
 //
 // Example:
 //   using namespace anklet::metrics::testing;

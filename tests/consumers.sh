@@ -21,7 +21,7 @@ ok() { echo "ok: $1"; passed=$((passed + 1)); }
 
 # Install into a private prefix; installing builds nothing (headers and package files only).
 prefix=$work/prefix
-meson setup "$work/lib-build" "$root" --prefix="$prefix" -Dbenchmarks=false >/dev/null
+meson setup "$work/lib-build" "$root" --prefix="$prefix" -Dtests=false -Dexamples=false -Dbenchmarks=false >/dev/null
 meson install -C "$work/lib-build" --no-rebuild >/dev/null
 pc_dir=$(dirname "$(find "$prefix" -name anklet-metrics.pc)")
 

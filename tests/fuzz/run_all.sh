@@ -27,7 +27,7 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 if [ ! -f "$build_dir/build.ninja" ]; then
-  CXX=${FUZZ_CXX:-clang++} meson setup "$build_dir" "$root" -Dfuzzing=true -Dbenchmarks=false
+  CXX=${FUZZ_CXX:-clang++} meson setup "$build_dir" "$root" -Dfuzzing=true -Dbenchmarks=false -Dwerror=true
 elif ! meson introspect --buildoptions "$build_dir" | python3 -c \
     'import json, sys; sys.exit(not any(o["name"] == "fuzzing" and o["value"] for o in json.load(sys.stdin)))'; then
   echo "$build_dir exists but was not configured with -Dfuzzing=true" >&2; exit 2

@@ -11,7 +11,11 @@
 // text for format=prometheus. The aggregator class ties a client, a refresh period and the
 // routes together; any HTTP server can call its respond().
 //
-//   anklet::metrics::aggregator agg({.client = {.target = redis::parse_url(url).value()}});
+// Example:
+//   namespace am = anklet::metrics;
+//   am::aggregator_options options;
+//   options.client.target = am::redis::parse_url("redis://127.0.0.1:6379").value();
+//   am::aggregator agg(options);
 //   auto resp = agg.respond("GET", "/metrics/v2", "format=json");
 #pragma once
 

@@ -2,8 +2,15 @@
 // every route answered by an aggregator (docs/metrics.md: /metrics/v1 and /metrics/v2 in json and
 // prometheus, /healthcheck, /metrics 501).
 //
-//   anklet::metrics::aggregator agg(options);
-//   anklet::metrics::aggregator_server srv(agg, {.address = "127.0.0.1", .port = 8081});
+// Example:
+//   namespace am = anklet::metrics;
+//   am::aggregator_options options;
+//   options.client.target = am::redis::parse_url("redis://127.0.0.1:6379").value();
+//   am::aggregator agg(options);
+//   am::http::server_options listen;
+//   listen.address = "127.0.0.1";
+//   listen.port = 8081;
+//   am::aggregator_server srv(agg, listen);
 //   srv.start();   // until srv.stop()
 //
 // Requests are answered on the server's one thread; a Redis read blocks it for the read's

@@ -2,11 +2,16 @@
 // to the library's renderers (Prometheus 0.0.4, JSON, Go Anklet's text) and, optionally,
 // to a host metrics source refreshed on scrapes.
 //
-//   anklet::metrics::store metrics;
-//   anklet::metrics::linux_host_source host;
-//   anklet::metrics::http::host_refresher refresh{metrics, host};
-//   anklet::metrics::http::server_with_host<anklet::metrics::store, anklet::metrics::linux_host_source>
-//       srv{metrics, {.address = "127.0.0.1", .port = 8080}, {}, refresh};
+// Example:
+//   #include "anklet/metrics/host_platform.hpp"
+//   namespace am = anklet::metrics;
+//   am::store metrics;
+//   am::platform_host_source host;
+//   am::http::host_refresher refresh{metrics, host};
+//   am::http::server_options options;
+//   options.address = "127.0.0.1";
+//   options.port = 8080;
+//   am::http::server_with_host<am::store, am::platform_host_source> srv{metrics, options, {}, refresh};
 //   srv.start();  // serves /metrics/v1?format=prometheus|json|anklet until srv.stop()
 #pragma once
 
@@ -66,7 +71,7 @@ static_assert(snapshot_renderer<standard_renderer>);
 /// The server's host refresher for a store and a host source: samples the source (no
 /// store lock held), stores the figures and hands the sample to `on_sample`, e.g. to log
 /// failed parts. Copies share one rate limit: with `min_interval` > 0, servers that share
-/// a port (server_options::reuse_port) refresh the host once per interval between them
+/// a port (start_sharing) refresh the host once per interval between them
 /// (give those servers host_refresh_interval 0). Thread-safe; sampling and on_sample are
 /// serialized. Holds references; the store and source must outlive it.
 template <class Store, host_metrics_source Source>

@@ -1,11 +1,15 @@
 // anklet::metrics test-harness kit: what a tool's own unit tests need to assert on its
 // metrics without sockets or threads.
 //
-//   test_store store;                           // no lock, a clock that moves when told
-//   auto runner = store.add_handler({.name = "RUNNER1", .plugin_name = "github"});
-//   run_one_job(runner);                        // the tool's own code
-//   const auto scraped = scrape(store);         // snapshot, render, parse back
-//   CHECK(find(scraped, "plugin_total_successful_runs_since_start", {{"name", "RUNNER1"}}) == 1);
+// Example:
+//   using namespace anklet::metrics::testing;
+//   TEST_CASE("one successful job") {
+//     test_store store;                         // no lock, a clock that moves when told
+//     auto runner = store.add_handler({.name = "RUNNER1", .plugin_name = "github", .owner_name = "o", .repo_name = ""});
+//     runner.finish_run(anklet::metrics::run_outcome::successful, "https://ci/1");  // the tool's code
+//     const auto scraped = scrape(store);       // snapshot, render, parse back
+//     CHECK(find(scraped, "plugin_total_successful_runs_since_start", {{"name", "RUNNER1"}}) == 1);
+//   }
 //
 // The exposition reader is strict (Prometheus text format 0.0.4) and bounded, so it can
 // also judge output it did not produce: it is fuzzed and reports every rejection with a

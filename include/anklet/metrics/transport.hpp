@@ -143,8 +143,15 @@ constexpr bool models_transport() noexcept { return true; }
 /// called from several threads at once if the store, source and transports allow it (the
 /// library's own ones do); each call takes its own snapshot.
 ///
-///   anklet::metrics::exporter ex{store, host_source, memory, http_writer};
+/// Example:
+///   #include "anklet/metrics/store.hpp"
+///   namespace am = anklet::metrics;
+///   am::store store;
+///   am::no_host_source host_source;
+///   am::memory_transport memory;
+///   am::exporter ex{store, host_source, memory};   // more transports: the HTTP server, a Redis writer
 ///   auto result = ex.publish();
+///   (void)result;
 template <class Store, class Source, class... Transports>
 class exporter {
   // Checked here rather than in the template head: a failed concept in a class template's

@@ -1,7 +1,11 @@
 // anklet::metrics::redis client: RESP2 over TCP or a Unix socket, POSIX sockets only.
 //
+// Example:
+//   #include <cstdio>
+//   namespace redis = anklet::metrics::redis;
 //   redis::client c(redis::parse_url("redis://:secret@127.0.0.1:6379/0").value());
-//   if (auto r = c.set("key", "value", std::chrono::seconds(604800)); !r) log(r.error().to_string());
+//   if (auto r = c.set("key", "value", std::chrono::seconds(604800)); !r)
+//     std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
 //
 // Every operation returns result<T>; see error.hpp for the error kinds. Error replies of the
 // server become errc::server with the server's text and keep the connection. Any other
@@ -102,7 +106,7 @@ class client {
   explicit client(client_options options = {})
       : opt_(std::move(options)),
         parser_(opt_.limits),
-        rng_(static_cast<std::uint_fast32_t>(clock::now().time_since_epoch().count() ^
+        rng_(static_cast<std::uint_fast32_t>(static_cast<std::uintptr_t>(clock::now().time_since_epoch().count()) ^
                                              reinterpret_cast<std::uintptr_t>(this))) {
     if (opt_.read_chunk == 0) opt_.read_chunk = 4096;
   }

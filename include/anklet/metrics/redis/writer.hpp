@@ -1,15 +1,22 @@
 // anklet::metrics::redis writer: the Redis export (docs/design.md) (Go Anklet's ExportMetricsToDB)
 // and its Cleanup.
 //
-//   redis::writer_options o;
-//   o.client.target = redis::parse_url("redis://127.0.0.1:6379").value();
-//   o.key = redis::metrics_key("veertuinc", "RUNNER1");   // required
-//   redis::writer w(o);
-//   w.set_log([](redis::log_level, std::string_view line) { std::cerr << line << '\n'; });
+// Example:
+//   #include <iostream>
+//   #include "anklet/metrics/store.hpp"
+//   namespace am = anklet::metrics;
+//   am::store store;
+//   store.add_handler({.name = "RUNNER1", .plugin_name = "github", .owner_name = "veertuinc", .repo_name = ""});
+//   am::no_host_source host_source;
+//   am::redis::writer_options o;
+//   o.client.target = am::redis::parse_url("redis://127.0.0.1:6379").value();
+//   o.key = am::redis::metrics_key("veertuinc", "RUNNER1");   // required
+//   am::redis::writer w(o);
+//   w.set_log([](am::redis::log_level, std::string_view line) { std::cerr << line << '\n'; });
 //   w.start(store, host_source);   // first write now, then every o.interval
-//   ...
+//   // ... the tool runs ...
 //   w.stop();
-//   w.cleanup();                   // deletes the key; failure is reported, not fatal
+//   (void)w.cleanup();             // deletes the key; failure is reported, not fatal
 //
 // The value is the JSON payload of json.hpp, written with `SET key value EX ttl` under the key
 // the options name, which is required: Go Anklet's rule is `anklet/metrics/{owner}/{name}` of

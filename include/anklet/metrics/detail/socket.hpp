@@ -21,10 +21,10 @@ inline constexpr int send_nosignal = MSG_NOSIGNAL;
 inline constexpr int send_nosignal = 0;
 #endif
 
-/// Sets O_NONBLOCK and FD_CLOEXEC; false when fcntl failed.
-inline bool set_nonblocking_cloexec(int fd) noexcept {
+/// Sets O_NONBLOCK (unless `nonblocking` is false) and FD_CLOEXEC; false when fcntl failed.
+inline bool set_nonblocking_cloexec(int fd, bool nonblocking = true) noexcept {
   const int flags = ::fcntl(fd, F_GETFL, 0);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return false;
+  if (flags < 0 || (nonblocking && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)) return false;
   const int fdflags = ::fcntl(fd, F_GETFD, 0);
   return fdflags >= 0 && ::fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) >= 0;
 }
@@ -38,16 +38,17 @@ inline void set_nosigpipe([[maybe_unused]] int fd) noexcept {
 #endif
 }
 
-/// socket(2), non-blocking and close-on-exec, with SIGPIPE suppressed; -1 and errno on
-/// failure. Descriptors are never left half set up: a failing fcntl closes the socket.
-inline int open_socket(int family, int type, int protocol) noexcept {
+/// socket(2), close-on-exec and (unless `nonblocking` is false) non-blocking, with SIGPIPE
+/// suppressed; -1 and errno on failure. Descriptors are never left half set up: a failing
+/// fcntl closes the socket.
+inline int open_socket(int family, int type, int protocol, bool nonblocking = true) noexcept {
 #if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
-  const int fd = ::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+  const int fd = ::socket(family, type | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), protocol);
   if (fd < 0) return -1;
 #else
   const int fd = ::socket(family, type, protocol);
   if (fd < 0) return -1;
-  if (!set_nonblocking_cloexec(fd)) {
+  if (!set_nonblocking_cloexec(fd, nonblocking)) {
     const int err = errno;
     ::close(fd);
     errno = err;
@@ -58,17 +59,17 @@ inline int open_socket(int family, int type, int protocol) noexcept {
   return fd;
 }
 
-/// accept(2) of one connection, non-blocking and close-on-exec, SIGPIPE suppressed; -1 and
-/// errno as accept sets them. Without accept4, a connection whose flags cannot be set is
+/// accept(2) of one connection, close-on-exec and (unless `nonblocking` is false)
+/// non-blocking, SIGPIPE suppressed; -1 and errno as accept sets them. Without accept4, a connection whose flags cannot be set is
 /// closed and reported as ECONNABORTED, like a client that went away before the accept.
-inline int accept_socket(int listener) noexcept {
+inline int accept_socket(int listener, bool nonblocking = true) noexcept {
 #if defined(__linux__) || defined(__FreeBSD__)
-  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
   if (fd < 0) return -1;
 #else
   const int fd = ::accept(listener, nullptr, nullptr);
   if (fd < 0) return -1;
-  if (!set_nonblocking_cloexec(fd)) {
+  if (!set_nonblocking_cloexec(fd, nonblocking)) {
     ::close(fd);
     errno = ECONNABORTED;
     return -1;

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "anklet/metrics/detail/decimal.hpp"
+
 namespace anklet_examples {
 
 /// A bad command line: the program prints the message on one line and exits with 2.
@@ -106,9 +108,9 @@ inline listen_address parse_listen(std::string_view text) {
 /// A duration in (possibly fractional) seconds, at most a year.
 inline std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view flag) {
   double seconds = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
-  if (text.empty() || ec != std::errc{} || ptr != end || !(seconds >= 0) || seconds > 86400.0 * 365) {
+  namespace d = anklet::metrics::detail;
+  if (!d::is_plain_decimal(text) || !d::plain_decimal_to_double(text, seconds) || !(seconds >= 0) ||
+      seconds > 86400.0 * 365) {
     throw usage_error{std::string(flag) + ": expected a number of seconds >= 0, got '" + std::string(text) + "'"};
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));

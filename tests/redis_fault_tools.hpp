@@ -93,7 +93,7 @@ inline double ms(steady::duration d) { return std::chrono::duration<double, std:
 class erroring_redis {
  public:
   explicit erroring_redis(int port) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listen_fd_ = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
     const int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in sa{};
@@ -173,9 +173,9 @@ class erroring_redis {
     while (!stop_) {
       std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
       for (const auto& [fd, p] : peers) fds.push_back({fd, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), 20) <= 0) continue;
       if (fds[0].revents != 0) {
-        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int fd = anklet::metrics::detail::accept_socket(listen_fd_, false);
         if (fd >= 0) peers[fd] = {};
       }
       for (std::size_t i = 1; i < fds.size(); ++i) {

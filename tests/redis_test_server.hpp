@@ -19,11 +19,13 @@
 
 extern char** environ;
 
+#include "anklet/metrics/detail/socket.hpp"
+
 namespace anklet_test {
 
 /// A port that was free a moment ago: bind 127.0.0.1:0, read it, close.
 inline int free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -42,7 +44,7 @@ inline int free_loopback_port() {
 /// True once something on 127.0.0.1:port answers a PING with any RESP reply
 /// (an error such as NOAUTH also proves the server is up).
 inline bool answers_ping(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
   if (fd < 0) return false;
   timeval tv{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

@@ -1,5 +1,7 @@
 #include "anklet/metrics/host.hpp"
+#if defined(__linux__)  // the Linux source's tests; the macOS arithmetic is in test_host_macos.cpp
 #include "anklet/metrics/host_linux.hpp"
+#endif
 #include "anklet/metrics/host_platform.hpp"
 
 #include <sys/statvfs.h>
@@ -24,6 +26,7 @@
 using namespace anklet::metrics;
 namespace fs = std::filesystem;
 
+#if defined(__linux__)
 namespace {
 
 // A fake root directory (proc/, sys/) removed at the end of the test.
@@ -90,6 +93,7 @@ std::uint64_t meminfo_field(const std::string& key) {
 std::size_t logical_cpus() { return static_cast<std::size_t>(::sysconf(_SC_NPROCESSORS_ONLN)); }
 
 }  // namespace
+#endif
 
 // ---- host_sample and the generic helpers ---------------------------------------------
 
@@ -185,11 +189,14 @@ TEST_CASE("the source concept rejects what has no sample()") {
   };
   static_assert(!host_metrics_source<nothing>);
   static_assert(!host_metrics_source<wrong_type>);
-  static_assert(host_metrics_source<linux_host_source>);
   static_assert(host_metrics_source<const fixed_host_source>);
+#if defined(__linux__)
+  static_assert(host_metrics_source<linux_host_source>);
   static_assert(std::is_same_v<platform_host_source, linux_host_source>);
+#endif
 }
 
+#if defined(__linux__)
 // ---- the Linux source on this machine ------------------------------------------------
 
 TEST_CASE("linux source agrees with /proc/meminfo and statvfs on this machine") {
@@ -528,3 +535,4 @@ TEST_CASE("usage_between clamps and handles resets") {
   CHECK(usage_between({200, 50}, {100, 10}, 0) == doctest::Approx(10.0));
   CHECK(usage_between({0, 0}, {0, 0}, 0) == 0);
 }
+#endif  // __linux__

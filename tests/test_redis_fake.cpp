@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "anklet/metrics/detail/socket.hpp"
 #include "anklet/metrics/redis/client.hpp"
 
 using namespace anklet::metrics::redis;
@@ -32,7 +33,7 @@ class fake_server {
   using handler = std::function<void(int, int, const std::atomic<bool>&)>;
 
   explicit fake_server(handler h) : handler_(std::move(h)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listen_fd_ = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
     if (listen_fd_ < 0) throw std::runtime_error("socket");
     int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -67,7 +68,7 @@ class fake_server {
     while (!stop_) {
       pollfd p{listen_fd_, POLLIN, 0};
       if (::poll(&p, 1, 20) <= 0) continue;
-      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      int fd = anklet::metrics::detail::accept_socket(listen_fd_, false);
       if (fd < 0) continue;
       int idx = count_++;
       handler_(fd, idx, stop_);
@@ -295,10 +296,15 @@ TEST_CASE("backoff grows exponentially up to its maximum, with bounded jitter") 
 }
 
 TEST_CASE("a server that stops reading makes the write time out") {
+#if defined(POLLRDHUP)
+  constexpr short peer_left = POLLRDHUP;
+#else
+  constexpr short peer_left = 0;  // macOS: POLLHUP and POLLERR still come; `stop` ends the loop anyway
+#endif
   fake_server srv([](int fd, int, const std::atomic<bool>& stop) {
     while (!stop) {  // never read; only notice the client leaving
-      pollfd p{fd, POLLRDHUP, 0};
-      if (::poll(&p, 1, 20) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return;
+      pollfd p{fd, peer_left, 0};
+      if (::poll(&p, 1, 20) > 0 && (p.revents & (peer_left | POLLHUP | POLLERR))) return;
     }
   });
   client c(fast_options(srv.port()));
@@ -312,7 +318,7 @@ TEST_CASE("a server that stops reading makes the write time out") {
 
 TEST_CASE("a connect that is never accepted times out") {
   // A listening socket with a full accept queue lets further SYNs go unanswered.
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int lfd = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
   REQUIRE(lfd >= 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -323,7 +329,7 @@ TEST_CASE("a connect that is never accepted times out") {
   REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
-    int f = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int f = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0);
     ::connect(f, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     fillers.push_back(f);
   }

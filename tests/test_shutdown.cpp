@@ -30,7 +30,12 @@ namespace {
 
 std::size_t open_fds() {
   std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
+#if defined(__APPLE__)
+  constexpr const char* fd_dir = "/dev/fd";  // macOS has no /proc
+#else
+  constexpr const char* fd_dir = "/proc/self/fd";
+#endif
+  if (DIR* d = ::opendir(fd_dir)) {
     while (const dirent* e = ::readdir(d)) {
       if (e->d_name[0] != '.') ++n;
     }

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/detail/host_rules.hpp"
 #include "anklet/metrics/host.hpp"
 
 namespace anklet::metrics {
@@ -182,10 +183,7 @@ inline bool parse_proc_stat(std::string_view text, cpu_times& out, std::string& 
 /// Counters that went backwards (a reset) are compared with zero instead.
 inline double usage_between(cpu_times before, cpu_times now, double previous_usage) noexcept {
   if (now.total < before.total || now.busy < before.busy) before = cpu_times{};
-  const auto dt = now.total - before.total;
-  if (dt == 0) return previous_usage;
-  const double pct = static_cast<double>(now.busy - before.busy) / static_cast<double>(dt) * 100.0;
-  return std::clamp(pct, 0.0, 100.0);
+  return host_rules::busy_share(now.busy - before.busy, now.total - before.total, previous_usage);
 }
 
 /// Reads MemTotal and MemAvailable ("Key:   12345 kB" lines) from /proc/meminfo text.
@@ -326,15 +324,6 @@ inline std::size_t physical_cpu_count(const linux_host_options& o) {
   return logical_cpu_count();
 }
 
-inline bool mul_bytes(std::uint64_t count, std::uint64_t unit, std::uint64_t& out) noexcept {
-  return !__builtin_mul_overflow(count, unit, &out);
-}
-
-/// used / whole * 100, 0 for an empty whole.
-inline double percent(std::uint64_t part, std::uint64_t whole) noexcept {
-  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole) * 100.0;
-}
-
 }  // namespace detail::linux_host
 
 /// The host figures of a Linux machine:
@@ -398,10 +387,7 @@ class linux_host_source {
       s.fail(host_part::cpu, "the number of CPUs is unknown");
       return;
     }
-    s.values.cpu_count = cores;
-    s.values.cpu_usage_percentage = usage;
-    const auto used = static_cast<std::uint64_t>(static_cast<double>(cores) * usage / 100.0);
-    s.values.cpu_used_count = std::min<std::uint64_t>(used, cores);
+    detail::host_rules::set_cpu(s.values, cores, usage);
   }
 
   void sample_memory(host_sample& s) const {
@@ -423,10 +409,7 @@ class linux_host_source {
       s.fail(host_part::memory, path + ": " + error);
       return;
     }
-    s.values.memory_total_bytes = m.total_bytes;
-    s.values.memory_available_bytes = m.available_bytes;
-    s.values.memory_used_bytes = m.total_bytes - m.available_bytes;
-    s.values.memory_usage_percentage = d::percent(s.values.memory_used_bytes, m.total_bytes);
+    detail::host_rules::set_memory(s.values, m.total_bytes, m.available_bytes);  // parse_meminfo checked the order
   }
 
   void sample_disk(host_sample& s) const {
@@ -443,20 +426,9 @@ class linux_host_source {
       return;
     }
     const std::uint64_t unit = st.f_frsize != 0 ? st.f_frsize : st.f_bsize;
-    std::uint64_t total = 0;
-    std::uint64_t available = 0;
-    std::uint64_t used = 0;
-    if (st.f_bfree > st.f_blocks || !d::mul_bytes(st.f_blocks, unit, total) ||
-        !d::mul_bytes(st.f_bavail, unit, available) || !d::mul_bytes(st.f_blocks - st.f_bfree, unit, used)) {
+    if (!detail::host_rules::set_disk(s.values, st.f_blocks, st.f_bfree, st.f_bavail, unit)) {
       s.fail(host_part::disk, "statvfs(" + options_.disk_path + ") returned inconsistent block counts");
-      return;
     }
-    s.values.disk_total_bytes = total;
-    s.values.disk_available_bytes = available;
-    s.values.disk_used_bytes = used;
-    // Like df: the share of the space available to unprivileged users that is in use.
-    const double whole = static_cast<double>(used) + static_cast<double>(available);
-    s.values.disk_usage_percentage = whole > 0 ? static_cast<double>(used) / whole * 100.0 : 0.0;
   }
 
   linux_host_options options_;

@@ -6,6 +6,8 @@
 
 #if defined(__linux__)
 #include "anklet/metrics/host_linux.hpp"
+#elif defined(__APPLE__)
+#include "anklet/metrics/host_macos.hpp"
 #endif
 
 namespace anklet::metrics {
@@ -13,8 +15,11 @@ namespace anklet::metrics {
 #if defined(__linux__)
 /// Linux: /proc, /sys and statvfs.
 using platform_host_source = linux_host_source;
+#elif defined(__APPLE__)
+/// macOS: sysctl, the Mach host statistics and statfs.
+using platform_host_source = macos_host_source;
 #else
-/// No reader for this platform yet (macOS is planned): the host figures stay at zero.
+/// No reader for this platform yet: the host figures stay at zero.
 using platform_host_source = no_host_source;
 #endif
 

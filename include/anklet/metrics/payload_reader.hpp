@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "anklet/metrics/detail/decimal.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/time.hpp"
 
@@ -370,8 +371,10 @@ class json_cursor {
   }
 
   bool to_double(const char* start, double& out) {
-    const auto [ptr, ec] = std::from_chars(start, p_, out);
-    if (ec != std::errc{} || ptr != p_) return fail("number out of range");
+    // number_span checked the JSON grammar, a subset of the plain decimals.
+    if (!plain_decimal_to_double(std::string_view(start, static_cast<std::size_t>(p_ - start)), out)) {
+      return fail("number out of range");
+    }
     return true;
   }
 

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "anklet/metrics/clock.hpp"
+#include "anklet/metrics/detail/decimal.hpp"
 #include "anklet/metrics/host.hpp"
 #include "anklet/metrics/lock_policy.hpp"
 #include "anklet/metrics/model.hpp"
@@ -253,8 +254,7 @@ inline bool parse_value(std::string_view t, double& v) noexcept {
   }
   if (i != body.size()) return false;
   double parsed = 0;
-  const auto r = std::from_chars(body.data(), body.data() + body.size(), parsed, std::chars_format::general);
-  if (r.ec != std::errc{} || r.ptr != body.data() + body.size()) return false;
+  if (!metrics::detail::plain_decimal_to_double(body, parsed)) return false;
   v = negative ? -parsed : parsed;
   return true;
 }

@@ -54,6 +54,7 @@
 
 #include <fmt/format.h>
 
+#include "anklet/metrics/detail/socket.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/model.hpp"
 
@@ -278,12 +279,10 @@ class unique_fd {
   int fd_ = -1;
 };
 
-inline bool set_nonblocking_cloexec(int fd) noexcept {
-  const int flags = ::fcntl(fd, F_GETFL, 0);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return false;
-  const int fdflags = ::fcntl(fd, F_GETFD, 0);
-  return fdflags >= 0 && ::fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) >= 0;
-}
+using metrics::detail::accept_socket;
+using metrics::detail::open_socket;
+using metrics::detail::send_nosignal;
+using metrics::detail::set_nonblocking_cloexec;
 
 inline std::string base64(std::string_view in) {
   static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -582,13 +581,12 @@ class basic_server {
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
     int err = EADDRNOTAVAIL;
     for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
-      detail::unique_fd fd(::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
+      detail::unique_fd fd(detail::open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol));
       if (!fd) {
         err = errno;
         if (err == EAFNOSUPPORT) continue;
         throw server_error(server_errc::socket, host, port, err, std::system_category().message(err));
       }
-      detail::set_nonblocking_cloexec(fd.get());
       const int one = 1;
       ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
       if (ai->ai_family == AF_INET6 && dual_stack) {
@@ -695,11 +693,7 @@ class basic_server {
   void accept_all(clock::time_point now) {
     const unsigned batch = std::max(1U, options_.accept_batch);
     for (unsigned i = 0; i < batch; ++i) {
-#if defined(__linux__)
-      const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-#else
-      const int fd = ::accept(listener_.get(), nullptr, nullptr);
-#endif
+      const int fd = detail::accept_socket(listener_.get());
       if (fd < 0) {
         const int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK) return;
@@ -711,15 +705,12 @@ class basic_server {
         return;
       }
       detail::unique_fd guard(fd);
-#if !defined(__linux__)
-      if (!detail::set_nonblocking_cloexec(fd)) continue;
-#endif
       if (conns_.size() >= options_.max_connections && !make_room()) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
         stat_rejected_.fetch_add(1, std::memory_order_relaxed);  // before the client can see it
-        [[maybe_unused]] const auto sent = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL);
+        [[maybe_unused]] const auto sent = ::send(fd, busy.data(), busy.size(), detail::send_nosignal);
         continue;
       }
       const int one = 1;
@@ -847,8 +838,8 @@ class basic_server {
       }
       msghdr msg{};
       msg.msg_iov = iov.data();
-      msg.msg_iovlen = k;
-      const ssize_t n = ::sendmsg(c.fd.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(k);  // size_t on Linux, int on macOS
+      const ssize_t n = ::sendmsg(c.fd.get(), &msg, detail::send_nosignal | MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) c.dead = true;  // EPIPE, ECONNRESET: only this one

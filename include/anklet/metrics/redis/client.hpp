@@ -18,8 +18,8 @@
 // Host names are resolved with getaddrinfo, which has no timeout of its own; use an address
 // when that matters.
 //
-// Thread safety: none. One client per thread, or a lock around it. Writes use MSG_NOSIGNAL,
-// so a closed peer never raises SIGPIPE.
+// Thread safety: none. One client per thread, or a lock around it. A closed peer never
+// raises SIGPIPE (MSG_NOSIGNAL, or SO_NOSIGPIPE where send() lacks it).
 #pragma once
 
 #include <fcntl.h>
@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/detail/socket.hpp"
 #include "anklet/metrics/redis/error.hpp"
 #include "anklet/metrics/redis/resp.hpp"
 #include "anklet/metrics/redis/url.hpp"
@@ -415,17 +416,11 @@ class client {
     return {};
   }
 
-  static void set_nonblocking(int fd) {
-    int flags = ::fcntl(fd, F_GETFL, 0);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  }
-
   // Connects fd_ to one address; on failure fd_ stays closed.
   result<void> connect_addr(int family, const sockaddr* addr, socklen_t len, time_point deadline,
                             const std::string& name) {
-    int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = metrics::detail::open_socket(family, SOCK_STREAM, 0);
     if (fd < 0) return errno_error("socket", errno);
-    set_nonblocking(fd);
     int rc = ::connect(fd, addr, len);
     if (rc != 0 && errno != EINPROGRESS && errno != EINTR) {
       int err = errno;
@@ -566,7 +561,7 @@ class client {
     std::size_t sent = 0;
     std::size_t got = 0;
     while (sent < req.size()) {
-      ssize_t k = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      ssize_t k = ::send(fd_, req.data() + sent, req.size() - sent, metrics::detail::send_nosignal);
       if (k > 0) {
         sent += static_cast<std::size_t>(k);
         continue;

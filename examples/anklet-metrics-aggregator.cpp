@@ -33,6 +33,7 @@ constexpr std::string_view usage =
     "                       port; IPv6 as [::1]:8081; :8081 = all interfaces)\n"
     "  --redis URL          redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
     "                       (default redis://127.0.0.1:6379)\n"
+    "  --redis-cluster      the --redis URL is a seed node of a Redis Cluster: every master is read\n"
     "  --refresh SECONDS    reuse one Redis read for this long (default 0 = read on every request)\n"
     "  --help               show this help\n"
     "\n"
@@ -42,6 +43,7 @@ struct config {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8081;
   am::redis::connection_target redis;
+  bool redis_cluster = false;
   std::chrono::milliseconds refresh{0};
 };
 
@@ -62,12 +64,16 @@ std::optional<config> parse_args(int argc, char** argv) {
       auto t = am::redis::parse_url(args.value());
       if (!t) throw cli::usage_error{"--redis: " + t.error().message};
       c.redis = std::move(t.value());
+    } else if (flag == "--redis-cluster") {
+      args.expect_no_value();
+      c.redis_cluster = true;
     } else if (flag == "--refresh") {
       c.refresh = cli::parse_seconds(args.value(), flag);
     } else {
       args.unknown();
     }
   }
+  if (c.redis_cluster) cli::check_cluster_target(c.redis);
   return c;
 }
 
@@ -93,6 +99,7 @@ int main(int argc, char** argv) {
   try {
     am::aggregator_options options;
     options.client.target = cfg->redis;
+    options.cluster = cfg->redis_cluster;
     options.refresh = cfg->refresh;
     am::aggregator agg(options);
 

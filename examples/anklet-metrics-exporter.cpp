@@ -48,6 +48,8 @@ constexpr std::string_view usage =
     "                                     0 = on every scrape)\n"
     "  --redis URL                        also export to Redis: redis://[user[:password]@]host[:port][/db]\n"
     "                                     or unix:///path[?db=N]; the key is deleted at exit\n"
+    "  --redis-cluster                    the --redis URL is a seed node of a Redis Cluster: each write\n"
+    "                                     goes to its key's master\n"
     "  --interval SECONDS                 time between Redis writes (default 10)\n"
     "  --key-owner OWNER                  owner part of the Redis key (default: the first plugin's)\n"
     "  --key-name NAME                    name part of the Redis key (default: the first plugin's)\n"
@@ -62,6 +64,7 @@ struct config {
   bool demo = false;
   std::chrono::milliseconds host_refresh{1000};
   std::optional<am::redis::connection_target> redis;
+  bool redis_cluster = false;
   std::chrono::milliseconds interval{10000};
   bool interval_given = false;
   std::optional<std::string> key_owner;
@@ -109,6 +112,9 @@ std::optional<config> parse_args(int argc, char** argv) {
       auto t = am::redis::parse_url(args.value());
       if (!t) throw cli::usage_error{"--redis: " + t.error().message};
       c.redis = std::move(t.value());
+    } else if (flag == "--redis-cluster") {
+      args.expect_no_value();
+      c.redis_cluster = true;
     } else if (flag == "--interval") {
       c.interval = cli::parse_seconds(args.value(), flag);
       c.interval_given = true;
@@ -122,9 +128,10 @@ std::optional<config> parse_args(int argc, char** argv) {
       args.unknown();
     }
   }
-  if (!c.redis && (c.key_owner || c.key_name || c.interval_given)) {
-    throw cli::usage_error{"--interval, --key-owner and --key-name need --redis"};
+  if (!c.redis && (c.key_owner || c.key_name || c.interval_given || c.redis_cluster)) {
+    throw cli::usage_error{"--interval, --key-owner, --key-name and --redis-cluster need --redis"};
   }
+  if (c.redis_cluster) cli::check_cluster_target(*c.redis);
   if (c.redis && !c.key_name && c.plugins.empty() && !c.demo) {
     throw cli::usage_error{"--redis needs a plugin (--handler, --receiver or --demo) or --key-name to name the key"};
   }
@@ -281,6 +288,7 @@ int main(int argc, char** argv) {
       const auto* first = snap.plugins.empty() ? nullptr : &snap.plugins.front();
       am::redis::writer_options wo;
       wo.client.target = *cfg->redis;
+      wo.cluster = cfg->redis_cluster;
       wo.interval = cfg->interval;
       wo.key = am::redis::metrics_key(cfg->key_owner ? *cfg->key_owner : first ? first->owner_name : "",
                                       cfg->key_name ? *cfg->key_name : first->name);

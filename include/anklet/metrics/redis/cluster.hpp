@@ -21,7 +21,6 @@
 // Thread safety: none. One cluster_client per thread, or a lock around it.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -178,6 +177,7 @@ class cluster_client {
         target = *m;
       }
       client& c = connection(target);
+      last_node_ = target.address();
       result<reply> r = use_asking ? asking(c, args...) : c.command(args...);
       if (r) return r;
       const redis::error& e = r.error();
@@ -235,11 +235,11 @@ class cluster_client {
     return r->integer;
   }
 
-  /// The longest reconnect window still open among the node connections.
+  /// The reconnect window still open on the node the last routed command went to last
+  /// (other nodes' windows do not hold back a command their slots no longer need).
   [[nodiscard]] std::chrono::milliseconds backoff_remaining() const {
-    std::chrono::milliseconds m{0};
-    for (const auto& [addr, c] : nodes_) m = std::max(m, c->backoff_remaining());
-    return m;
+    const auto it = nodes_.find(last_node_);
+    return it == nodes_.end() ? std::chrono::milliseconds{0} : it->second->backoff_remaining();
   }
 
  private:
@@ -287,6 +287,7 @@ class cluster_client {
   std::uint64_t refreshes_ = 0;
   std::uint64_t redirections_ = 0;
   std::map<std::string, std::unique_ptr<client>> nodes_;
+  std::string last_node_;
 };
 
 }  // namespace anklet::metrics::redis

@@ -16,6 +16,7 @@
 #include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/redis/url.hpp"
 #include "cli.hpp"
+#include "redis_flags.hpp"
 
 namespace am = anklet::metrics;
 namespace cli = anklet_examples;
@@ -31,19 +32,17 @@ constexpr std::string_view usage =
     "\n"
     "  --listen ADDR:PORT   address to serve on (default 127.0.0.1:8081; port 0 = any free\n"
     "                       port; IPv6 as [::1]:8081; :8081 = all interfaces)\n"
-    "  --redis URL          redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
+    "  --redis URL          redis[s]://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
     "                       (default redis://127.0.0.1:6379)\n"
-    "  --redis-cluster      the --redis URL is a seed node of a Redis Cluster: every master is read\n"
-    "  --refresh SECONDS    reuse one Redis read for this long (default 0 = read on every request)\n"
-    "  --help               show this help\n"
-    "\n"
-    "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
+      "  --refresh SECONDS    reuse one Redis read for this long (default 0 = read on every request)\n"
+    "  --help               show this help\n";
+constexpr std::string_view usage_end = "\nThe first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
 
 struct config {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8081;
   am::redis::connection_target redis;
-  bool redis_cluster = false;
+  cli::redis_flags redis_flags;
   std::chrono::milliseconds refresh{0};
 };
 
@@ -60,20 +59,15 @@ std::optional<config> parse_args(int argc, char** argv) {
       auto listen = cli::parse_listen(args.value());
       c.address = std::move(listen.address);
       c.port = listen.port;
-    } else if (flag == "--redis") {
-      auto t = am::redis::parse_url(args.value());
-      if (!t) throw cli::usage_error{"--redis: " + t.error().message};
-      c.redis = std::move(t.value());
-    } else if (flag == "--redis-cluster") {
-      args.expect_no_value();
-      c.redis_cluster = true;
+    } else if (c.redis_flags.parse(args)) {
     } else if (flag == "--refresh") {
       c.refresh = cli::parse_seconds(args.value(), flag);
     } else {
       args.unknown();
     }
   }
-  if (c.redis_cluster) cli::check_cluster_target(c.redis);
+  c.redis_flags.finish();
+  if (c.redis_flags.target()) c.redis = *c.redis_flags.target();
   return c;
 }
 
@@ -91,6 +85,9 @@ int main(int argc, char** argv) {
   }
   if (!cfg) {
     std::fwrite(usage.data(), 1, usage.size(), stdout);
+    const std::string more = cli::redis_flags_help(23);
+    std::fwrite(more.data(), 1, more.size(), stdout);
+    std::fwrite(usage_end.data(), 1, usage_end.size(), stdout);
     return 0;
   }
 
@@ -98,8 +95,8 @@ int main(int argc, char** argv) {
 
   try {
     am::aggregator_options options;
-    options.client.target = cfg->redis;
-    options.cluster = cfg->redis_cluster;
+    options.client = cfg->redis_flags.client_options(cfg->redis);
+    options.cluster = cfg->redis_flags.cluster();
     options.refresh = cfg->refresh;
     am::aggregator agg(options);
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,21 +20,45 @@
 
 namespace anklet_test {
 
+/// A TLS cluster: clients and the cluster bus speak TLS on each node's tls port, with this
+/// server certificate and CA; the plain port stays open for the fixture's own checks.
+struct cluster_tls {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+};
+
 class redis_cluster {
  public:
   /// `masters` masters with `replicas` replicas each; a small node timeout makes failovers
   /// take about a second.
-  explicit redis_cluster(int masters = 3, int replicas = 1, int node_timeout_ms = 500) {
+  explicit redis_cluster(int masters = 3, int replicas = 1, int node_timeout_ms = 500,
+                         std::optional<cluster_tls> tls = std::nullopt) {
     want_replicas_ = replicas > 0;
     redis_config cfg;
-    cfg.cluster_bus = true;
+    cfg.cluster_bus = !tls;  // with TLS the bus port is the TLS port + 10000
     cfg.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
                       std::to_string(node_timeout_ms),
                       // Replicas sync at once (the default waits 5 s for more replicas to join).
                       "--repl-diskless-sync-delay", "0"};
-    for (int i = 0; i < masters * (1 + replicas); ++i) nodes_.push_back(std::make_unique<redis_server>(cfg));
-    std::vector<std::string> args{cli_binary(), "--cluster", "create"};
-    for (const auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
+    for (int i = 0; i < masters * (1 + replicas); ++i) {
+      redis_config c = cfg;
+      if (tls) {
+        const int tp = free_cluster_port();
+        tls_ports_.push_back(tp);
+        c.extra_args.insert(c.extra_args.end(),
+                            {"--tls-port", std::to_string(tp), "--tls-cluster", "yes", "--tls-replication", "yes",
+                             "--tls-cert-file", tls->cert_file, "--tls-key-file", tls->key_file,
+                             "--tls-ca-cert-file", tls->ca_file, "--tls-auth-clients", "no"});
+      }
+      nodes_.push_back(std::make_unique<redis_server>(c));
+    }
+    std::vector<std::string> args{cli_binary()};
+    if (tls) args.insert(args.end(), {"--tls", "--cacert", tls->ca_file});
+    args.insert(args.end(), {"--cluster", "create"});
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      args.push_back("127.0.0.1:" + std::to_string(tls ? tls_ports_[i] : nodes_[i]->port()));
+    }
     args.insert(args.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
     if (run(args, nodes_.front()->dir() + "/create.log") != 0) {
       throw std::runtime_error("redis-cli --cluster create failed; see " + nodes_.front()->dir() + "/create.log");
@@ -44,10 +69,12 @@ class redis_cluster {
   [[nodiscard]] std::size_t size() const { return nodes_.size(); }
   [[nodiscard]] redis_server& node(std::size_t i) { return *nodes_.at(i); }
   [[nodiscard]] int seed_port() const { return nodes_.front()->port(); }
-  /// The node on `port`, or nullptr.
+  /// The first node's TLS port (TLS clusters only).
+  [[nodiscard]] int seed_tls_port() const { return tls_ports_.at(0); }
+  /// The node on `port` (plain or TLS), or nullptr.
   [[nodiscard]] redis_server* by_port(int port) {
-    for (auto& n : nodes_) {
-      if (n->port() == port) return n.get();
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i]->port() == port || (i < tls_ports_.size() && tls_ports_[i] == port)) return nodes_[i].get();
     }
     return nullptr;
   }
@@ -131,6 +158,7 @@ class redis_cluster {
   }
 
   std::vector<std::unique_ptr<redis_server>> nodes_;
+  std::vector<int> tls_ports_;
   bool want_replicas_ = false;
 };
 

@@ -12,6 +12,7 @@
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/redis/tls.hpp"
+#include "redis_cluster.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
@@ -183,4 +184,30 @@ TEST_CASE("rediss:// without a TLS layer is refused, saying what is missing") {
   // A plain client on the TLS port gets no answer it can read; TLS on the plain port fails too.
   auto plain_on_tls = tls_client("127.0.0.1", server().server.port(), with_ca("ca.crt"));
   CHECK_FALSE(plain_on_tls.ping());
+}
+
+TEST_CASE("a TLS cluster: verified connections to every master, routing and the fleet read") {
+  anklet_test::redis_cluster cl(3, 0, 500,
+                                anklet_test::cluster_tls{certs().file("server.crt"), certs().file("server.key"),
+                                                         certs().file("ca.crt")});
+  redis::cluster_options o;
+  o.node.target = redis::parse_url("rediss://127.0.0.1:" + std::to_string(cl.seed_tls_port())).value();
+  o.node.tls = redis::tls_layer(with_ca("ca.crt")).value();
+  redis::cluster_client c(o);
+  for (int i = 0; i < 30; ++i) REQUIRE(c.set("tls-cluster/" + std::to_string(i), std::to_string(i)));
+  REQUIRE(c.slots().masters().size() == 3);
+  for (const auto& m : c.slots().masters()) {
+    REQUIRE(cl.by_port(m.port) != nullptr);
+    CHECK(cl.by_port(m.port)->port() != m.port);  // the map names TLS ports, not plain ones
+  }
+  CHECK(c.node_count() == 3);
+  for (int i = 0; i < 30; ++i) CHECK(c.get("tls-cluster/" + std::to_string(i)).value().value_or("") == std::to_string(i));
+  CHECK(c.redirections() == 0);
+  // The wrong CA is refused on the seed already.
+  redis::cluster_options bad = o;
+  bad.node.tls = redis::tls_layer(with_ca("wrong.crt")).value();
+  redis::cluster_client b(bad);
+  auto r = b.set("k", "v");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("server certificate not trusted") != std::string::npos);
 }

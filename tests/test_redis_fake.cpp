@@ -569,3 +569,23 @@ TEST_CASE("cluster: a node that answers CLUSTER SLOTS with a non-cluster error")
   CHECK(r.error().code == errc::cluster);
   CHECK(r.error().message.find("cluster support disabled") != std::string::npos);
 }
+
+TEST_CASE("cluster: redirections to ever new nodes do not grow the connections without bound") {
+  std::atomic<int> pa{0};
+  std::atomic<int> next{1};
+  std::atomic<int> maps{0};
+  // Every SET is ASKed to a node never seen before (ASK targets stay out of the map), and
+  // after the first map every CLUSTER SLOTS is malformed, so the map is never read again.
+  fake_node a([&](const argv_t& cmd) -> std::string {
+    if (is_cluster_slots(cmd)) return maps++ == 0 ? one_range(pa) : "*1\r\n:1\r\n";
+    return "-ASK " + std::to_string(key_slot(cmd.at(1))) + " 127.0.0." + std::to_string(1 + next++ % 200) + ":1\r\n";
+  });
+  pa = a.port();
+  auto o = cluster_opts(a.port());
+  o.node.connect_timeout = 50ms;
+  cluster_client c(o);
+  for (int i = 0; i < 20; ++i) {
+    CHECK_FALSE(c.set("k" + std::to_string(i), "v"));
+    CHECK(c.node_count() <= 1 + 1 + 2 * (o.max_redirects + 1));  // the map, the seed, two commands' redirections
+  }
+}

@@ -153,6 +153,9 @@ class cluster_client {
   template <command_arg... Args>
   result<reply> command_for_key(std::string_view key, const Args&... args) {
     if (auto m = ensure_map(); !m) return m.error();
+    // Redirections to nodes outside the map add connections; a cluster whose map cannot be
+    // read again must not grow them without bound.
+    if (nodes_.size() > slots_.masters().size() + opt_.seeds.size() + 1 + opt_.max_redirects) forget_unused_nodes();
     const std::uint16_t slot = key_slot(key);
     std::optional<cluster_node> ask;
     bool refreshed = false;

@@ -41,6 +41,9 @@ start_redis() {
 start_program() {
   local program=$1
   shift
+  # Emptied here, not only by the child's redirection: until the child runs, the loop below
+  # would read the previous program's first line.
+  : > "$tmp/run.out"
   "$program" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
   pid=$!
   pids+=("$pid")

@@ -101,7 +101,10 @@ import sys, urllib.request, urllib.error
 try:
     r = urllib.request.urlopen(sys.argv[1], timeout=10); print(200, r.read().decode())
 except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())' "$base/metrics/v1?format=json"
+    print(e.code, e.read().decode())
+except Exception as e:
+    print("no answer:", repr(e))' "$base/metrics/v1?format=json"
+  [ -n "$base" ] || echo "(no first line; stderr: $(cat "$tmp/run.err"))"
   kill -TERM "$pid"
   wait "$pid"
 }

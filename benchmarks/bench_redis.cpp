@@ -8,7 +8,10 @@
 //    and against hiredis doing SCAN + pipelined MGET (goals: >= 20x faster than Go's
 //    method, within 1.5x of hiredis);
 //  - the full aggregation pass (read, parse every payload, render Prometheus), with its
-//    parts as counters (goal: under 100 ms).
+//    parts as counters (goal: under 100 ms);
+//  - the same fleet read from a 3-master Redis Cluster against one node (goal: within 1.3x),
+//    and one SET round trip over TLS against plain TCP on the same server (recorded), both
+//    interleaved; the cluster and the TLS server are started only when these run.
 // Run: build/benchmarks/bench_redis, or benchmarks/ratios.py with the rules in
 // docs/performance-redis.md.
 #include <benchmark/benchmark.h>
@@ -24,10 +27,15 @@
 #include <string>
 #include <vector>
 
+#include "../tests/redis_cluster.hpp"
 #include "../tests/redis_test_server.hpp"
 #include "anklet/metrics/aggregator.hpp"
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/cluster.hpp"
+#if ANKLET_METRICS_TLS
+#include "anklet/metrics/redis/tls.hpp"
+#endif
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 
@@ -406,6 +414,100 @@ void full_pass_json_v2(benchmark::State& state) {
   state.counters["body_MB"] = static_cast<double>(body.size()) / 1e6;
 }
 
+// ---- cluster and TLS --------------------------------------------------------------------
+
+am::redis::client_options cluster_seed_options(const anklet_test::redis_cluster& cl) {
+  am::redis::client_options o;
+  o.target.port = static_cast<std::uint16_t>(cl.seed_port());
+  return o;
+}
+
+// A 3-master cluster (no replicas: reads never touch them) holding the same fleet.
+anklet_test::redis_cluster& fleet_cluster() {
+  static anklet_test::redis_cluster cl = [] {
+    anklet_test::redis_cluster c(3, 0);
+    auto single = our_client();
+    am::redis::cluster_client cc(am::redis::cluster_options{cluster_seed_options(c), {}, 5, {}});
+    auto keys = single.scan_all("anklet/metrics/*");
+    if (!keys || keys->size() != fleet_size) throw std::runtime_error("fleet missing");
+    for (const auto& k : *keys) {
+      auto v = single.get(k);
+      if (!v || !v->has_value() || !cc.set(k, **v, std::chrono::seconds(604800))) throw std::runtime_error("copy failed");
+    }
+    return c;
+  }();
+  return cl;
+}
+
+void fleet_read_cluster_vs_single(benchmark::State& state) {
+  auto& cl = fleet_cluster();
+  auto single = our_client();
+  am::redis::cluster_client cc(am::redis::cluster_options{cluster_seed_options(cl), {}, 5, {}});
+  am::fleet fs;
+  am::fleet fc;
+  double t_single = 0, t_cluster = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!am::read_fleet(single, fs) || fs.hosts.size() != fleet_size) return state.SkipWithError("single read");
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!am::read_fleet(cc, fc) || fc.hosts.size() != fleet_size) return state.SkipWithError("cluster read");
+    const auto t2 = std::chrono::steady_clock::now();
+    t_single += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    t_cluster += std::chrono::duration<double, std::milli>(t2 - t1).count();
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["single_ms"] = t_single / n;
+  state.counters["cluster_ms"] = t_cluster / n;
+  state.counters["ratio"] = t_cluster / t_single;
+  state.counters["masters"] = static_cast<double>(cc.slots().masters().size());
+}
+
+#if ANKLET_METRICS_TLS
+// A redis-server with a TLS port besides its plain one, its self-signed certificate made
+// with openssl in the server's directory.
+struct tls_server {
+  int tls_port = anklet_test::free_loopback_port();
+  std::string dir = [] {
+    char tmpl[] = "/tmp/anklet-bench-tls-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+    const std::string d = tmpl;
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout '" + d + "/k.pem' -out '" + d +
+                            "/c.pem' -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed");
+    return d;
+  }();
+  anklet_test::redis_server server{anklet_test::redis_config{
+      {"--tls-port", std::to_string(tls_port), "--tls-cert-file", dir + "/c.pem", "--tls-key-file", dir + "/k.pem",
+       "--tls-ca-cert-file", dir + "/c.pem", "--tls-auth-clients", "no"},
+      false, false}};
+};
+
+void set_tls_vs_plain(benchmark::State& state) {
+  static tls_server srv;
+  am::redis::client plain = am::redis::client::from_url(srv.server.url()).value();
+  am::redis::tls_settings ts;
+  ts.ca_file = srv.dir + "/c.pem";
+  am::redis::client_options o;
+  o.target = am::redis::parse_url("rediss://127.0.0.1:" + std::to_string(srv.tls_port)).value();
+  o.tls = am::redis::tls_layer(ts).value();
+  am::redis::client tls(o);
+  double t_plain = 0, t_tls = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!plain.set("bench/export", g_export_payload, std::chrono::seconds(604800))) return state.SkipWithError("plain");
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!tls.set("bench/export", g_export_payload, std::chrono::seconds(604800))) return state.SkipWithError("tls");
+    const auto t2 = std::chrono::steady_clock::now();
+    t_plain += std::chrono::duration<double, std::micro>(t1 - t0).count();
+    t_tls += std::chrono::duration<double, std::micro>(t2 - t1).count();
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["plain_us"] = t_plain / n;
+  state.counters["tls_us"] = t_tls / n;
+  state.counters["ratio"] = t_tls / t_plain;
+}
+#endif
+
 }  // namespace
 
 BENCHMARK(export_set_ours)->MinTime(0.5);
@@ -421,6 +523,10 @@ BENCHMARK(parse_fleet_payloads)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(parse_fleet_payloads_nlohmann)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(render_prometheus_only)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(full_pass_json_v2)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(fleet_read_cluster_vs_single)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+#if ANKLET_METRICS_TLS
+BENCHMARK(set_tls_vs_plain)->MinTime(1.0);
+#endif
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);

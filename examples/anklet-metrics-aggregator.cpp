@@ -16,6 +16,7 @@
 #include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/redis/url.hpp"
 #include "cli.hpp"
+#include "redis_flags.hpp"
 
 namespace am = anklet::metrics;
 namespace cli = anklet_examples;
@@ -31,19 +32,21 @@ constexpr std::string_view usage =
     "\n"
     "  --listen ADDR:PORT   address to serve on (default 127.0.0.1:8081; port 0 = any free\n"
     "                       port; IPv6 as [::1]:8081; :8081 = all interfaces)\n"
-    "  --redis URL          redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
+    "  --redis URL          redis[s]://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
     "                       (default redis://127.0.0.1:6379)\n"
     "  --refresh SECONDS    reuse one Redis read for this long (default 0 = read on every request)\n"
     "  --job-url-label      add Anklet's job_url label to the plugin_last_*_run series of\n"
-    "                       format=prometheus (off: a label per job makes a series per job)\n"
-    "  --help               show this help\n"
-    "\n"
-    "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
+    "                       format=prometheus (off: a label per job makes a series per job)\n";
+// After the Redis flags of redis_flags.hpp.
+constexpr std::string_view usage_end =
+    "  --help               show this help\n";
+constexpr std::string_view usage_tail = "\nThe first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
 
 struct config {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8081;
   am::redis::connection_target redis;
+  cli::redis_flags redis_flags;
   std::chrono::milliseconds refresh{0};
   bool job_url_label = false;
 };
@@ -61,10 +64,7 @@ std::optional<config> parse_args(int argc, char** argv) {
       auto listen = cli::parse_listen(args.value());
       c.address = std::move(listen.address);
       c.port = listen.port;
-    } else if (flag == "--redis") {
-      auto t = am::redis::parse_url(args.value());
-      if (!t) throw cli::usage_error{"--redis: " + t.error().message};
-      c.redis = std::move(t.value());
+    } else if (c.redis_flags.parse(args)) {
     } else if (flag == "--refresh") {
       c.refresh = cli::parse_seconds(args.value(), flag);
     } else if (flag == "--job-url-label") {
@@ -74,6 +74,8 @@ std::optional<config> parse_args(int argc, char** argv) {
       args.unknown();
     }
   }
+  c.redis_flags.finish();
+  if (c.redis_flags.target()) c.redis = *c.redis_flags.target();
   return c;
 }
 
@@ -90,7 +92,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!cfg) {
-    std::fwrite(usage.data(), 1, usage.size(), stdout);
+    const std::string help = std::string(usage) + cli::redis_flags_help(23) + std::string(usage_end) + "\n" +
+                             std::string(cli::redis_env_help) + std::string(usage_tail);
+    std::fwrite(help.data(), 1, help.size(), stdout);
     return 0;
   }
 
@@ -98,7 +102,8 @@ int main(int argc, char** argv) {
 
   try {
     am::aggregator_options options;
-    options.client.target = cfg->redis;
+    options.client = cfg->redis_flags.client_options(cfg->redis);
+    options.cluster = cfg->redis_flags.cluster();
     options.refresh = cfg->refresh;
     options.prometheus.job_url_label = cfg->job_url_label;
     am::aggregator agg(options);

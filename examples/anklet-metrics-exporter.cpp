@@ -27,6 +27,7 @@
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 #include "cli.hpp"
+#include "redis_flags.hpp"
 
 namespace am = anklet::metrics;
 namespace cli = anklet_examples;
@@ -46,16 +47,17 @@ constexpr std::string_view usage =
     "  --demo                             add demo plugins that move through the status flow\n"
     "  --host-refresh SECONDS             refresh host metrics at most this often (default 1;\n"
     "                                     0 = on every scrape)\n"
-    "  --redis URL                        also export to Redis: redis://[user[:password]@]host[:port][/db]\n"
+    "  --redis URL                        also export to Redis: redis[s]://[user[:password]@]host[:port][/db]\n"
     "                                     or unix:///path[?db=N]; the key is deleted at exit\n"
     "  --interval SECONDS                 time between Redis writes (default 10)\n"
     "  --key-owner OWNER                  owner part of the Redis key (default: the first plugin's)\n"
     "  --key-name NAME                    name part of the Redis key (default: the first plugin's)\n"
     "  --job-url-label                    add Anklet's job_url label to the plugin_last_*_run series of\n"
-    "                                     format=prometheus (off: a label per job makes a series per job)\n"
-    "  --help                             show this help\n"
-    "\n"
-    "The first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
+    "                                     format=prometheus (off: a label per job makes a series per job)\n";
+// After the Redis flags of redis_flags.hpp.
+constexpr std::string_view usage_end =
+    "  --help                             show this help\n";
+constexpr std::string_view usage_tail = "\nThe first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
 
 struct config {
   std::string address = "127.0.0.1";
@@ -64,6 +66,7 @@ struct config {
   bool demo = false;
   std::chrono::milliseconds host_refresh{1000};
   std::optional<am::redis::connection_target> redis;
+  cli::redis_flags redis_flags;
   std::chrono::milliseconds interval{10000};
   bool interval_given = false;
   std::optional<std::string> key_owner;
@@ -111,10 +114,7 @@ std::optional<config> parse_args(int argc, char** argv) {
       c.job_url_label = true;
     } else if (flag == "--host-refresh") {
       c.host_refresh = cli::parse_seconds(args.value(), flag);
-    } else if (flag == "--redis") {
-      auto t = am::redis::parse_url(args.value());
-      if (!t) throw cli::usage_error{"--redis: " + t.error().message};
-      c.redis = std::move(t.value());
+    } else if (c.redis_flags.parse(args)) {
     } else if (flag == "--interval") {
       c.interval = cli::parse_seconds(args.value(), flag);
       c.interval_given = true;
@@ -128,8 +128,10 @@ std::optional<config> parse_args(int argc, char** argv) {
       args.unknown();
     }
   }
-  if (!c.redis && (c.key_owner || c.key_name || c.interval_given)) {
-    throw cli::usage_error{"--interval, --key-owner and --key-name need --redis"};
+  c.redis_flags.finish();
+  c.redis = c.redis_flags.target();
+  if (!c.redis && (c.key_owner || c.key_name || c.interval_given || c.redis_flags.needs_target())) {
+    throw cli::usage_error{"--interval, --key-owner, --key-name, --redis-cluster and the TLS flags need --redis"};
   }
   if (c.redis && !c.key_name && c.plugins.empty() && !c.demo) {
     throw cli::usage_error{"--redis needs a plugin (--handler, --receiver or --demo) or --key-name to name the key"};
@@ -232,7 +234,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!cfg) {
-    std::fwrite(usage.data(), 1, usage.size(), stdout);
+    const std::string help = std::string(usage) + cli::redis_flags_help(37) + std::string(usage_end) + "\n" +
+                             std::string(cli::redis_env_help) + std::string(usage_tail);
+    std::fwrite(help.data(), 1, help.size(), stdout);
     return 0;
   }
 
@@ -286,7 +290,8 @@ int main(int argc, char** argv) {
       const auto snap = metrics.snapshot();
       const auto* first = snap.plugins.empty() ? nullptr : &snap.plugins.front();
       am::redis::writer_options wo;
-      wo.client.target = *cfg->redis;
+      wo.client = cfg->redis_flags.client_options(*cfg->redis);
+      wo.cluster = cfg->redis_flags.cluster();
       wo.interval = cfg->interval;
       wo.key = am::redis::metrics_key(cfg->key_owner ? *cfg->key_owner : first ? first->owner_name : "",
                                       cfg->key_name ? *cfg->key_name : first->name);

@@ -116,6 +116,13 @@ inline std::chrono::milliseconds parse_seconds(std::string_view text, std::strin
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
 }
 
+/// A Redis Cluster is reached over TCP and has only database 0.
+template <class Target>
+void check_cluster_target(const Target& t) {
+  if (!t.unix_path.empty()) throw usage_error{"--redis-cluster: a cluster node is reached over TCP, not unix://"};
+  if (t.db != 0) throw usage_error{"--redis-cluster: Redis Cluster has only database 0"};
+}
+
 /// The first stdout line, which scripts and users wait for: the full URL served, flushed.
 inline void print_listening(std::string_view bound_address, unsigned port, std::string_view path_and_query) {
   const bool v6 = bound_address.find(':') != std::string_view::npos;

@@ -41,6 +41,9 @@ start_redis() {
 start_program() {
   local program=$1
   shift
+  # Emptied here, not only by the child's redirection: until the child runs, the loop below
+  # would read the previous program's first line.
+  : > "$tmp/run.out"
   "$program" "$@" > "$tmp/run.out" 2> "$tmp/run.err" &
   pid=$!
   pids+=("$pid")
@@ -55,4 +58,42 @@ start_program() {
 # The body of an HTTP GET, on stdout.
 get() {
   python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}
+
+# A Redis Cluster of our own: 3 masters and 3 replicas (redis-server children on free loopback
+# ports whose bus ports, port + 10000, are free too), formed by redis-cli --cluster create,
+# every PID in `pids`. Sets `cports` (the nodes' ports) once every node reports cluster_state:ok.
+start_redis_cluster() {
+  local server=${ANKLET_REDIS_SERVER:-/usr/bin/redis-server} i p dir addrs=()
+  cports=()
+  for i in 0 1 2 3 4 5; do
+    for _ in $(seq 50); do
+      p=$(free_port)
+      [ "$p" -le 55535 ] && python3 -c 'import socket, sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
+        "$((p + 10000))" 2>/dev/null && break
+    done
+    dir="$tmp/node$p"
+    mkdir -p "$dir"
+    "$server" --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
+      --daemonize no --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 500 \
+      --repl-diskless-sync-delay 0 &
+    pids+=("$!")
+    cports+=("$p")
+    addrs+=("127.0.0.1:$p")
+  done
+  for p in "${cports[@]}"; do
+    for _ in $(seq 100); do redis-cli -p "$p" ping > /dev/null 2>&1 && break; sleep 0.05; done
+  done
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes > "$tmp/cluster-create.log" 2>&1 ||
+    { echo "FAIL: redis-cli --cluster create: $(tail -5 "$tmp/cluster-create.log")" >&2; exit 1; }
+  for _ in $(seq 200); do
+    local ok=1
+    for p in "${cports[@]}"; do
+      redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || ok=0
+    done
+    [ "$ok" = 1 ] && return 0
+    sleep 0.1
+  done
+  echo "FAIL: the cluster did not reach cluster_state:ok" >&2
+  exit 1
 }

@@ -41,6 +41,24 @@ inline int free_loopback_port() {
   return ntohs(sa.sin_port);
 }
 
+/// A free port whose cluster bus port (port + 10000) is free too, for a Redis Cluster node.
+inline int free_cluster_port() {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int p = free_loopback_port();
+    if (p + 10000 > 65535) continue;
+    int fd = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
+    if (fd < 0) continue;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(static_cast<std::uint16_t>(p + 10000));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(fd);
+    if (free) return p;
+  }
+  throw std::runtime_error("no free port pair (port, port + 10000) for a cluster node");
+}
+
 /// True once something on 127.0.0.1:port answers a PING with any RESP reply
 /// (an error such as NOAUTH also proves the server is up).
 inline bool answers_ping(int port) {
@@ -67,6 +85,7 @@ inline bool answers_ping(int port) {
 struct redis_config {
   std::vector<std::string> extra_args;  // e.g. {"--requirepass", "x"}
   bool unix_socket = false;
+  bool cluster_bus = false;  // a cluster node: port + 10000 must be free as well
 };
 
 /// redis-server as a child process. The destructor kills exactly that PID and reaps it,
@@ -78,7 +97,7 @@ class redis_server {
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      if (start(free_loopback_port())) return;
+      if (start(cfg_.cluster_bus ? free_cluster_port() : free_loopback_port())) return;
     }
     std::filesystem::remove_all(dir_);
     throw std::runtime_error("redis-server did not start after 5 ports; see its log in a kept dir");
@@ -94,6 +113,7 @@ class redis_server {
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] std::string unix_path() const { return dir_ + "/redis.sock"; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
   [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
   /// SIGKILL to our child only, then wait for it.

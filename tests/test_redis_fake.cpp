@@ -13,13 +13,17 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "anklet/metrics/detail/socket.hpp"
 #include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/cluster.hpp"
+#include "redis_test_server.hpp"
 
 using namespace anklet::metrics::redis;
 using namespace std::chrono_literals;
@@ -344,4 +348,250 @@ TEST_CASE("a connect that is never accepted times out") {
   CAPTURE(r.error().to_string());
   CHECK(r.error().code == errc::timeout);
   CHECK(r.error().message.find("timed out after 200 ms") != std::string::npos);
+}
+
+// ---- cluster replies ---------------------------------------------------------------------
+
+namespace {
+
+using argv_t = std::vector<std::string>;
+
+// Answers each command of one connection with answer(argv) until the client closes it; the
+// commands are RESP arrays, which the reply parser reads as well as any reply.
+void serve_commands(int fd, const std::atomic<bool>& stop, const std::function<std::string(const argv_t&)>& answer) {
+  reply_parser p;
+  while (!stop) {
+    pollfd pf{fd, POLLIN, 0};
+    if (::poll(&pf, 1, 20) <= 0) continue;
+    char buf[4096];
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return;
+    p.feed(buf, static_cast<std::size_t>(n));
+    reply r;
+    while (p.next(r) == reply_parser::status::complete) {
+      argv_t argv;
+      for (const auto& e : r.elements) argv.push_back(e.str);
+      if (!send_all(fd, answer(argv))) return;
+    }
+  }
+}
+
+// A fake cluster node: answer(argv) for every command, and a log of the commands received.
+class fake_node {
+ public:
+  explicit fake_node(std::function<std::string(const argv_t&)> answer)
+      : answer_(std::move(answer)), srv_([this](int fd, int, const std::atomic<bool>& stop) {
+          serve_commands(fd, stop, [this](const argv_t& argv) {
+            {
+              std::lock_guard lock(mutex_);
+              log_.push_back(argv);
+            }
+            return answer_(argv);
+          });
+        }) {}
+  [[nodiscard]] int port() const { return srv_.port(); }
+  [[nodiscard]] int count(std::string_view command) const {
+    std::lock_guard lock(mutex_);
+    int n = 0;
+    for (const auto& a : log_) n += !a.empty() && a[0] == command ? 1 : 0;
+    return n;
+  }
+  [[nodiscard]] std::vector<argv_t> log() const {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
+
+ private:
+  std::function<std::string(const argv_t&)> answer_;
+  mutable std::mutex mutex_;
+  std::vector<argv_t> log_;
+  fake_server srv_;  // last: its thread calls the members above
+};
+
+// CLUSTER SLOTS naming one master, 127.0.0.1:port, for slots [first, last].
+std::string one_range(int port, int first = 0, int last = 16383) {
+  return "*1\r\n*3\r\n:" + std::to_string(first) + "\r\n:" + std::to_string(last) + "\r\n*2\r\n$9\r\n127.0.0.1\r\n:" +
+         std::to_string(port) + "\r\n";
+}
+
+bool is_cluster_slots(const argv_t& a) { return a.size() == 2 && a[0] == "CLUSTER" && a[1] == "SLOTS"; }
+
+cluster_options cluster_opts(int seed_port) {
+  cluster_options o;
+  o.node = fast_options(seed_port);
+  return o;
+}
+
+}  // namespace
+
+std::string moved(std::string_view kind, std::string_view key, int port) {
+  return "-" + std::string(kind) + " " + std::to_string(key_slot(key)) + " 127.0.0.1:" + std::to_string(port) + "\r\n";
+}
+
+TEST_CASE("cluster: MOVED moves the slot, the command is retried there, and the map is read again") {
+  std::atomic<int> pa{0};
+  std::atomic<int> pb{0};
+  std::atomic<int> maps{0};
+  // A serves every slot until its first map is read; then every slot moves to B.
+  fake_node b([&](const argv_t& cmd) -> std::string { return is_cluster_slots(cmd) ? one_range(pb) : "+OK\r\n"; });
+  fake_node a([&](const argv_t& cmd) -> std::string {
+    if (is_cluster_slots(cmd)) return one_range(maps++ == 0 ? pa : pb);
+    return "-MOVED " + std::to_string(key_slot(cmd.at(1))) + " 127.0.0.1:" + std::to_string(pb) + "\r\n";
+  });
+  pa = a.port();
+  pb = b.port();
+  cluster_client c(cluster_opts(a.port()));
+  REQUIRE(c.set("k", "v"));
+  CHECK(a.count("SET") == 1);
+  CHECK(b.count("SET") == 1);
+  CHECK(c.redirections() == 1);
+  CHECK(c.slots().master_of(key_slot("k"))->port == b.port());
+  // The next command reads the whole map again and goes straight to B.
+  REQUIRE(c.set("other", "v"));
+  CHECK(a.count("CLUSTER") + b.count("CLUSTER") == 2);
+  CHECK(a.count("SET") == 1);
+  CHECK(b.count("SET") == 2);
+  CHECK(c.slots().masters().size() == 1);
+}
+
+TEST_CASE("cluster: ASK is followed once, after ASKING, and leaves the map alone") {
+  std::atomic<int> pa{0};
+  std::atomic<int> pb{0};
+  std::atomic<bool> asking{false};
+  fake_node b([&](const argv_t& cmd) -> std::string {
+    if (cmd[0] == "ASKING") {
+      asking = true;
+      return "+OK\r\n";
+    }
+    const bool ok = asking.exchange(false);
+    return ok ? "+OK\r\n" : moved("MOVED", "k", pa);
+  });
+  fake_node a([&](const argv_t& cmd) -> std::string {
+    return is_cluster_slots(cmd) ? one_range(pa) : moved("ASK", "k", pb);
+  });
+  pa = a.port();
+  pb = b.port();
+  cluster_client c(cluster_opts(a.port()));
+  REQUIRE(c.set("k", "v"));
+  CHECK(b.count("ASKING") == 1);
+  CHECK(b.count("SET") == 1);
+  CHECK(c.slots().master_of(key_slot("k"))->port == a.port());
+  REQUIRE(c.set("k", "v2"));
+  CHECK(a.count("SET") == 2);
+  CHECK(b.count("ASKING") == 2);
+  CHECK(a.count("CLUSTER") == 1);  // ASK does not make the map stale
+}
+
+TEST_CASE("cluster: a MOVED loop ends after max_redirects") {
+  std::atomic<int> pa{0};
+  std::atomic<int> pb{0};
+  fake_node b([&](const argv_t& cmd) -> std::string { return is_cluster_slots(cmd) ? one_range(pb) : moved("MOVED", "k", pa); });
+  fake_node a([&](const argv_t& cmd) -> std::string { return is_cluster_slots(cmd) ? one_range(pa) : moved("MOVED", "k", pb); });
+  pa = a.port();
+  pb = b.port();
+  auto o = cluster_opts(a.port());
+  o.max_redirects = 4;
+  cluster_client c(o);
+  auto r = c.set("k", "v");
+  REQUIRE_FALSE(r);
+  CAPTURE(r.error().to_string());
+  CHECK(r.error().code == errc::cluster);
+  CHECK(r.error().message.find("more than 4 redirections") != std::string::npos);
+  CHECK(a.count("SET") + b.count("SET") == 5);
+  // The connections survive: a loop is the cluster's confusion, not a broken peer.
+  CHECK(c.node_count() == 2);
+}
+
+TEST_CASE("cluster: a redirection to a node nobody listens on fails fast and bounded") {
+  const int nowhere = anklet_test::free_loopback_port();
+  std::atomic<int> pa{0};
+  fake_node a([&](const argv_t& cmd) -> std::string {
+    return is_cluster_slots(cmd) ? one_range(pa) : moved("MOVED", "k", nowhere);
+  });
+  pa = a.port();
+  cluster_client c(cluster_opts(a.port()));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.set("k", "v");
+  REQUIRE_FALSE(r);
+  CAPTURE(r.error().to_string());
+  CHECK((r.error().code == errc::io || r.error().code == errc::backoff));
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  CHECK(a.count("SET") <= 6);
+  // The lost connection had the map read again.
+  CHECK(c.refreshes() == 2);
+}
+
+TEST_CASE("cluster: a slot map with holes serves what it covers and refuses the rest") {
+  std::atomic<int> pa{0};
+  fake_node a([&](const argv_t& cmd) -> std::string { return is_cluster_slots(cmd) ? one_range(pa, 0, 8191) : "+OK\r\n"; });
+  pa = a.port();
+  std::string low;
+  std::string high;
+  for (int i = 0; low.empty() || high.empty(); ++i) {
+    const std::string k = "key" + std::to_string(i);
+    (key_slot(k) < 8192 ? low : high) = k;
+  }
+  cluster_client c(cluster_opts(a.port()));
+  CHECK(c.set(low, "v"));
+  auto r = c.set(high, "v");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::cluster);
+  CHECK(r.error().message.find("no master serves slot " + std::to_string(key_slot(high))) != std::string::npos);
+  CHECK(a.count("SET") == 1);
+  CHECK(a.count("CLUSTER") == 2);  // a hole has the map read once more before giving up
+}
+
+TEST_CASE("cluster: a malformed CLUSTER SLOTS is refused; the next seed is asked") {
+  fake_node bad([](const argv_t& cmd) -> std::string {
+    return is_cluster_slots(cmd) ? "*1\r\n*3\r\n:0\r\n:99999\r\n*2\r\n$1\r\nh\r\n:1\r\n" : "+OK\r\n";
+  });
+  {
+    cluster_client c(cluster_opts(bad.port()));
+    auto r = c.set("k", "v");
+    REQUIRE_FALSE(r);
+    CAPTURE(r.error().to_string());
+    CHECK(r.error().code == errc::cluster);
+    CHECK(r.error().message.find("invalid slot numbers") != std::string::npos);
+    CHECK(bad.count("SET") == 0);
+  }
+  std::atomic<int> pg{0};
+  fake_node good([&](const argv_t& cmd) -> std::string { return is_cluster_slots(cmd) ? one_range(pg) : "+OK\r\n"; });
+  pg = good.port();
+  auto o = cluster_opts(bad.port());
+  connection_target second = o.node.target;
+  second.port = static_cast<std::uint16_t>(good.port());
+  o.seeds.push_back(second);
+  cluster_client c(o);
+  REQUIRE(c.set("k", "v"));
+  CHECK(good.count("SET") == 1);
+  CHECK(c.node_count() == 2);  // the bad seed stays a seed, for a later refresh
+}
+
+TEST_CASE("cluster: a node that answers CLUSTER SLOTS with a non-cluster error") {
+  fake_node a([](const argv_t&) -> std::string { return "-ERR This instance has cluster support disabled\r\n"; });
+  cluster_client c(cluster_opts(a.port()));
+  auto r = c.set("k", "v");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::cluster);
+  CHECK(r.error().message.find("cluster support disabled") != std::string::npos);
+}
+
+TEST_CASE("cluster: redirections to ever new nodes do not grow the connections without bound") {
+  std::atomic<int> pa{0};
+  std::atomic<int> next{1};
+  std::atomic<int> maps{0};
+  // Every SET is ASKed to a node never seen before (ASK targets stay out of the map), and
+  // after the first map every CLUSTER SLOTS is malformed, so the map is never read again.
+  fake_node a([&](const argv_t& cmd) -> std::string {
+    if (is_cluster_slots(cmd)) return maps++ == 0 ? one_range(pa) : "*1\r\n:1\r\n";
+    return "-ASK " + std::to_string(key_slot(cmd.at(1))) + " 127.0.0." + std::to_string(1 + next++ % 200) + ":1\r\n";
+  });
+  pa = a.port();
+  auto o = cluster_opts(a.port());
+  o.node.connect_timeout = 50ms;
+  cluster_client c(o);
+  for (int i = 0; i < 20; ++i) {
+    CHECK_FALSE(c.set("k" + std::to_string(i), "v"));
+    CHECK(c.node_count() <= 1 + 1 + 2 * (o.max_redirects + 1));  // the map, the seed, two commands' redirections
+  }
 }

@@ -59,8 +59,8 @@ TEST_CASE("unix:// URLs") {
 
 TEST_CASE("malformed URLs name the problem") {
   CHECK(problem("") == "redis URL: empty");
-  CHECK(problem("http://x") == "redis URL: unknown scheme (expected redis:// or unix://)");
-  CHECK(problem("rediss://x") == "redis URL: rediss:// (TLS) is not supported");
+  CHECK(problem("http://x") == "redis URL: unknown scheme (expected redis://, rediss:// or unix://)");
+  CHECK(problem("rediss://") == "redis URL: the host is empty");
   CHECK(problem("redis://") == "redis URL: the host is empty");
   CHECK(problem("redis://:6379") == "redis URL: the host is empty");
   CHECK(problem("redis://host:") == "redis URL: the port is empty");
@@ -93,4 +93,16 @@ TEST_CASE("error messages never repeat the password") {
   auto r = parse_url("redis://u:topsecret@ho$t:1");
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("topsecret") == std::string::npos);
+}
+
+TEST_CASE("rediss:// is a TCP target with TLS") {
+  auto t = parse_url("rediss://u:p@cache.example:6380/2");
+  REQUIRE(t);
+  CHECK(t->tls);
+  CHECK(t->host == "cache.example");
+  CHECK(t->port == 6380);
+  CHECK(t->db == 2);
+  CHECK(t->user == "u");
+  CHECK_FALSE(parse_url("redis://cache.example")->tls);
+  CHECK(parse_url("REDISS://h")->tls);
 }

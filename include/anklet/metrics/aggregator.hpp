@@ -37,6 +37,7 @@
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/prometheus.hpp"
 #include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/render_common.hpp"
 #include "anklet/metrics/status.hpp"
 
@@ -187,6 +188,130 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
     auto r = c.execute(p, on_reply);
     if (!r) return fail(r.error());
     if (batch_error) return fail(*batch_error);
+  }
+  out.hosts.resize(used);
+  out.fetch_time = clock::now() - t1;
+  out.parse_time = parsing;
+  return {};
+}
+
+/// Reads every matching key of a Redis Cluster into `out`: the slot map is read first, then
+/// every master is SCANned (a key lives on its slot's master only) and its values are read
+/// with pipelined GETs on that master's connection (an MGET would cross slots). A value that
+/// moved between SCAN and GET (MOVED or ASK) is read again through the cluster's routing.
+/// The limits and the outcome are those of the single-node read_fleet.
+inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {}) {
+  using clock = std::chrono::steady_clock;
+  out.skipped = {};
+  out.skipped_keys.clear();
+  out.keys_seen = 0;
+  out.scan_time = out.fetch_time = out.parse_time = std::chrono::nanoseconds{0};
+  auto fail = [&](redis::error e) -> redis::result<void> {
+    out.hosts.clear();
+    return e;
+  };
+
+  const auto t0 = clock::now();
+  // A failover shows in the map: read it for every fleet read, not only after a failure.
+  if (auto r = c.refresh(); !r) return fail(r.error());
+  const std::vector<redis::cluster_node> masters = c.slots().masters();
+  struct found {
+    std::string key;
+    std::size_t node;
+  };
+  std::vector<found> keys;
+  for (std::size_t n = 0; n < masters.size(); ++n) {
+    redis::client& conn = c.connection(masters[n]);
+    std::uint64_t cursor = 0;
+    do {
+      auto page = conn.scan(cursor, opt.match, opt.scan_count);
+      if (!page) {
+        c.invalidate();
+        return fail({page.error().code, masters[n].address() + ": " + page.error().message});
+      }
+      cursor = page->cursor;
+      if (keys.size() + page->keys.size() > opt.max_keys) {
+        return fail({redis::errc::limit, "more than " + std::to_string(opt.max_keys) + " keys match " + opt.match});
+      }
+      for (auto& k : page->keys) keys.push_back({std::move(k), n});
+    } while (cursor != 0);
+  }
+  std::sort(keys.begin(), keys.end(), [](const found& a, const found& b) { return a.key < b.key; });
+  keys.erase(std::unique(keys.begin(), keys.end(), [](const found& a, const found& b) { return a.key == b.key; }),
+             keys.end());
+  out.keys_seen = keys.size();
+  const auto t1 = clock::now();
+  out.scan_time = t1 - t0;
+
+  // hosts[i] is the report of keys[i] when ok[i]; compacted in key order at the end.
+  if (out.hosts.size() < keys.size()) out.hosts.resize(keys.size());
+  std::vector<char> ok(keys.size(), 0);
+  std::vector<std::size_t> moved;
+  clock::duration parsing{0};
+  payload_error perr;
+  auto take = [&](std::size_t i, redis::reply& v) {
+    const std::string& key = keys[i].key;
+    if (v.type != redis::reply_type::bulk_string) {
+      detail::note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
+      return;
+    }
+    const auto p0 = clock::now();
+    const bool good = read_payload(v.str, out.hosts[i].report, opt.limits, &perr);
+    parsing += clock::now() - p0;
+    if (!good) {
+      detail::note_skip(out, key, skip_reason::malformed, perr.message + " at byte " + std::to_string(perr.offset));
+      return;
+    }
+    out.hosts[i].key = key;
+    ok[i] = 1;
+  };
+  for (std::size_t n = 0; n < masters.size(); ++n) {
+    std::vector<std::size_t> mine;
+    redis::pipeline p;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].node != n) continue;
+      mine.push_back(i);
+      p.add("GET", keys[i].key);
+    }
+    if (p.empty()) continue;
+    std::optional<redis::error> reply_error;
+    auto on_reply = [&](std::size_t j, redis::reply&& r) {
+      const std::size_t i = mine[j];
+      if (r.is_error()) {
+        if (r.str.rfind("MOVED ", 0) == 0 || r.str.rfind("ASK ", 0) == 0) {
+          moved.push_back(i);
+        } else if (r.str.rfind("WRONGTYPE", 0) == 0) {
+          detail::note_skip(out, keys[i].key, skip_reason::missing, "not a string");
+        } else if (!reply_error) {
+          reply_error = redis::error{redis::errc::server, "GET: " + r.str};
+        }
+        return;
+      }
+      take(i, r);
+    };
+    auto r = c.connection(masters[n]).execute(p, on_reply);
+    if (!r) {
+      c.invalidate();
+      return fail({r.error().code, masters[n].address() + ": " + r.error().message});
+    }
+    if (reply_error) return fail(*reply_error);
+  }
+  for (const std::size_t i : moved) {
+    auto v = c.command_for_key(keys[i].key, "GET", keys[i].key);
+    if (!v) {
+      if (v.error().code == redis::errc::server && v.error().message.rfind("WRONGTYPE", 0) == 0) {
+        detail::note_skip(out, keys[i].key, skip_reason::missing, "not a string");
+        continue;
+      }
+      return fail(v.error());
+    }
+    take(i, *v);
+  }
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!ok[i]) continue;
+    if (used != i) std::swap(out.hosts[used], out.hosts[i]);
+    ++used;
   }
   out.hosts.resize(used);
   out.fetch_time = clock::now() - t1;
@@ -580,6 +705,8 @@ struct aggregator_response {
 /// The aggregator: a Redis client, a refresh period and the routes in docs/metrics.md.
 struct aggregator_options {
   redis::client_options client;
+  /// client.target is a seed of a Redis Cluster, whose every master is read.
+  bool cluster = false;
   fleet_read_options read;
   /// How long one read may answer requests; 0 reads Redis for every request.
   std::chrono::milliseconds refresh{0};
@@ -590,7 +717,9 @@ struct aggregator_options {
 /// Serves the fleet. respond() is thread-safe; Redis reads are serialised on one client.
 class aggregator {
  public:
-  explicit aggregator(aggregator_options options = {}) : opt_(std::move(options)), client_(opt_.client) {}
+  explicit aggregator(aggregator_options options = {}) : opt_(std::move(options)), client_(opt_.client) {
+    if (opt_.cluster) cluster_.emplace(redis::cluster_options{opt_.client, {}, 5, {}});
+  }
   aggregator(const aggregator&) = delete;
   aggregator& operator=(const aggregator&) = delete;
 
@@ -646,7 +775,7 @@ class aggregator {
     if (read_at_ && opt_.refresh.count() > 0 && now - *read_at_ < opt_.refresh) return {};
     read_at_.reset();
     for (auto& c : cache_) c.reset();
-    auto r = read_fleet(client_, fleet_, opt_.read);
+    auto r = cluster_ ? read_fleet(*cluster_, fleet_, opt_.read) : read_fleet(client_, fleet_, opt_.read);
     if (!r) return r;
     read_at_ = now;
     return {};
@@ -680,6 +809,7 @@ class aggregator {
 
   aggregator_options opt_;
   redis::client client_;
+  std::optional<redis::cluster_client> cluster_;
   std::mutex mutex_;
   fleet fleet_;
   std::optional<std::chrono::steady_clock::time_point> read_at_;

@@ -18,6 +18,10 @@
 // Host names are resolved with getaddrinfo, which has no timeout of its own; use an address
 // when that matters.
 //
+// TLS (rediss://) runs through a stream_layer that client_options::tls makes for each
+// connection; redis/tls.hpp provides one on OpenSSL. This header includes no TLS library:
+// without a layer, a TLS target fails with errc::invalid_argument saying so.
+//
 // Thread safety: none. One client per thread, or a lock around it. A closed peer never
 // raises SIGPIPE (MSG_NOSIGNAL, or SO_NOSIGPIPE where send() lacks it).
 #pragma once
@@ -37,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -51,6 +56,31 @@
 #include "anklet/metrics/redis/url.hpp"
 
 namespace anklet::metrics::redis {
+
+/// A layer over a connected non-blocking socket, such as TLS (redis/tls.hpp). One per connection.
+class stream_layer {
+ public:
+  stream_layer() = default;
+  stream_layer(const stream_layer&) = delete;
+  stream_layer& operator=(const stream_layer&) = delete;
+  virtual ~stream_layer() = default;
+  /// Sets the layer up on `fd` before `deadline` (e.g. the TLS handshake).
+  virtual result<void> start(int fd, std::chrono::steady_clock::time_point deadline) = 0;
+  /// As send(2)/recv(2) on a non-blocking socket: bytes moved, 0 for an orderly close
+  /// (read), -1 with errno set, EAGAIN when the socket must become readable or writable.
+  virtual long write(const char* data, std::size_t n) = 0;
+  virtual long read(char* data, std::size_t n) = 0;
+};
+
+/// Makes the stream_layer of each connection to a target.
+class stream_layer_factory {
+ public:
+  stream_layer_factory() = default;
+  stream_layer_factory(const stream_layer_factory&) = delete;
+  stream_layer_factory& operator=(const stream_layer_factory&) = delete;
+  virtual ~stream_layer_factory() = default;
+  virtual result<std::unique_ptr<stream_layer>> make(const connection_target& target) const = 0;
+};
 
 /// Connection, timeouts, reconnect backoff and reply limits.
 struct client_options {
@@ -69,6 +99,8 @@ struct client_options {
   reply_limits limits;
   /// Bytes asked of the kernel per read.
   std::size_t read_chunk = std::size_t{64} << 10;
+  /// TLS for targets with tls set (rediss://): redis::tls_layer(...) of redis/tls.hpp.
+  std::shared_ptr<const stream_layer_factory> tls;
 };
 
 /// Many commands sent in one write; their replies are read in one go by client::execute.
@@ -131,6 +163,7 @@ class client {
       : opt_(std::move(o.opt_)),
         parser_(std::move(o.parser_)),
         fd_(std::exchange(o.fd_, -1)),
+        layer_(std::move(o.layer_)),
         failures_(o.failures_),
         retry_at_(o.retry_at_),
         window_(o.window_),
@@ -142,6 +175,7 @@ class client {
       opt_ = std::move(o.opt_);
       parser_ = std::move(o.parser_);
       fd_ = std::exchange(o.fd_, -1);
+      layer_ = std::move(o.layer_);
       failures_ = o.failures_;
       retry_at_ = o.retry_at_;
       window_ = o.window_;
@@ -360,6 +394,7 @@ class client {
   }
 
   void close_socket() noexcept {
+    layer_.reset();
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
@@ -484,6 +519,24 @@ class client {
       ::freeaddrinfo(res);
       if (!r) return r;
     }
+    if (t.tls) {
+      if (!opt_.tls) {
+        close_socket();
+        return redis::error{errc::invalid_argument,
+                            "rediss:// needs TLS, which this client was not given: include anklet/metrics/redis/tls.hpp, "
+                            "set client_options::tls = redis::tls_layer(...) and link OpenSSL"};
+      }
+      auto layer = opt_.tls->make(t);
+      if (!layer) {
+        close_socket();
+        return layer.error();
+      }
+      layer_ = std::move(*layer);
+      if (auto st = layer_->start(fd_, deadline); !st) {
+        close_socket();
+        return st;
+      }
+    }
     return handshake(deadline);
   }
 
@@ -524,7 +577,8 @@ class client {
   result<bool> read_some() {
     for (;;) {
       auto area = parser_.prepare(opt_.read_chunk);
-      ssize_t k = ::recv(fd_, area.data(), std::min(area.size(), opt_.read_chunk), 0);
+      const std::size_t want = std::min(area.size(), opt_.read_chunk);
+      const auto k = layer_ ? layer_->read(area.data(), want) : ::recv(fd_, area.data(), want, 0);
       if (k > 0) {
         parser_.commit(static_cast<std::size_t>(k));
         return true;
@@ -561,7 +615,8 @@ class client {
     std::size_t sent = 0;
     std::size_t got = 0;
     while (sent < req.size()) {
-      ssize_t k = ::send(fd_, req.data() + sent, req.size() - sent, metrics::detail::send_nosignal);
+      const auto k = layer_ ? layer_->write(req.data() + sent, req.size() - sent)
+                            : ::send(fd_, req.data() + sent, req.size() - sent, metrics::detail::send_nosignal);
       if (k > 0) {
         sent += static_cast<std::size_t>(k);
         continue;
@@ -615,6 +670,7 @@ class client {
   client_options opt_;
   reply_parser parser_;
   int fd_ = -1;
+  std::unique_ptr<stream_layer> layer_;
   unsigned failures_ = 0;
   time_point retry_at_{};
   std::chrono::microseconds window_{0};

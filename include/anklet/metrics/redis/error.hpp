@@ -26,6 +26,7 @@ enum class errc : std::uint8_t {
   backoff,       ///< a reconnect was refused because the backoff window after a failure is open
   invalid_url,   ///< a connection string could not be parsed
   invalid_argument,  ///< a request the client refuses to send (e.g. a Unix path that is too long)
+  cluster,       ///< a Redis Cluster cannot route the command: no master for its slot, or too many redirections
 };
 
 /// A short stable name for an error kind, for logs.
@@ -40,6 +41,7 @@ enum class errc : std::uint8_t {
     case errc::backoff: return "backoff";
     case errc::invalid_url: return "invalid_url";
     case errc::invalid_argument: return "invalid_argument";
+    case errc::cluster: return "cluster";
   }
   return "unknown";
 }

@@ -1,5 +1,6 @@
 // anklet::metrics::redis connection strings:
 //   redis://[user[:password]@]host[:port][/db]
+//   rediss://[user[:password]@]host[:port][/db]   (TLS; see redis/tls.hpp)
 //   unix:///absolute/path[?db=N][&user=U][&password=P]
 // User, password and Unix path are percent-decoded. A malformed string gives an
 // errc::invalid_url error naming the problem; the message never repeats the password.
@@ -24,6 +25,8 @@ struct connection_target {
   std::string password;
   /// SELECT'ed after connecting when not 0.
   int db = 0;
+  /// TLS (rediss://): the client needs client_options::tls, which redis/tls.hpp provides.
+  bool tls = false;
 };
 
 namespace detail {
@@ -206,9 +209,13 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
 [[nodiscard]] inline result<connection_target> parse_url(std::string_view url) {
   if (detail::iequals_prefix(url, "redis://")) return detail::parse_tcp_url(url.substr(8));
   if (detail::iequals_prefix(url, "unix://")) return detail::parse_unix_url(url.substr(7));
-  if (detail::iequals_prefix(url, "rediss://")) return detail::url_error("rediss:// (TLS) is not supported");
+  if (detail::iequals_prefix(url, "rediss://")) {
+    auto t = detail::parse_tcp_url(url.substr(9));
+    if (t) t->tls = true;
+    return t;
+  }
   if (url.empty()) return detail::url_error("empty");
-  return detail::url_error("unknown scheme (expected redis:// or unix://)");
+  return detail::url_error("unknown scheme (expected redis://, rediss:// or unix://)");
 }
 
 }  // namespace anklet::metrics::redis

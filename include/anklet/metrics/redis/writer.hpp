@@ -59,6 +59,7 @@
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/redis/error.hpp"
 #include "anklet/metrics/time.hpp"
 #include "anklet/metrics/transport.hpp"
@@ -115,6 +116,9 @@ struct writer_options {
   /// Connection, timeouts and reconnect backoff. The backoff settings also pace retries
   /// of failed writes (capped at `interval`).
   client_options client;
+  /// client.target is a seed of a Redis Cluster: each SET and DEL goes to its slot's master
+  /// (redis/cluster.hpp), through failovers without a restart.
+  bool cluster = false;
   /// The key every write goes to; required (the constructor refuses an empty one). Go
   /// Anklet's rule is redis::metrics_key(owner, name) of the process's first plugin.
   std::string key;
@@ -149,6 +153,8 @@ class writer {
   explicit writer(writer_options options = {})
       : opt_(std::move(options)),
         client_(opt_.client),
+        cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options{opt_.client, {}, 5, {}})
+                              : std::nullopt),
         rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
     if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
     if (opt_.key.empty()) {
@@ -179,7 +185,7 @@ class writer {
       std::lock_guard io(io_mutex_);
       payload_.clear();
       format_json(s, std::back_inserter(payload_), opt_.json);
-      r = client_.set(key, payload_, opt_.ttl);
+      r = cluster_ ? cluster_->set(key, payload_, opt_.ttl) : client_.set(key, payload_, opt_.ttl);
     }
     if (r) record(key, std::nullopt);
     else record(key, r.error());
@@ -243,7 +249,7 @@ class writer {
   result<bool> cleanup(std::string_view key) {
     result<std::int64_t> r = [&] {
       std::lock_guard io(io_mutex_);
-      return client_.del(key);
+      return cluster_ ? cluster_->del(key) : client_.del(key);
     }();
     if (!r) {
       log(log_level::warning, "Redis cleanup of " + std::string(key) + " failed: " + r.error().to_string());
@@ -319,7 +325,7 @@ class writer {
     auto d = std::chrono::milliseconds(static_cast<std::int64_t>(delay));
     {
       std::lock_guard io(io_mutex_);
-      d = std::max(d, client_.backoff_remaining());
+      d = std::max(d, cluster_ ? cluster_->backoff_remaining() : client_.backoff_remaining());
     }
     return std::clamp(d, std::chrono::milliseconds{1}, opt_.interval);
   }
@@ -371,9 +377,10 @@ class writer {
 
   writer_options opt_;
   client client_;
+  std::optional<cluster_client> cluster_;
   std::string payload_;
   std::minstd_rand rng_;
-  mutable std::mutex io_mutex_;       // client_, payload_
+  mutable std::mutex io_mutex_;       // client_, cluster_, payload_
   mutable std::mutex state_mutex_;    // health_, log_, stop_requested_
   std::mutex control_mutex_;          // start/stop against each other
   std::condition_variable wake_;

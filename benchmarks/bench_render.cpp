@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "anklet/metrics/anklet_text.hpp"
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/prometheus.hpp"
 
@@ -152,18 +153,10 @@ std::string iostream_render(const am::metrics_snapshot& m, const std::map<std::s
     family("plugin_total_failed_runs_since_start", true, [](auto& p) { return p.total_failed_runs_since_start; }, nullptr);
     family("plugin_total_canceled_runs_since_start", true, [](auto& p) { return p.total_canceled_runs_since_start; }, nullptr);
   }
-  const auto& h = m.host;
-  scalar("host_cpu_count", h.cpu_count);
-  scalar("host_cpu_used_count", h.cpu_used_count);
-  scalar("host_cpu_usage_percentage", h.cpu_usage_percentage);
-  scalar("host_memory_total_bytes", h.memory_total_bytes);
-  scalar("host_memory_used_bytes", h.memory_used_bytes);
-  scalar("host_memory_available_bytes", h.memory_available_bytes);
-  scalar("host_memory_usage_percentage", h.memory_usage_percentage);
-  scalar("host_disk_total_bytes", h.disk_total_bytes);
-  scalar("host_disk_used_bytes", h.disk_used_bytes);
-  scalar("host_disk_available_bytes", h.disk_available_bytes);
-  scalar("host_disk_usage_percentage", h.disk_usage_percentage);
+  for (const auto& f : am::catalogue::host_fields) {
+    if (f.count != nullptr) scalar(std::string(f.meta.name), m.host.*f.count);
+    else scalar(std::string(f.meta.name), m.host.*f.share);
+  }
   return std::move(os).str();
 }
 

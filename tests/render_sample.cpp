@@ -1,17 +1,54 @@
 // Prints Prometheus text for the promtool check (tests/promtool_check.sh).
 // Modes: `full` (mixed snapshot and more), `solo` (receivers only), `unknown-status`
-// (a state set whose current status is no known one, as the aggregator may see).
+// (a state set whose current status is no known one, as the aggregator may see), and
+// `catalogue`: one line per family, `scope<TAB>name<TAB>type<TAB>labels`, scope `exporter`
+// or `fleet`, in the order each writes them (tests/check_catalogue.py reads it).
 #include <cstdio>
 #include <iterator>
 #include <limits>
 #include <string>
 #include <string_view>
 
+#include "anklet/metrics/catalogue.hpp"
+#include "anklet/metrics/payload_reader.hpp"
 #include "anklet/metrics/prometheus.hpp"
 #include "render_fixtures.hpp"
 
 using namespace anklet::metrics;
 using namespace anklet_test;
+
+namespace {
+
+std::string_view labels_of(catalogue::label_set l, bool fleet) {
+  switch (l) {
+    case catalogue::label_set::none: return "";
+    case catalogue::label_set::plugin: return "name, plugin, owner, [repo]";
+    case catalogue::label_set::plugin_state: return "name, plugin, owner, [repo], status";
+    case catalogue::label_set::plugin_run: return "name, plugin, owner, [repo], [job_url]";
+    case catalogue::label_set::host: return fleet ? "name, owner" : "";
+    case catalogue::label_set::reason: return "reason";
+  }
+  return "?";
+}
+
+void add_family(std::string& out, std::string_view scope, const catalogue::family& f) {
+  const bool fleet = scope == "fleet";
+  out.append(scope).append("\t").append(f.name).append("\t").append(to_string(f.type)).append("\t");
+  out.append(labels_of(f.labels, fleet)).append("\n");
+}
+
+std::string catalogue_lines() {
+  std::string out;
+  for (const auto& t : catalogue::process_totals<metrics_snapshot>) add_family(out, "exporter", t.meta);
+  for (const auto& f : catalogue::plugin_families<plugin_metrics>) add_family(out, "exporter", f.meta);
+  for (const auto& f : catalogue::host_fields) add_family(out, "exporter", f.meta);
+  for (const auto& f : catalogue::plugin_families<reported_plugin>) add_family(out, "fleet", f.meta);
+  for (const auto& f : catalogue::host_fields) add_family(out, "fleet", f.meta);
+  for (const auto& f : catalogue::fleet_families) add_family(out, "fleet", f);
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const std::string_view mode = argc > 1 ? argv[1] : "full";
@@ -42,6 +79,8 @@ int main(int argc, char** argv) {
         s, "plugin_status", [](auto& ls) { write_prometheus_label(ls, "name", "r1"); }, "exploded \"x\"\n");
     write_status_state_set(
         s, "plugin_status", [](auto& ls) { write_prometheus_label(ls, "name", "r2"); }, "idle");
+  } else if (mode == "catalogue") {
+    out = catalogue_lines();
   } else {
     std::fprintf(stderr, "unknown mode\n");
     return 2;

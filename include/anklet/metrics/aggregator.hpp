@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/payload_reader.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/prometheus.hpp"
@@ -374,43 +375,38 @@ void write_aggregate_json_entry(text_sink<Out>& s, const fleet_entry& e) {
     write_uint(s, v);
     s.put(',');
   };
-  const auto dbl = [&](std::string_view key, double v) {
+  const auto fig = [&](const catalogue::host_field& f) {
     s.put('"');
-    s.write(key);
+    s.write(f.meta.fleet_key);
     s.write("\":");
-    write_json_double(s, v);
+    if (f.count != nullptr) write_uint(s, h.*f.count);
+    else write_json_double(s, h.*f.share);
   };
+  const auto& families = catalogue::plugin_families<reported_plugin>;
   s.put('{');
   str("repo_name", p.repo_name);
   str("plugin_name", p.plugin_name);
   str("custom_name", p.name);
   str("owner_name", p.owner_name);
-  tim("last_update", r.last_update);
-  str("plugin_status", p.status);
-  tim("plugin_last_successful_run", handler ? p.last_successful_run : zero);
-  tim("plugin_last_failed_run", handler ? p.last_failed_run : zero);
-  tim("plugin_last_canceled_run", handler ? p.last_canceled_run : zero);
-  tim("plugin_status_since", p.status_since);
-  num("plugin_total_ran_vms", handler ? p.total_ran_vms : 0);
-  num("plugin_total_successful_runs_since_start", handler ? p.total_successful_runs_since_start : 0);
-  num("plugin_total_failed_runs_since_start", handler ? p.total_failed_runs_since_start : 0);
-  num("plugin_total_canceled_runs_since_start", handler ? p.total_canceled_runs_since_start : 0);
-  str("plugin_last_successful_run_job_url", handler ? std::string_view(p.last_successful_run_job_url) : "");
-  str("plugin_last_failed_run_job_url", handler ? std::string_view(p.last_failed_run_job_url) : "");
-  str("plugin_last_canceled_run_job_url", handler ? std::string_view(p.last_canceled_run_job_url) : "");
-  num("host_cpu_count", h.cpu_count);
-  num("host_cpu_used_count", h.cpu_used_count);
-  dbl("host_cpu_usage_percentage", h.cpu_usage_percentage);
-  s.put(',');
-  num("host_memory_total_bytes", h.memory_total_bytes);
-  num("host_memory_used_bytes", h.memory_used_bytes);
-  num("host_memory_available_bytes", h.memory_available_bytes);
-  dbl("host_memory_usage_percentage", h.memory_usage_percentage);
-  s.put(',');
-  num("host_disk_total_bytes", h.disk_total_bytes);
-  num("host_disk_used_bytes", h.disk_used_bytes);
-  num("host_disk_available_bytes", h.disk_available_bytes);
-  dbl("host_disk_usage_percentage", h.disk_usage_percentage);
+  tim(catalogue::fleet_last_update.fleet_key, r.last_update);
+  str(families[0].meta.fleet_key, p.status);
+  // Go's entry order: last runs, status_since, counters, job URLs, host figures.
+  for (const auto& f : families) {
+    if (f.job_url != nullptr) tim(f.meta.fleet_key, handler ? p.*f.time : zero);
+  }
+  for (const auto& f : families) {
+    if (f.time != nullptr && !f.handlers_only) tim(f.meta.fleet_key, p.*f.time);
+  }
+  for (const auto& f : families) {
+    if (f.count != nullptr) num(f.meta.fleet_key, handler ? p.*f.count : 0);
+  }
+  for (const auto& f : families) {
+    if (f.job_url != nullptr) str(f.job_url_fleet_key, handler ? std::string_view(p.*f.job_url) : "");
+  }
+  for (std::size_t i = 0; i < catalogue::host_fields.size(); ++i) {
+    if (i != 0) s.put(',');
+    fig(catalogue::host_fields[i]);
+  }
   s.put('}');
 }
 
@@ -572,12 +568,12 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
   const auto every = [](const detail::labelled_entry&) { return true; };
   const auto handlers = [](const detail::labelled_entry& l) { return !detail::reported_receiver(*l.e.plugin); };
 
+  const auto& families = catalogue::plugin_families<reported_plugin>;
   if (!entries.empty()) {
-    write_prometheus_family_header(s, "plugin_status", "Current status of the plugin (1 for the current one).",
-                                   "gauge");
+    write_prometheus_family_header(s, families[0].meta.name, families[0].meta.help, to_string(families[0].meta.type));
     for (const auto& l : entries) {
       write_status_state_set(
-          s, "plugin_status", [&](auto& sink) { sink.write(l.plugin_labels); }, l.e.plugin->status);
+          s, families[0].meta.name, [&](auto& sink) { sink.write(l.plugin_labels); }, l.e.plugin->status);
     }
   }
   const auto plugin_time = [](auto member) {
@@ -608,26 +604,21 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
       write_uint(sink, e.plugin->*member);
     };
   };
-  write_fleet_family(s, entries, "plugin_status_since", "Unix time of the last status change (0 = never).", "gauge",
-                     every, plugin_time(&reported_plugin::status_since));
-  write_fleet_family(s, entries, "plugin_last_successful_run", "Unix time of the last successful run (0 = never).",
-                     "gauge", handlers,
-                     run_time(&reported_plugin::last_successful_run, &reported_plugin::last_successful_run_job_url));
-  write_fleet_family(s, entries, "plugin_last_failed_run", "Unix time of the last failed run (0 = never).", "gauge",
-                     handlers, run_time(&reported_plugin::last_failed_run, &reported_plugin::last_failed_run_job_url));
-  write_fleet_family(s, entries, "plugin_last_canceled_run", "Unix time of the last canceled run (0 = never).",
-                     "gauge", handlers,
-                     run_time(&reported_plugin::last_canceled_run, &reported_plugin::last_canceled_run_job_url));
-  write_fleet_family(s, entries, "plugin_total_ran_vms", "VMs this handler started since its process started.",
-                     "counter", handlers, plugin_count(&reported_plugin::total_ran_vms));
-  write_fleet_family(s, entries, "plugin_total_successful_runs_since_start",
-                     "Jobs of this handler that succeeded since start.", "counter", handlers,
-                     plugin_count(&reported_plugin::total_successful_runs_since_start));
-  write_fleet_family(s, entries, "plugin_total_failed_runs_since_start", "Jobs of this handler that failed since start.",
-                     "counter", handlers, plugin_count(&reported_plugin::total_failed_runs_since_start));
-  write_fleet_family(s, entries, "plugin_total_canceled_runs_since_start",
-                     "Jobs of this handler that were canceled since start.", "counter", handlers,
-                     plugin_count(&reported_plugin::total_canceled_runs_since_start));
+  for (std::size_t k = 1; k < families.size(); ++k) {
+    const auto& fam = families[k];
+    const std::string_view type = to_string(fam.meta.type);
+    const auto write = [&](auto select) {
+      if (fam.job_url != nullptr) {
+        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, run_time(fam.time, fam.job_url));
+      } else if (fam.time != nullptr) {
+        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, plugin_time(fam.time));
+      } else {
+        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, plugin_count(fam.count));
+      }
+    };
+    if (fam.handlers_only) write(handlers);
+    else write(every);
+  }
 
   const auto host_uint = [](auto member) {
     return [member](auto& sink, const detail::labelled_entry& l) {
@@ -645,30 +636,16 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
       write_prometheus_double(sink, e.host->report.host.*member);
     };
   };
-  write_fleet_family(s, entries, "host_cpu_count", "CPU cores of the plugin's host.", "gauge", every,
-                     host_uint(&host_metrics::cpu_count));
-  write_fleet_family(s, entries, "host_cpu_used_count", "CPU cores in use on the plugin's host.", "gauge", every,
-                     host_uint(&host_metrics::cpu_used_count));
-  write_fleet_family(s, entries, "host_cpu_usage_percentage", "CPU usage of the plugin's host in percent.", "gauge",
-                     every, host_double(&host_metrics::cpu_usage_percentage));
-  write_fleet_family(s, entries, "host_memory_total_bytes", "Total memory of the plugin's host in bytes.", "gauge",
-                     every, host_uint(&host_metrics::memory_total_bytes));
-  write_fleet_family(s, entries, "host_memory_used_bytes", "Used memory of the plugin's host in bytes.", "gauge",
-                     every, host_uint(&host_metrics::memory_used_bytes));
-  write_fleet_family(s, entries, "host_memory_available_bytes", "Available memory of the plugin's host in bytes.",
-                     "gauge", every, host_uint(&host_metrics::memory_available_bytes));
-  write_fleet_family(s, entries, "host_memory_usage_percentage", "Memory usage of the plugin's host in percent.",
-                     "gauge", every, host_double(&host_metrics::memory_usage_percentage));
-  write_fleet_family(s, entries, "host_disk_total_bytes", "Root file system size of the plugin's host in bytes.",
-                     "gauge", every, host_uint(&host_metrics::disk_total_bytes));
-  write_fleet_family(s, entries, "host_disk_used_bytes", "Used bytes of the root file system of the plugin's host.",
-                     "gauge", every, host_uint(&host_metrics::disk_used_bytes));
-  write_fleet_family(s, entries, "host_disk_available_bytes",
-                     "Available bytes of the root file system of the plugin's host.", "gauge", every,
-                     host_uint(&host_metrics::disk_available_bytes));
-  write_fleet_family(s, entries, "host_disk_usage_percentage", "Root file system usage of the plugin's host in percent.",
-                     "gauge", every, host_double(&host_metrics::disk_usage_percentage));
-  write_fleet_family(s, entries, "last_update", "Unix time of the host's last export (0 = never).", "gauge", every,
+  for (const auto& hf : catalogue::host_fields) {
+    const std::string_view type = to_string(hf.meta.type);
+    if (hf.count != nullptr) {
+      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_uint(hf.count));
+    } else {
+      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_double(hf.share));
+    }
+  }
+  const auto& last_update = catalogue::fleet_last_update;
+  write_fleet_family(s, entries, last_update.name, last_update.help, to_string(last_update.type), every,
                      [](auto& sink, const detail::labelled_entry& l) {
                        sink.write(l.host_labels);
                        const fleet_entry& e = l.e;
@@ -676,14 +653,17 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
                        write_int(sink, to_unix_seconds(e.host->report.last_update.instant));
                      });
 
-  write_prometheus_family_header(s, "aggregator_hosts", "Host keys read in this answer.", "gauge");
-  s.write("aggregator_hosts ");
+  const auto& hosts = catalogue::fleet_hosts;
+  write_prometheus_family_header(s, hosts.name, hosts.help, to_string(hosts.type));
+  s.write(hosts.name);
+  s.put(' ');
   write_uint(s, f.hosts.size());
   s.put('\n');
-  write_prometheus_family_header(s, "aggregator_skipped_keys",
-                                 "Keys left out of this answer: value missing (expired, deleted) or malformed.", "gauge");
+  const auto& skipped = catalogue::fleet_skipped_keys;
+  write_prometheus_family_header(s, skipped.name, skipped.help, to_string(skipped.type));
   for (const auto r : all_skip_reasons) {
-    s.write("aggregator_skipped_keys{reason=\"");
+    s.write(skipped.name);
+    s.write("{reason=\"");
     s.write(to_string(r));
     s.write("\"} ");
     write_uint(s, f.skipped_count(r));

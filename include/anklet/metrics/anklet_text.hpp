@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/render_common.hpp"
 
@@ -97,54 +98,45 @@ template <char_sink Sink>
 void write_anklet_text(Sink& s, const metrics_snapshot& m, const anklet_text_options& options = {}) {
   const bool solo = !m.plugins.empty() && std::all_of(m.plugins.begin(), m.plugins.end(), detail::receiver_by_name);
   if (!solo) {
-    detail::write_anklet_line(s, "total_running_vms", m.total_running_vms);
-    detail::write_anklet_line(s, "total_successful_runs_since_start", m.total_successful_runs_since_start);
-    detail::write_anklet_line(s, "total_failed_runs_since_start", m.total_failed_runs_since_start);
-    detail::write_anklet_line(s, "total_canceled_runs_since_start", m.total_canceled_runs_since_start);
+    for (const auto& t : catalogue::process_totals<metrics_snapshot>) {
+      detail::write_anklet_line(s, t.meta.name, m.*t.value);
+    }
   }
+  // Go's line order differs from the catalogue's: the last runs come before status_since.
+  const auto& families = catalogue::plugin_families<plugin_metrics>;
   detail::anklet_labels labels;  // reused: at most a few allocations per render
   for (const auto& p : m.plugins) {
     const bool handler_by_name = !detail::receiver_by_name(p);
     labels.assign(p);
-    s.write("plugin_status");
+    s.write(families[0].meta.name);
     s.write(labels.with_repo());
     s.write("} ");
     s.write(to_string(p.status));
     s.put('\n');
     if (handler_by_name) {
-      detail::write_anklet_last_run(s, "plugin_last_successful_run", labels, p.last_successful_run_job_url,
-                                    p.last_successful_run, options.zone);
-      detail::write_anklet_last_run(s, "plugin_last_failed_run", labels, p.last_failed_run_job_url,
-                                    p.last_failed_run, options.zone);
-      detail::write_anklet_last_run(s, "plugin_last_canceled_run", labels, p.last_canceled_run_job_url,
-                                    p.last_canceled_run, options.zone);
+      for (const auto& f : families) {
+        if (f.job_url == nullptr) continue;
+        detail::write_anklet_last_run(s, f.meta.name, labels, p.*f.job_url, p.*f.time, options.zone);
+      }
     }
-    s.write("plugin_status_since");
-    s.write(labels.with_repo());
-    s.write("} ");
-    write_rfc3339(s, p.status_since, options.zone);
-    s.put('\n');
+    for (const auto& f : families) {
+      if (f.time == nullptr || f.handlers_only) continue;
+      s.write(f.meta.name);
+      s.write(labels.with_repo());
+      s.write("} ");
+      write_rfc3339(s, p.*f.time, options.zone);
+      s.put('\n');
+    }
     if (handler_by_name) {
-      detail::write_anklet_count(s, "plugin_total_ran_vms", labels, p.total_ran_vms);
-      detail::write_anklet_count(s, "plugin_total_successful_runs_since_start", labels,
-                                 p.total_successful_runs_since_start);
-      detail::write_anklet_count(s, "plugin_total_failed_runs_since_start", labels, p.total_failed_runs_since_start);
-      detail::write_anklet_count(s, "plugin_total_canceled_runs_since_start", labels,
-                                 p.total_canceled_runs_since_start);
+      for (const auto& f : families) {
+        if (f.count != nullptr) detail::write_anklet_count(s, f.meta.name, labels, p.*f.count);
+      }
     }
   }
-  const auto& h = m.host;
-  detail::write_anklet_line(s, "host_cpu_count", h.cpu_count);
-  detail::write_anklet_line(s, "host_cpu_used_count", h.cpu_used_count);
-  detail::write_anklet_line(s, "host_cpu_usage_percentage", h.cpu_usage_percentage);
-  detail::write_anklet_line(s, "host_memory_total_bytes", h.memory_total_bytes);
-  detail::write_anklet_line(s, "host_memory_used_bytes", h.memory_used_bytes);
-  detail::write_anklet_line(s, "host_memory_available_bytes", h.memory_available_bytes);
-  detail::write_anklet_line(s, "host_memory_usage_percentage", h.memory_usage_percentage);
-  detail::write_anklet_line(s, "host_disk_total_bytes", h.disk_total_bytes);
-  detail::write_anklet_line(s, "host_disk_used_bytes", h.disk_used_bytes);
-  detail::write_anklet_line(s, "host_disk_available_bytes", h.disk_available_bytes);
-  detail::write_anklet_line(s, "host_disk_usage_percentage", h.disk_usage_percentage);
+  for (const auto& f : catalogue::host_fields) {
+    if (f.count != nullptr) detail::write_anklet_line(s, f.meta.name, m.host.*f.count);
+    else detail::write_anklet_line(s, f.meta.name, m.host.*f.share);
+  }
 }
 
 /// The same, written to the output iterator `out`; returns the iterator past the end.

@@ -4,11 +4,13 @@
 // valid JSON for any input bytes: invalid UTF-8 becomes U+FFFD as Go does.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
 
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/render_common.hpp"
 
@@ -45,6 +47,15 @@ template <char_sink Sink>
 void write_json_field(Sink& s, std::string_view key, std::string_view v) {
   s.write(key);
   write_json_string(s, v);
+}
+
+// `sep` then `"key":`; catalogue keys need no escaping.
+template <char_sink Sink>
+void write_json_key(Sink& s, char sep, std::string_view key) {
+  s.put(sep);
+  s.put('"');
+  s.write(key);
+  s.write("\":");
 }
 
 // A time needs no escaping: only digits, '-', ':', '.', 'T', 'Z' and '+'.
@@ -95,18 +106,16 @@ void write_json_plugin(Sink& s, const plugin_metrics& p, time_zone zone) {
 /// Go rounds them through a float64.
 template <char_sink Sink>
 void write_json(Sink& s, const metrics_snapshot& m, const json_options& options = {}) {
-  const auto& h = m.host;
-  detail::write_json_field(s, R"({"host_cpu_count":)", h.cpu_count);
-  detail::write_json_field(s, R"(,"host_cpu_usage_percentage":)", h.cpu_usage_percentage);
-  detail::write_json_field(s, R"(,"host_cpu_used_count":)", h.cpu_used_count);
-  detail::write_json_field(s, R"(,"host_disk_available_bytes":)", h.disk_available_bytes);
-  detail::write_json_field(s, R"(,"host_disk_total_bytes":)", h.disk_total_bytes);
-  detail::write_json_field(s, R"(,"host_disk_usage_percentage":)", h.disk_usage_percentage);
-  detail::write_json_field(s, R"(,"host_disk_used_bytes":)", h.disk_used_bytes);
-  detail::write_json_field(s, R"(,"host_memory_available_bytes":)", h.memory_available_bytes);
-  detail::write_json_field(s, R"(,"host_memory_total_bytes":)", h.memory_total_bytes);
-  detail::write_json_field(s, R"(,"host_memory_usage_percentage":)", h.memory_usage_percentage);
-  detail::write_json_field(s, R"(,"host_memory_used_bytes":)", h.memory_used_bytes);
+  // Keys in byte order: the host figures, last_update, plugins, the totals.
+  constexpr auto host_order = catalogue::payload_key_order(catalogue::host_fields);
+  char sep = '{';
+  for (const std::size_t i : host_order) {
+    const auto& f = catalogue::host_fields[i];
+    detail::write_json_key(s, sep, f.meta.payload_key);
+    if (f.count != nullptr) write_uint(s, m.host.*f.count);
+    else write_json_double(s, m.host.*f.share);
+    sep = ',';
+  }
   detail::write_json_time(s, R"(,"last_update":)", m.last_update, options.zone);
   s.write(R"(,"plugins":[)");
   bool first = true;
@@ -116,10 +125,12 @@ void write_json(Sink& s, const metrics_snapshot& m, const json_options& options 
     detail::write_json_plugin(s, p, options.zone);
   }
   s.put(']');
-  detail::write_json_field(s, R"(,"total_canceled_runs_since_start":)", m.total_canceled_runs_since_start);
-  detail::write_json_field(s, R"(,"total_failed_runs_since_start":)", m.total_failed_runs_since_start);
-  detail::write_json_field(s, R"(,"total_running_vms":)", m.total_running_vms);
-  detail::write_json_field(s, R"(,"total_successful_runs_since_start":)", m.total_successful_runs_since_start);
+  constexpr auto& totals = catalogue::process_totals<metrics_snapshot>;
+  constexpr auto totals_order = catalogue::payload_key_order(totals);
+  for (const std::size_t i : totals_order) {
+    detail::write_json_key(s, ',', totals[i].meta.payload_key);
+    write_uint(s, m.*totals[i].value);
+  }
   s.put('}');
 }
 

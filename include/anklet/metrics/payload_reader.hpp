@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/detail/decimal.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/time.hpp"
@@ -480,17 +481,9 @@ struct payload_parser {
         else if (key == "total_successful_runs_since_start") ok = counter_value(r.total_successful_runs_since_start);
         else if (key == "total_failed_runs_since_start") ok = counter_value(r.total_failed_runs_since_start);
         else if (key == "total_canceled_runs_since_start") ok = counter_value(r.total_canceled_runs_since_start);
-        else if (key == "host_cpu_count") ok = counter_value(h.cpu_count);
-        else if (key == "host_cpu_used_count") ok = counter_value(h.cpu_used_count);
-        else if (key == "host_cpu_usage_percentage") ok = double_value(h.cpu_usage_percentage);
-        else if (key == "host_memory_total_bytes") ok = counter_value(h.memory_total_bytes);
-        else if (key == "host_memory_used_bytes") ok = counter_value(h.memory_used_bytes);
-        else if (key == "host_memory_available_bytes") ok = counter_value(h.memory_available_bytes);
-        else if (key == "host_memory_usage_percentage") ok = double_value(h.memory_usage_percentage);
-        else if (key == "host_disk_total_bytes") ok = counter_value(h.disk_total_bytes);
-        else if (key == "host_disk_used_bytes") ok = counter_value(h.disk_used_bytes);
-        else if (key == "host_disk_available_bytes") ok = counter_value(h.disk_available_bytes);
-        else if (key == "host_disk_usage_percentage") ok = double_value(h.disk_usage_percentage);
+        else if (const auto* f = catalogue::find_host_field(key)) {
+          ok = f->count != nullptr ? counter_value(h.*f->count) : double_value(h.*f->share);
+        }
         else if (key == "plugins") ok = plugins(r.plugins);
         else ok = in.skip_value(1);
         if (!ok) return false;

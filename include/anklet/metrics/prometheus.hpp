@@ -15,6 +15,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/model.hpp"
 #include "anklet/metrics/render_common.hpp"
 
@@ -118,82 +119,55 @@ template <char_sink Sink>
 void write_prometheus(Sink& s, const metrics_snapshot& m, const prometheus_options& options = {}) {
   const bool solo = m.solo_receiver();
   if (!solo) {
-    detail::write_prometheus_scalar(s, "total_running_vms", "VMs running now.", "gauge", m.total_running_vms);
-    detail::write_prometheus_scalar(s, "total_successful_runs_since_start",
-                                    "Jobs that succeeded since the process started.", "counter",
-                                    m.total_successful_runs_since_start);
-    detail::write_prometheus_scalar(s, "total_failed_runs_since_start", "Jobs that failed since the process started.",
-                                    "counter", m.total_failed_runs_since_start);
-    detail::write_prometheus_scalar(s, "total_canceled_runs_since_start",
-                                    "Jobs that were canceled since the process started.", "counter",
-                                    m.total_canceled_runs_since_start);
+    for (const auto& t : catalogue::process_totals<metrics_snapshot>) {
+      detail::write_prometheus_scalar(s, t.meta.name, t.meta.help, to_string(t.meta.type), m.*t.value);
+    }
   }
 
   // Every plugin's labels, escaped once for the up to 15 lines that carry them.
   prometheus_label_sets labels;
   for (const auto& p : m.plugins) labels.add([&p](auto& ls) { detail::write_plugin_prometheus_labels(ls, p); });
 
+  const auto& families = catalogue::plugin_families<plugin_metrics>;
   if (!m.plugins.empty()) {
-    write_prometheus_family_header(s, "plugin_status", "Plugin status as a state set: 1 for the current status.",
-                                   "gauge");
+    write_prometheus_family_header(s, families[0].meta.name, families[0].meta.help, to_string(families[0].meta.type));
     for (std::size_t i = 0; i < m.plugins.size(); ++i) {
-      write_status_state_set(s, "plugin_status", labels[i], m.plugins[i].status);
+      write_status_state_set(s, families[0].meta.name, labels[i], m.plugins[i].status);
     }
   }
 
   const auto every = [](const plugin_metrics&) { return true; };
   const auto handlers = [](const plugin_metrics& p) { return p.is_handler(); };
-  detail::write_prometheus_plugin_family(
-      s, m, labels, "plugin_status_since", "Unix time of the last status change (0 = never).", "gauge", every,
-      [](const plugin_metrics& p) { return to_unix_seconds(p.status_since); }, nullptr);
-  detail::write_prometheus_plugin_family(
-      s, m, labels, "plugin_last_successful_run", "Unix time of the last successful run (0 = never).", "gauge", handlers,
-      [](const plugin_metrics& p) { return to_unix_seconds(p.last_successful_run); },
-      [](const plugin_metrics& p) -> std::string_view { return p.last_successful_run_job_url; }, options.job_url_label);
-  detail::write_prometheus_plugin_family(
-      s, m, labels, "plugin_last_failed_run", "Unix time of the last failed run (0 = never).", "gauge", handlers,
-      [](const plugin_metrics& p) { return to_unix_seconds(p.last_failed_run); },
-      [](const plugin_metrics& p) -> std::string_view { return p.last_failed_run_job_url; }, options.job_url_label);
-  detail::write_prometheus_plugin_family(
-      s, m, labels, "plugin_last_canceled_run", "Unix time of the last canceled run (0 = never).", "gauge", handlers,
-      [](const plugin_metrics& p) { return to_unix_seconds(p.last_canceled_run); },
-      [](const plugin_metrics& p) -> std::string_view { return p.last_canceled_run_job_url; }, options.job_url_label);
-  if (!solo) {
-    detail::write_prometheus_plugin_family(
-        s, m, labels, "plugin_total_ran_vms", "VMs this handler started since the process started.", "counter", handlers,
-        [](const plugin_metrics& p) { return p.total_ran_vms; }, nullptr);
-    detail::write_prometheus_plugin_family(
-        s, m, labels, "plugin_total_successful_runs_since_start", "Jobs this handler ran successfully since start.",
-        "counter", handlers, [](const plugin_metrics& p) { return p.total_successful_runs_since_start; }, nullptr);
-    detail::write_prometheus_plugin_family(
-        s, m, labels, "plugin_total_failed_runs_since_start", "Jobs of this handler that failed since start.", "counter",
-        handlers, [](const plugin_metrics& p) { return p.total_failed_runs_since_start; }, nullptr);
-    detail::write_prometheus_plugin_family(
-        s, m, labels, "plugin_total_canceled_runs_since_start", "Jobs of this handler that were canceled since start.",
-        "counter", handlers, [](const plugin_metrics& p) { return p.total_canceled_runs_since_start; }, nullptr);
+  for (std::size_t k = 1; k < families.size(); ++k) {
+    const auto& f = families[k];
+    if (f.run_total && solo) continue;
+    const std::string_view name = f.meta.name;
+    const std::string_view type = to_string(f.meta.type);
+    const auto write = [&](auto select) {
+      if (f.time != nullptr) {
+        const auto url = f.job_url;
+        detail::write_prometheus_plugin_family(
+            s, m, labels, name, f.meta.help, type, select,
+            [t = f.time](const plugin_metrics& p) { return to_unix_seconds(p.*t); },
+            [url](const plugin_metrics& p) -> std::string_view { return p.*url; },
+            options.job_url_label && url != nullptr);
+      } else {
+        detail::write_prometheus_plugin_family(
+            s, m, labels, name, f.meta.help, type, select, [c = f.count](const plugin_metrics& p) { return p.*c; },
+            nullptr);
+      }
+    };
+    if (f.handlers_only) write(handlers);
+    else write(every);
   }
 
-  const auto& h = m.host;
-  detail::write_prometheus_scalar(s, "host_cpu_count", "CPU cores of the host.", "gauge", h.cpu_count);
-  detail::write_prometheus_scalar(s, "host_cpu_used_count", "CPU cores in use (count times usage).", "gauge",
-                                  h.cpu_used_count);
-  detail::write_prometheus_scalar(s, "host_cpu_usage_percentage", "CPU busy share in percent.",
-                                  h.cpu_usage_percentage);
-  detail::write_prometheus_scalar(s, "host_memory_total_bytes", "Total memory in bytes.", "gauge",
-                                  h.memory_total_bytes);
-  detail::write_prometheus_scalar(s, "host_memory_used_bytes", "Used memory in bytes.", "gauge", h.memory_used_bytes);
-  detail::write_prometheus_scalar(s, "host_memory_available_bytes", "Available memory in bytes.", "gauge",
-                                  h.memory_available_bytes);
-  detail::write_prometheus_scalar(s, "host_memory_usage_percentage", "Used memory in percent.",
-                                  h.memory_usage_percentage);
-  detail::write_prometheus_scalar(s, "host_disk_total_bytes", "Size of the root file system in bytes.", "gauge",
-                                  h.disk_total_bytes);
-  detail::write_prometheus_scalar(s, "host_disk_used_bytes", "Used bytes of the root file system.", "gauge",
-                                  h.disk_used_bytes);
-  detail::write_prometheus_scalar(s, "host_disk_available_bytes", "Bytes available on the root file system.",
-                                  "gauge", h.disk_available_bytes);
-  detail::write_prometheus_scalar(s, "host_disk_usage_percentage", "Used share of the root file system in percent.",
-                                  h.disk_usage_percentage);
+  for (const auto& f : catalogue::host_fields) {
+    if (f.count != nullptr) {
+      detail::write_prometheus_scalar(s, f.meta.name, f.meta.help, to_string(f.meta.type), m.host.*f.count);
+    } else {
+      detail::write_prometheus_scalar(s, f.meta.name, f.meta.help, m.host.*f.share);
+    }
+  }
 }
 
 /// The same, written to the output iterator `out`; returns the iterator past the end.

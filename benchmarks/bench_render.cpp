@@ -126,32 +126,25 @@ std::string iostream_render(const am::metrics_snapshot& m, const std::map<std::s
       os << ",status=\"" << am::to_string(s) << "\"} " << (s == p.status ? 1 : 0) << '\n';
     }
   }
-  const auto family = [&](const std::string& name, bool handlers_only, auto value, auto job_url) {
+  // The default exposition has no job_url label (a label per job is a series per job).
+  const auto family = [&](const std::string& name, bool handlers_only, auto value) {
     header(name);
     for (const auto& p : m.plugins) {
       if (handlers_only && !p.is_handler()) continue;
       os << name << '{';
       stream_labels(os, p);
-      if constexpr (!std::is_same_v<decltype(job_url), std::nullptr_t>) {
-        os << ",job_url=\"";
-        stream_escaped(os, job_url(p));
-        os << '"';
-      }
       os << "} " << value(p) << '\n';
     }
   };
-  family("plugin_status_since", false, [](auto& p) { return unix_seconds(p.status_since); }, nullptr);
-  family("plugin_last_successful_run", true, [](auto& p) { return unix_seconds(p.last_successful_run); },
-         [](auto& p) { return p.last_successful_run_job_url; });
-  family("plugin_last_failed_run", true, [](auto& p) { return unix_seconds(p.last_failed_run); },
-         [](auto& p) { return p.last_failed_run_job_url; });
-  family("plugin_last_canceled_run", true, [](auto& p) { return unix_seconds(p.last_canceled_run); },
-         [](auto& p) { return p.last_canceled_run_job_url; });
+  family("plugin_status_since", false, [](auto& p) { return unix_seconds(p.status_since); });
+  family("plugin_last_successful_run", true, [](auto& p) { return unix_seconds(p.last_successful_run); });
+  family("plugin_last_failed_run", true, [](auto& p) { return unix_seconds(p.last_failed_run); });
+  family("plugin_last_canceled_run", true, [](auto& p) { return unix_seconds(p.last_canceled_run); });
   if (!solo) {
-    family("plugin_total_ran_vms", true, [](auto& p) { return p.total_ran_vms; }, nullptr);
-    family("plugin_total_successful_runs_since_start", true, [](auto& p) { return p.total_successful_runs_since_start; }, nullptr);
-    family("plugin_total_failed_runs_since_start", true, [](auto& p) { return p.total_failed_runs_since_start; }, nullptr);
-    family("plugin_total_canceled_runs_since_start", true, [](auto& p) { return p.total_canceled_runs_since_start; }, nullptr);
+    family("plugin_total_ran_vms", true, [](auto& p) { return p.total_ran_vms; });
+    family("plugin_total_successful_runs_since_start", true, [](auto& p) { return p.total_successful_runs_since_start; });
+    family("plugin_total_failed_runs_since_start", true, [](auto& p) { return p.total_failed_runs_since_start; });
+    family("plugin_total_canceled_runs_since_start", true, [](auto& p) { return p.total_canceled_runs_since_start; });
   }
   for (const auto& f : am::catalogue::host_fields) {
     if (f.count != nullptr) scalar(std::string(f.meta.name), m.host.*f.count);

@@ -2,6 +2,7 @@
 // redis-server: golden v1/v2 JSON, valid Prometheus text (promtool), skipped keys, routes.
 #include <doctest/doctest.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -357,4 +358,99 @@ TEST_CASE("served over HTTP by the responder: routes, HEAD, 404") {
   CHECK(post->status == 405);
   CHECK(post->header("allow") == "GET, HEAD");
   server.stop();
+}
+
+namespace {
+
+// Peak RSS (VmHWM) in MiB since the last reset_peak_rss(), which Linux allows through
+// clear_refs; elsewhere the process's lifetime peak.
+long peak_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;
+}
+long current_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+std::string plugin_payload(std::string_view name) {
+  return R"({"last_update":"2025-01-08T09:30:15Z","plugins":[{"Name":")" + std::string(name) +
+         R"(","PluginName":"github","OwnerName":"o","Status":"idle"}]})";
+}
+
+}  // namespace
+
+TEST_CASE("one value over the per-value limit is skipped and counted; every other host is served") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/a", plugin_payload("A")));
+  REQUIRE(c.set("anklet/metrics/b-huge", std::string(65u << 20, 'x')));  // 65 MiB: over max_bulk_length too
+  REQUIRE(c.set("anklet/metrics/c", plugin_payload("C")));
+  REQUIRE(c.set("anklet/metrics/" + std::string(2000, 'k'), plugin_payload("LONGKEY")));
+  // Within max_bytes but over the plugin and string limits.
+  std::string many = R"({"plugins":[)";
+  for (int i = 0; i < 20; ++i) many += std::string(i ? "," : "") + R"({"Name":"p)" + std::to_string(i) + R"("})";
+  REQUIRE(c.set("anklet/metrics/d-many", many + "]}"));
+  REQUIRE(c.set("anklet/metrics/e-long", R"({"plugins":[{"Name":")" + std::string(5000, 'n') + R"("}]})"));
+  auto o = options_for(srv);
+  o.client.read_timeout = 5s;
+  o.read.limits.max_plugins = 16;
+  o.read.limits.max_string_bytes = 4096;
+  o.refresh = 1h;
+  aggregator agg(o);
+  reset_peak_rss();
+  const long rss_before = current_rss_mib();
+  auto r = agg.respond("GET", "/metrics/v2", "format=json");
+  REQUIRE(r.status == 200);
+  const auto j = nlohmann::json::parse(r.body);
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["custom_name"] == "A");
+  CHECK(j[1]["custom_name"] == "C");
+  CHECK(peak_rss_mib() - rss_before < 32);  // the 65 MiB were never held
+  auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
+  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
+  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"key_too_long\"} 1\n") != std::string::npos);
+  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"over_limits\"} 2\n") != std::string::npos);
+  CHECK(agg.with_fleet([](const fleet& f) {
+    bool named = false;
+    for (const auto& s : f.skipped_keys) named |= s.key == "anklet/metrics/b-huge" && s.reason == skip_reason::too_large;
+    CHECK(named);
+  }));
+}
+
+TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read, the rest counted, never 503") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/0-good", plugin_payload("GOOD")));
+  const std::string junk(4u << 20, '{');  // each alone within max_bytes
+  for (int i = 0; i < 70; ++i) REQUIRE(c.set("anklet/metrics/junk" + std::to_string(100 + i), junk));
+  auto o = options_for(srv);
+  o.read.mget_batch = 1000;
+  o.client.read_timeout = 10s;
+  o.refresh = 1h;
+  aggregator agg(o);
+  reset_peak_rss();
+  const long rss_before = current_rss_mib();
+  auto r = agg.respond("GET", "/metrics/v2", "format=json");
+  REQUIRE(r.status == 200);
+  const auto j = nlohmann::json::parse(r.body);
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["custom_name"] == "GOOD");
+  CHECK(agg.with_fleet([](const fleet& f) {
+    CHECK(f.skipped_count(skip_reason::malformed) + f.skipped_count(skip_reason::over_budget) == 70);
+    CHECK(f.skipped_count(skip_reason::over_budget) > 0);
+  }));
+  MESSAGE("peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
+  CHECK(peak_rss_mib() - rss_before < 160);
 }

@@ -3,8 +3,10 @@
 // read_fleet() SCANs `anklet/metrics/*` with a large COUNT and fetches the values with
 // pipelined MGET batches (one write, not one round trip per key), parsing each payload as
 // its reply arrives with the bounded payload reader. A value that is missing (expired or
-// deleted between SCAN and MGET, or not a string) or malformed is skipped and counted; a
-// Redis failure fails the whole read, so an answer is never truncated.
+// deleted between SCAN and MGET, or not a string), malformed or over a per-key limit is
+// skipped and counted by reason; a read that reaches a whole-read bound (keys, key bytes,
+// SCAN pages, time, value bytes) keeps what it read (docs/reliability.md). A Redis failure
+// fails the whole read, so an answer is never made of a half-read fleet.
 //
 // The renderers turn a fleet into Go's aggregator answers: /metrics/v1?format=json (an
 // object keyed by plugin name), /metrics/v2?format=json (an array), and valid Prometheus
@@ -28,8 +30,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,7 +47,9 @@
 
 namespace anklet::metrics {
 
-/// How the fleet is read.
+/// How the fleet is read, and the bounds of one read (docs/reliability.md). Every bound is
+/// per key first: a key over one is skipped and counted, the other hosts are served. A read
+/// that reaches a whole-read bound serves what it has read.
 struct fleet_read_options {
   /// SCAN pattern; Go Anklet hosts and ours write under anklet/metrics/.
   std::string match = "anklet/metrics/*";
@@ -51,18 +57,52 @@ struct fleet_read_options {
   std::uint64_t scan_count = 10000;
   /// Keys per MGET; the MGETs of one read go out in one pipelined write.
   std::size_t mget_batch = 1000;
-  /// More matching keys than this fails the read rather than answering in part.
+  /// Keys one read takes; the SCAN ends there.
   std::size_t max_keys = 1000000;
-  /// Bounds on each payload.
+  /// A key name longer than this is skipped (key_too_long), thrown away as it arrives.
+  std::size_t max_key_length = 1024;
+  /// Bytes of key names one read holds; the SCAN ends there.
+  std::size_t max_key_bytes = std::size_t{64} << 20;
+  /// SCAN round trips one read makes; the SCAN ends there (a cursor that never returns to 0).
+  std::size_t max_scan_pages = 10000;
+  /// Bytes of values one read keeps; values past it are skipped (over_budget).
+  std::size_t max_read_bytes = std::size_t{256} << 20;
+  /// Bytes one MGET reply may hold while it is read; values past it in that reply are
+  /// thrown away as they arrive and skipped (over_budget).
+  std::size_t max_batch_bytes = std::size_t{64} << 20;
+  /// Time one read may take: the SCAN ends there, and the values then read are bounded by
+  /// the client's read timeout.
+  std::chrono::milliseconds max_read_time{10000};
+  /// Bounds on each payload; a value longer than limits.max_bytes is skipped (too_large),
+  /// thrown away as it arrives.
   payload_limits limits;
 };
 
 /// Why a key was left out of the answer.
-enum class skip_reason : std::uint8_t { missing, malformed };
-inline constexpr std::array<skip_reason, 2> all_skip_reasons{skip_reason::missing, skip_reason::malformed};
+enum class skip_reason : std::uint8_t {
+  missing,       ///< no value (expired, deleted) or not a string
+  malformed,     ///< not a payload
+  too_large,     ///< value longer than payload_limits::max_bytes
+  over_limits,   ///< more plugins, longer strings or deeper nesting than payload_limits allow
+  key_too_long,  ///< key name longer than fleet_read_options::max_key_length
+  over_budget,   ///< the read's max_read_bytes was used up before this value
+  stale,         ///< last_update older than the aggregator's max_age
+};
+inline constexpr std::array<skip_reason, 7> all_skip_reasons{
+    skip_reason::missing,      skip_reason::malformed,   skip_reason::too_large, skip_reason::over_limits,
+    skip_reason::key_too_long, skip_reason::over_budget, skip_reason::stale};
 
 [[nodiscard]] constexpr std::string_view to_string(skip_reason r) noexcept {
-  return r == skip_reason::missing ? std::string_view("missing") : std::string_view("malformed");
+  switch (r) {
+    case skip_reason::missing: return "missing";
+    case skip_reason::malformed: return "malformed";
+    case skip_reason::too_large: return "too_large";
+    case skip_reason::over_limits: return "over_limits";
+    case skip_reason::key_too_long: return "key_too_long";
+    case skip_reason::over_budget: return "over_budget";
+    case skip_reason::stale: return "stale";
+  }
+  return "unknown";
 }
 
 /// One skipped key, for logs.
@@ -85,6 +125,9 @@ struct fleet {
   std::vector<skipped_key> skipped_keys;  ///< the first max_listed_skips skipped keys
   static constexpr std::size_t max_listed_skips = 100;
   std::size_t keys_seen = 0;                   ///< keys SCAN matched
+  std::uint64_t value_bytes = 0;               ///< bytes of the values kept
+  /// Empty when the SCAN went round; otherwise why it ended early (the keys found were read).
+  std::string scan_cut;
   std::chrono::nanoseconds scan_time{0};       ///< SCAN round trips
   std::chrono::nanoseconds fetch_time{0};      ///< pipelined MGET, parsing included
   std::chrono::nanoseconds parse_time{0};      ///< of which payload parsing
@@ -106,16 +149,145 @@ inline void note_skip(fleet& f, std::string_view key, skip_reason why, std::stri
     f.skipped_keys.push_back({std::string(key), why, std::move(detail_text)});
   }
 }
-}  // namespace detail
 
-/// Reads every matching key into `out` (see the file comment). On failure `out` holds no
-/// hosts and the error says what went wrong.
-inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {}) {
-  using clock = std::chrono::steady_clock;
+inline void start_read(fleet& out) {
   out.skipped = {};
   out.skipped_keys.clear();
   out.keys_seen = 0;
+  out.value_bytes = 0;
+  out.scan_cut.clear();
   out.scan_time = out.fetch_time = out.parse_time = std::chrono::nanoseconds{0};
+}
+
+// Sets a client's reply limits for one phase of a read and puts the caller's back after.
+class scoped_limits {
+ public:
+  scoped_limits(redis::client& c, const redis::reply_limits& l) : c_(c), saved_(c.options().limits) { c_.set_limits(l); }
+  scoped_limits(const scoped_limits&) = delete;
+  scoped_limits& operator=(const scoped_limits&) = delete;
+  ~scoped_limits() { c_.set_limits(saved_); }
+
+ private:
+  redis::client& c_;
+  redis::reply_limits saved_;
+};
+
+// The SCAN of one node with the whole-read bounds of fleet_read_options: key names over
+// max_key_length are dropped as they arrive; a cursor that repeats, too many pages, keys or
+// key bytes, the read's deadline or a stop request end the SCAN with what it found.
+class fleet_scan {
+ public:
+  fleet_scan(const fleet_read_options& opt, fleet& out, std::chrono::steady_clock::time_point deadline,
+             std::stop_token stop)
+      : opt_(opt), out_(out), deadline_(deadline), stop_(std::move(stop)) {}
+
+  // Calls on_key(std::string&&) per key; the error is the node's, when it failed.
+  template <class OnKey>
+  redis::result<void> run(redis::client& c, OnKey&& on_key) {
+    redis::reply_limits l = c.options().limits;
+    l.discard_bulk_over = std::max<std::size_t>(1, opt_.max_key_length);
+    const scoped_limits phase(c, l);
+    std::unordered_set<std::uint64_t> cursors;
+    std::uint64_t cursor = 0;
+    do {
+      if (cut()) return {};
+      auto page = c.scan(cursor, opt_.match, opt_.scan_count);
+      if (!page) return page.error();
+      ++pages_;
+      cursor = page->cursor;
+      for (std::size_t i = 0; i < page->discarded; ++i) {
+        note_skip(out_, "", skip_reason::key_too_long,
+                  "key name longer than max_key_length (" + std::to_string(opt_.max_key_length) + ")");
+      }
+      for (auto& k : page->keys) {
+        if (k.size() > opt_.max_key_length) {  // a server that ignored our limits
+          note_skip(out_, std::string_view(k).substr(0, 64), skip_reason::key_too_long, "key name too long");
+          continue;
+        }
+        if (keys_ == opt_.max_keys || key_bytes_ + k.size() > opt_.max_key_bytes) {
+          out_.scan_cut = keys_ == opt_.max_keys ? "more than max_keys (" + std::to_string(opt_.max_keys) + ") keys"
+                                                 : "key names over max_key_bytes (" +
+                                                       std::to_string(opt_.max_key_bytes) + ")";
+          return {};
+        }
+        ++keys_;
+        key_bytes_ += k.size();
+        on_key(std::move(k));
+      }
+      if (cursor != 0 && !cursors.insert(cursor).second) {
+        out_.scan_cut = "SCAN cursor " + std::to_string(cursor) + " came back";
+        return {};
+      }
+    } while (cursor != 0);
+    return {};
+  }
+
+ private:
+  bool cut() {
+    if (stop_.stop_requested()) out_.scan_cut = "stop requested";
+    else if (pages_ >= opt_.max_scan_pages) out_.scan_cut = "more than max_scan_pages (" + std::to_string(opt_.max_scan_pages) + ")";
+    else if (std::chrono::steady_clock::now() >= deadline_) out_.scan_cut = "read took longer than max_read_time";
+    return !out_.scan_cut.empty();
+  }
+
+  const fleet_read_options& opt_;
+  fleet& out_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::stop_token stop_;
+  std::size_t pages_ = 0;
+  std::size_t keys_ = 0;
+  std::size_t key_bytes_ = 0;
+};
+
+// Reply limits for reading values: a value over the payload limit is dropped as it arrives,
+// and values past the read's byte budget are dropped rather than failing the reply.
+inline redis::reply_limits value_limits(redis::reply_limits l, const fleet_read_options& opt) {
+  l.discard_bulk_over = std::max<std::size_t>(1, opt.limits.max_bytes);
+  l.max_reply_bytes = std::min(l.max_reply_bytes, opt.max_batch_bytes + opt.mget_batch * (sizeof(redis::reply) + 64));
+  l.discard_over_budget = true;
+  return l;
+}
+
+// Reads one value into `host`; false (and the skip counted) when it is left out.
+inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_view key, const redis::reply& v,
+                       host_report& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+  if (v.type != redis::reply_type::bulk_string) {
+    note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
+    return false;
+  }
+  if (v.discarded || v.str.size() > opt.limits.max_bytes) {
+    const auto n = v.discarded ? static_cast<std::uint64_t>(v.integer) : v.str.size();
+    if (n > opt.limits.max_bytes) {
+      note_skip(out, key, skip_reason::too_large,
+                "value of " + std::to_string(n) + " bytes over " + std::to_string(opt.limits.max_bytes));
+    } else {
+      note_skip(out, key, skip_reason::over_budget, "MGET reply over max_batch_bytes (" + std::to_string(opt.max_batch_bytes) + ")");
+    }
+    return false;
+  }
+  if (out.value_bytes + v.str.size() > opt.max_read_bytes) {
+    note_skip(out, key, skip_reason::over_budget, "read over max_read_bytes (" + std::to_string(opt.max_read_bytes) + ")");
+    return false;
+  }
+  const auto p0 = std::chrono::steady_clock::now();
+  const bool ok = read_payload(v.str, host, opt.limits, &perr);
+  parsing += std::chrono::steady_clock::now() - p0;
+  if (!ok) {
+    note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
+              perr.message + " at byte " + std::to_string(perr.offset));
+    return false;
+  }
+  out.value_bytes += v.str.size();
+  return true;
+}
+}  // namespace detail
+
+/// Reads every matching key into `out` (see the file comment). On failure `out` holds no
+/// hosts and the error says what went wrong. `stop` ends the SCAN early, as its bounds do.
+inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {},
+                                      std::stop_token stop = {}) {
+  using clock = std::chrono::steady_clock;
+  detail::start_read(out);
   std::size_t used = 0;  // hosts [0, used) hold this read's reports; the rest keep storage
   auto fail = [&](redis::error e) -> redis::result<void> {
     out.hosts.clear();
@@ -124,16 +296,8 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
 
   const auto t0 = clock::now();
   std::vector<std::string> keys;
-  std::uint64_t cursor = 0;
-  do {
-    auto page = c.scan(cursor, opt.match, opt.scan_count);
-    if (!page) return fail(page.error());
-    cursor = page->cursor;
-    if (keys.size() + page->keys.size() > opt.max_keys) {
-      return fail({redis::errc::limit, "more than " + std::to_string(opt.max_keys) + " keys match " + opt.match});
-    }
-    for (auto& k : page->keys) keys.push_back(std::move(k));
-  } while (cursor != 0);
+  detail::fleet_scan scan(opt, out, t0 + opt.max_read_time, std::move(stop));
+  if (auto r = scan.run(c, [&](std::string&& k) { keys.push_back(std::move(k)); }); !r) return fail(r.error());
   // SCAN may report a key twice; sorting also makes the answer's order stable.
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -166,25 +330,14 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
     }
     for (std::size_t j = 0; j < count; ++j) {
       const std::string& key = keys[first + j];
-      auto& v = r.elements[j];
-      if (v.type != redis::reply_type::bulk_string) {
-        detail::note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
-        continue;
-      }
       auto& host = out.hosts[used];
-      const auto p0 = clock::now();
-      const bool ok = read_payload(v.str, host.report, opt.limits, &perr);
-      parsing += clock::now() - p0;
-      if (!ok) {
-        detail::note_skip(out, key, skip_reason::malformed,
-                          perr.message + " at byte " + std::to_string(perr.offset));
-        continue;
-      }
+      if (!detail::take_value(out, opt, key, r.elements[j], host.report, perr, parsing)) continue;
       host.key = key;
       ++used;
     }
   };
   if (!p.empty()) {
+    const detail::scoped_limits phase(c, detail::value_limits(c.options().limits, opt));
     auto r = c.execute(p, on_reply);
     if (!r) return fail(r.error());
     if (batch_error) return fail(*batch_error);
@@ -200,12 +353,10 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
 /// with pipelined GETs on that master's connection (an MGET would cross slots). A value that
 /// moved between SCAN and GET (MOVED or ASK) is read again through the cluster's routing.
 /// The limits and the outcome are those of the single-node read_fleet.
-inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {}) {
+inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {},
+                                      std::stop_token stop = {}) {
   using clock = std::chrono::steady_clock;
-  out.skipped = {};
-  out.skipped_keys.clear();
-  out.keys_seen = 0;
-  out.scan_time = out.fetch_time = out.parse_time = std::chrono::nanoseconds{0};
+  detail::start_read(out);
   auto fail = [&](redis::error e) -> redis::result<void> {
     out.hosts.clear();
     return e;
@@ -220,21 +371,14 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
     std::size_t node;
   };
   std::vector<found> keys;
-  for (std::size_t n = 0; n < masters.size(); ++n) {
+  detail::fleet_scan scan(opt, out, t0 + opt.max_read_time, std::move(stop));
+  for (std::size_t n = 0; n < masters.size() && out.scan_cut.empty(); ++n) {
     redis::client& conn = c.connection(masters[n]);
-    std::uint64_t cursor = 0;
-    do {
-      auto page = conn.scan(cursor, opt.match, opt.scan_count);
-      if (!page) {
-        c.invalidate();
-        return fail({page.error().code, masters[n].address() + ": " + page.error().message});
-      }
-      cursor = page->cursor;
-      if (keys.size() + page->keys.size() > opt.max_keys) {
-        return fail({redis::errc::limit, "more than " + std::to_string(opt.max_keys) + " keys match " + opt.match});
-      }
-      for (auto& k : page->keys) keys.push_back({std::move(k), n});
-    } while (cursor != 0);
+    auto r = scan.run(conn, [&](std::string&& k) { keys.push_back({std::move(k), n}); });
+    if (!r) {
+      c.invalidate();
+      return fail({r.error().code, masters[n].address() + ": " + r.error().message});
+    }
   }
   std::sort(keys.begin(), keys.end(), [](const found& a, const found& b) { return a.key < b.key; });
   keys.erase(std::unique(keys.begin(), keys.end(), [](const found& a, const found& b) { return a.key == b.key; }),
@@ -250,19 +394,8 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
   clock::duration parsing{0};
   payload_error perr;
   auto take = [&](std::size_t i, redis::reply& v) {
-    const std::string& key = keys[i].key;
-    if (v.type != redis::reply_type::bulk_string) {
-      detail::note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
-      return;
-    }
-    const auto p0 = clock::now();
-    const bool good = read_payload(v.str, out.hosts[i].report, opt.limits, &perr);
-    parsing += clock::now() - p0;
-    if (!good) {
-      detail::note_skip(out, key, skip_reason::malformed, perr.message + " at byte " + std::to_string(perr.offset));
-      return;
-    }
-    out.hosts[i].key = key;
+    if (!detail::take_value(out, opt, keys[i].key, v, out.hosts[i].report, perr, parsing)) return;
+    out.hosts[i].key = keys[i].key;
     ok[i] = 1;
   };
   for (std::size_t n = 0; n < masters.size(); ++n) {
@@ -289,7 +422,9 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
       }
       take(i, r);
     };
-    auto r = c.connection(masters[n]).execute(p, on_reply);
+    redis::client& conn = c.connection(masters[n]);
+    const detail::scoped_limits phase(conn, detail::value_limits(conn.options().limits, opt));
+    auto r = conn.execute(p, on_reply);
     if (!r) {
       c.invalidate();
       return fail({r.error().code, masters[n].address() + ": " + r.error().message});
@@ -681,7 +816,7 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
   write_uint(s, f.hosts.size());
   s.put('\n');
   write_prometheus_family_header(s, "aggregator_skipped_keys",
-                                 "Keys left out of this answer: value missing (expired, deleted) or malformed.", "gauge");
+                                 "Keys left out of this answer, by reason (docs/reliability.md).", "gauge");
   for (const auto r : all_skip_reasons) {
     s.write("aggregator_skipped_keys{reason=\"");
     s.write(to_string(r));

@@ -18,6 +18,7 @@
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "http_test_client.hpp"
+#include "redis_fault_tools.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
@@ -453,4 +454,139 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
   }));
   MESSAGE("peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
   CHECK(peak_rss_mib() - rss_before < 160);
+}
+
+namespace {
+
+// A fake Redis whose SCAN answers `scan(page number)`: RESP of [cursor, keys], and whose
+// MGET gives every key the same good payload.
+fault_test::scripted_redis scan_fake(std::function<std::string(int)> scan) {
+  auto pages = std::make_shared<std::atomic<int>>(0);
+  return fault_test::scripted_redis(0, [scan = std::move(scan), pages](const std::vector<std::string>& argv) {
+    if (argv.empty()) return std::string("-ERR empty\r\n");
+    if (argv[0] == "SCAN") return scan((*pages)++);
+    if (argv[0] == "MGET") {
+      std::string out = "*" + std::to_string(argv.size() - 1) + "\r\n";
+      for (std::size_t i = 1; i < argv.size(); ++i) {
+        const std::string v = plugin_payload(argv[i].substr(argv[i].rfind('/') + 1));
+        out += "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+      }
+      return out;
+    }
+    return std::string("-ERR unknown command\r\n");
+  });
+}
+
+std::string scan_reply(std::uint64_t cursor, const std::vector<std::string>& keys) {
+  std::string out = "*2\r\n$" + std::to_string(std::to_string(cursor).size()) + "\r\n" + std::to_string(cursor) +
+                    "\r\n*" + std::to_string(keys.size()) + "\r\n";
+  for (const auto& k : keys) out += "$" + std::to_string(k.size()) + "\r\n" + k + "\r\n";
+  return out;
+}
+
+aggregator_options fake_options(const fault_test::scripted_redis& fake) {
+  aggregator_options o;
+  o.client = fault_test::client_opts(fake.port());
+  o.refresh = 1h;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a SCAN that never ends ends the read with what it found: page limit, repeated cursor, deadline") {
+  SUBCASE("a cursor that never returns to 0 stops at max_scan_pages") {
+    auto fake = scan_fake([](int page) {
+      return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/H" + std::to_string(page % 3)});
+    });
+    auto o = fake_options(fake);
+    o.read.max_scan_pages = 50;
+    aggregator agg(o);
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    REQUIRE(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body).size() == 3);
+    CHECK(agg.respond("GET", "/metrics/v2", "format=prometheus").body.find("aggregator_scan_complete 0\n") !=
+          std::string::npos);
+    CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("max_scan_pages") != std::string::npos); }));
+  }
+  SUBCASE("a cursor that comes back") {
+    auto fake = scan_fake([](int page) { return scan_reply(page % 2 ? 7 : 9, {"anklet/metrics/A"}); });
+    aggregator agg(fake_options(fake));
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    REQUIRE(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body).size() == 1);
+    CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("came back") != std::string::npos); }));
+  }
+  SUBCASE("slow pages, each within the client's timeout, stop at max_read_time") {
+    auto fake = scan_fake([](int page) {
+      std::this_thread::sleep_for(40ms);
+      return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/S"});
+    });
+    auto o = fake_options(fake);
+    o.read.max_read_time = 300ms;
+    aggregator agg(o);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+    REQUIRE(r.status == 200);
+    CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("max_read_time") != std::string::npos); }));
+  }
+  SUBCASE("a stop request ends the SCAN at once") {
+    auto fake = scan_fake([](int page) { return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/A"}); });
+    redis::client c(fault_test::client_opts(fake.port()));
+    std::stop_source stop;
+    stop.request_stop();
+    fleet f;
+    REQUIRE(read_fleet(c, f, {}, stop.get_token()));
+    CHECK(f.scan_cut == "stop requested");
+  }
+}
+
+TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, key bytes end the SCAN") {
+  SUBCASE("pages of 2,000 keys of 60 KB") {
+    const std::string page_reply = [] {
+      std::vector<std::string> keys;
+      for (int i = 0; i < 2000; ++i) keys.push_back("anklet/metrics/" + std::string(60000, 'k') + std::to_string(i));
+      return scan_reply(1, keys);
+    }();
+    auto fake = scan_fake([&page_reply](int page) {
+      if (page >= 8) return scan_reply(0, {"anklet/metrics/ok"});
+      std::string r = page_reply;  // the cursor, "1", becomes page + 1
+      r[8] = static_cast<char>('1' + page);
+      return r;
+    });
+    auto o = fake_options(fake);
+    o.client.read_timeout = 5s;
+    aggregator agg(o);
+    reset_peak_rss();
+    const long rss_before = current_rss_mib();
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    CAPTURE(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body).size() == 1);
+    // The fake, in this process, holds one 120 MB page while it sends it; the 960 MB of key
+    // names read would show on top if they were kept.
+    MESSAGE("960 MB of key names: peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
+    CHECK(peak_rss_mib() - rss_before < 120 + 32);
+    CHECK(agg.with_fleet([](const fleet& f) {
+      CAPTURE(f.scan_cut);
+      CHECK(f.skipped_count(skip_reason::key_too_long) == 16000);
+    }));
+  }
+  SUBCASE("max_key_bytes") {
+    auto fake = scan_fake([](int page) {
+      std::vector<std::string> keys;
+      for (int i = 0; i < 100; ++i) keys.push_back("anklet/metrics/" + std::to_string(page * 100 + i));
+      return scan_reply(static_cast<std::uint64_t>(page) + 1, keys);
+    });
+    auto o = fake_options(fake);
+    o.read.max_key_bytes = 10000;
+    aggregator agg(o);
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    REQUIRE(r.status == 200);
+    CHECK(agg.with_fleet([](const fleet& f) {
+      CHECK(f.scan_cut.find("max_key_bytes") != std::string::npos);
+      CHECK(f.hosts.size() > 400);
+      CHECK(f.hosts.size() < 600);
+    }));
+  }
 }

@@ -815,6 +815,9 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
   s.write("aggregator_hosts ");
   write_uint(s, f.hosts.size());
   s.put('\n');
+  write_prometheus_family_header(s, "aggregator_scan_complete",
+                                 "1 when the read's SCAN went round, 0 when a bound ended it early.", "gauge");
+  s.write(f.scan_cut.empty() ? "aggregator_scan_complete 1\n" : "aggregator_scan_complete 0\n");
   write_prometheus_family_header(s, "aggregator_skipped_keys",
                                  "Keys left out of this answer, by reason (docs/reliability.md).", "gauge");
   for (const auto r : all_skip_reasons) {

@@ -11,12 +11,14 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "anklet/metrics/aggregator.hpp"
 #include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/store.hpp"
+#include "anklet/metrics/testing.hpp"
 #include "http_test_client.hpp"
 #include "redis_fault_tools.hpp"
 #include "redis_test_server.hpp"
@@ -589,4 +591,91 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
       CHECK(f.hosts.size() < 600);
     }));
   }
+}
+
+namespace {
+
+// Strict JSON: valid UTF-8 (nlohmann rejects the rest) and no object with a key twice.
+bool strict_json_without_duplicates(const std::string& text) {
+  std::vector<std::set<std::string>> open;
+  bool duplicate = false;
+  auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& j) {
+    using ev_t = nlohmann::json::parse_event_t;
+    if (ev == ev_t::object_start) open.emplace_back();
+    else if (ev == ev_t::object_end) open.pop_back();
+    else if (ev == ev_t::key && !open.back().insert(j.get<std::string>()).second) duplicate = true;
+    return true;
+  };
+  try {
+    const auto parsed = nlohmann::json::parse(text, cb);
+    if (parsed.is_discarded()) return false;
+  } catch (const nlohmann::json::exception& e) {
+    MESSAGE("invalid JSON: " << e.what());
+    return false;
+  }
+  return !duplicate;
+}
+
+}  // namespace
+
+TEST_CASE("names that render the same are one series and one JSON key (x\\xff and x\\xfe are both x\\uFFFD)") {
+  fleet f;
+  REQUIRE(add_host(f, "anklet/metrics/h1",
+                   R"({"last_update":"2025-01-08T09:30:15Z","plugins":[{"Name":"x)" "\xff" R"(","PluginName":"github","OwnerName":"o","Status":"idle"}]})"));
+  REQUIRE(add_host(f, "anklet/metrics/h2",
+                   R"({"last_update":"2025-01-08T09:30:16Z","plugins":[{"Name":"x)" "\xfe" R"(","PluginName":"github","OwnerName":"o","Status":"running"}]})"));
+  std::string prom;
+  format_fleet_prometheus(f, std::back_inserter(prom));
+  const auto e = testing::parse_exposition(prom);  // throws on a repeated series
+  const auto status = testing::find_all(e, "plugin_status", std::vector<testing::label_matcher>{});
+  std::size_t current = 0;
+  for (const auto* s : status) {
+    CHECK(*s->label_value("name") == "x\xEF\xBF\xBD");
+    current += s->value == 1 ? 1 : 0;
+  }
+  CHECK(current == 1);
+  CHECK(testing::find_sample(e, "plugin_status", {{"name", "x\xEF\xBF\xBD"}, {"status", "running"}})->value == 1);
+  std::string v1;
+  format_fleet_json_v1(f, std::back_inserter(v1));
+  CHECK(strict_json_without_duplicates(v1));
+  CHECK(nlohmann::json::parse(v1).size() == 1);
+  std::string v2;
+  format_fleet_json_v2(f, std::back_inserter(v2));
+  CHECK(strict_json_without_duplicates(v2));
+  CHECK(nlohmann::json::parse(v2).size() == 2);
+}
+
+TEST_CASE("output is bounded: a payload of long invalid UTF-8 names is skipped, not rendered 60 times over") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  std::string big = R"({"last_update":"2025-01-08T09:30:15Z","plugins":[)";
+  const std::string junk(65000, '\xff');
+  for (int i = 0; i < 16; ++i) {
+    big += std::string(i ? "," : "") + R"({"Name":")" + std::to_string(i) + junk + R"(","PluginName":")" + junk +
+           R"(","OwnerName":")" + junk + R"(","RepoName":")" + junk.substr(0, 60000) + R"("})";
+  }
+  big += "]}";
+  REQUIRE(big.size() <= payload_limits{}.max_bytes);
+  REQUIRE(c.set("anklet/metrics/amplifier", big));
+  REQUIRE(c.set("anklet/metrics/good", plugin_payload("GOOD")));
+  auto o = options_for(srv);
+  o.client.read_timeout = 5s;
+  o.refresh = 1h;
+  aggregator agg(o);
+  std::size_t answers = 0;
+  for (const auto* path : {"/metrics/v1", "/metrics/v2"}) {
+    for (const auto* format : {"format=json", "format=prometheus"}) {
+      auto r = agg.respond("GET", path, format);
+      REQUIRE(r.status == 200);
+      answers += r.body.size();
+    }
+  }
+  CHECK(agg.with_fleet([&](const fleet& f) {
+    REQUIRE(f.hosts.size() == 1);
+    CHECK(f.hosts[0].key == "anklet/metrics/good");
+    CHECK(f.skipped_count(skip_reason::output_too_large) == 1);
+    // v1 is at most v2 plus its keys: twice the bound holds all four answers.
+    CHECK(answers <= 2 * (o.read.output_factor * (f.value_bytes + 64) + o.read.output_per_host));
+  }));
+  MESSAGE("4 MiB amplifying payload: all four answers " << answers << " bytes");
 }

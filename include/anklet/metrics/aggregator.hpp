@@ -76,6 +76,11 @@ struct fleet_read_options {
   /// Bounds on each payload; a value longer than limits.max_bytes is skipped (too_large),
   /// thrown away as it arrives.
   payload_limits limits;
+  /// Output bound, applied by aggregator (bound_output()): a host whose JSON and Prometheus
+  /// answers together would take more than output_factor x (its key and value bytes) +
+  /// output_per_host bytes is skipped (output_too_large).
+  std::size_t output_factor = 16;
+  std::size_t output_per_host = std::size_t{16} << 10;
 };
 
 /// Why a key was left out of the answer.
@@ -87,10 +92,11 @@ enum class skip_reason : std::uint8_t {
   key_too_long,  ///< key name longer than fleet_read_options::max_key_length
   over_budget,   ///< the read's max_read_bytes was used up before this value
   stale,         ///< last_update older than the aggregator's max_age
+  output_too_large,  ///< its answers would be larger than fleet_read_options' output bound
 };
-inline constexpr std::array<skip_reason, 7> all_skip_reasons{
+inline constexpr std::array<skip_reason, 8> all_skip_reasons{
     skip_reason::missing,      skip_reason::malformed,   skip_reason::too_large, skip_reason::over_limits,
-    skip_reason::key_too_long, skip_reason::over_budget, skip_reason::stale};
+    skip_reason::key_too_long, skip_reason::over_budget, skip_reason::stale,     skip_reason::output_too_large};
 
 [[nodiscard]] constexpr std::string_view to_string(skip_reason r) noexcept {
   switch (r) {
@@ -101,6 +107,7 @@ inline constexpr std::array<skip_reason, 7> all_skip_reasons{
     case skip_reason::key_too_long: return "key_too_long";
     case skip_reason::over_budget: return "over_budget";
     case skip_reason::stale: return "stale";
+    case skip_reason::output_too_large: return "output_too_large";
   }
   return "unknown";
 }
@@ -116,6 +123,7 @@ struct skipped_key {
 struct fleet_host {
   std::string key;
   host_report report;
+  std::size_t value_bytes = 0;  ///< of the payload read
 };
 
 /// Everything one read found. Reused across reads to keep its storage.
@@ -248,9 +256,60 @@ inline redis::reply_limits value_limits(redis::reply_limits l, const fleet_read_
   return l;
 }
 
-// Reads one value into `host`; false (and the skip counted) when it is left out.
+// Replaces each byte that is not valid UTF-8 with U+FFFD, as every renderer prints it, so
+// that names are compared (de-duplicated, sorted) as they are rendered.
+inline void as_rendered(std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  for (std::size_t len; i < n && (len = utf8_sequence_length(p + i, n - i)) != 0;) i += len;
+  if (i == n) return;
+  std::string out(s, 0, i);
+  while (i < n) {
+    const std::size_t len = utf8_sequence_length(p + i, n - i);
+    if (len == 0) {
+      out += utf8_replacement;
+      ++i;
+    } else {
+      out.append(s, i, len);
+      i += len;
+    }
+  }
+  s.swap(out);
+}
+
+inline void as_rendered(reported_plugin& p) {
+  for (auto* str : {&p.name, &p.plugin_name, &p.repo_name, &p.owner_name, &p.status, &p.last_successful_run_job_url,
+                    &p.last_failed_run_job_url, &p.last_canceled_run_job_url}) {
+    as_rendered(*str);
+  }
+}
+
+// Reads one payload into `host`; false (and the skip counted) when it is left out.
+inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_view key, std::string_view value,
+                         fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+  if (out.value_bytes + value.size() > opt.max_read_bytes) {
+    note_skip(out, key, skip_reason::over_budget, "read over max_read_bytes (" + std::to_string(opt.max_read_bytes) + ")");
+    return false;
+  }
+  const auto p0 = std::chrono::steady_clock::now();
+  const bool ok = read_payload(value, host.report, opt.limits, &perr);
+  parsing += std::chrono::steady_clock::now() - p0;
+  if (!ok) {
+    note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
+              perr.message + " at byte " + std::to_string(perr.offset));
+    return false;
+  }
+  out.value_bytes += value.size();
+  host.value_bytes = value.size();
+  host.key = key;
+  for (auto& p : host.report.plugins) as_rendered(p);
+  return true;
+}
+
+// Reads one value of an MGET or GET reply into `host`, as take_payload.
 inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_view key, const redis::reply& v,
-                       host_report& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+                       fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
   if (v.type != redis::reply_type::bulk_string) {
     note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
     return false;
@@ -261,26 +320,29 @@ inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_vi
       note_skip(out, key, skip_reason::too_large,
                 "value of " + std::to_string(n) + " bytes over " + std::to_string(opt.limits.max_bytes));
     } else {
-      note_skip(out, key, skip_reason::over_budget, "MGET reply over max_batch_bytes (" + std::to_string(opt.max_batch_bytes) + ")");
+      note_skip(out, key, skip_reason::over_budget,
+                "MGET reply over max_batch_bytes (" + std::to_string(opt.max_batch_bytes) + ")");
     }
     return false;
   }
-  if (out.value_bytes + v.str.size() > opt.max_read_bytes) {
-    note_skip(out, key, skip_reason::over_budget, "read over max_read_bytes (" + std::to_string(opt.max_read_bytes) + ")");
-    return false;
-  }
-  const auto p0 = std::chrono::steady_clock::now();
-  const bool ok = read_payload(v.str, host, opt.limits, &perr);
-  parsing += std::chrono::steady_clock::now() - p0;
-  if (!ok) {
-    note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
-              perr.message + " at byte " + std::to_string(perr.offset));
-    return false;
-  }
-  out.value_bytes += v.str.size();
-  return true;
+  return take_payload(out, opt, key, v.str, host, perr, parsing);
 }
 }  // namespace detail
+
+/// Adds one host to `out` as read_fleet does with each value (limits, names as rendered);
+/// false, and the skip counted, when the payload is left out. For fleets from elsewhere.
+inline bool add_host(fleet& out, std::string_view key, std::string_view value, const fleet_read_options& opt = {}) {
+  fleet_host h;
+  payload_error perr;
+  std::chrono::steady_clock::duration parsing{0};
+  if (value.size() > opt.limits.max_bytes) {
+    detail::note_skip(out, key, skip_reason::too_large, "value of " + std::to_string(value.size()) + " bytes");
+    return false;
+  }
+  if (!detail::take_payload(out, opt, key, value, h, perr, parsing)) return false;
+  out.hosts.push_back(std::move(h));
+  return true;
+}
 
 /// Reads every matching key into `out` (see the file comment). On failure `out` holds no
 /// hosts and the error says what went wrong. `stop` ends the SCAN early, as its bounds do.
@@ -330,10 +392,7 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
     }
     for (std::size_t j = 0; j < count; ++j) {
       const std::string& key = keys[first + j];
-      auto& host = out.hosts[used];
-      if (!detail::take_value(out, opt, key, r.elements[j], host.report, perr, parsing)) continue;
-      host.key = key;
-      ++used;
+      if (detail::take_value(out, opt, key, r.elements[j], out.hosts[used], perr, parsing)) ++used;
     }
   };
   if (!p.empty()) {
@@ -394,9 +453,7 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
   clock::duration parsing{0};
   payload_error perr;
   auto take = [&](std::size_t i, redis::reply& v) {
-    if (!detail::take_value(out, opt, keys[i].key, v, out.hosts[i].report, perr, parsing)) return;
-    out.hosts[i].key = keys[i].key;
-    ok[i] = 1;
+    if (detail::take_value(out, opt, keys[i].key, v, out.hosts[i], perr, parsing)) ok[i] = 1;
   };
   for (std::size_t n = 0; n < masters.size(); ++n) {
     std::vector<std::size_t> mine;
@@ -830,6 +887,50 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
   return std::move(s).out();
 }
 
+namespace detail {
+// An output iterator that only counts what is written through it.
+struct counting_iterator {
+  using difference_type = std::ptrdiff_t;
+  std::size_t* n;
+  counting_iterator& operator*() noexcept { return *this; }
+  counting_iterator& operator=(char) noexcept {
+    ++*n;
+    return *this;
+  }
+  counting_iterator& operator++() noexcept { return *this; }
+  counting_iterator operator++(int) noexcept { return *this; }
+};
+}  // namespace detail
+
+/// The output bound of docs/reliability.md: skips (output_too_large) each host whose v2 JSON
+/// and Prometheus text would together take more than opt.output_factor x its key and
+/// value bytes + opt.output_per_host, so that no payload within the reader's limits (long
+/// names of invalid UTF-8 repeated on every series, thousands of empty plugins) makes an
+/// answer much larger than what was read.
+inline void bound_output(fleet& f, const fleet_read_options& opt, const prometheus_options& prom = {}) {
+  fleet one;
+  one.hosts.resize(1);
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < f.hosts.size(); ++i) {
+    std::swap(one.hosts[0], f.hosts[i]);
+    std::size_t n = 0;
+    format_fleet_json_v2(one, detail::counting_iterator{&n});
+    format_fleet_prometheus(one, detail::counting_iterator{&n}, prom);
+    const fleet_host& h = one.hosts[0];
+    const std::size_t allowed = opt.output_factor * (h.value_bytes + h.key.size()) + opt.output_per_host;
+    std::swap(one.hosts[0], f.hosts[i]);
+    if (n > allowed) {
+      f.value_bytes -= std::min(f.value_bytes, std::uint64_t{f.hosts[i].value_bytes});
+      detail::note_skip(f, f.hosts[i].key, skip_reason::output_too_large,
+                        "answers of " + std::to_string(n) + " bytes from " + std::to_string(f.hosts[i].value_bytes));
+      continue;
+    }
+    if (used != i) std::swap(f.hosts[used], f.hosts[i]);
+    ++used;
+  }
+  f.hosts.resize(used);
+}
+
 // ---- serving -------------------------------------------------------------------------
 
 /// An HTTP answer, independent of any server.
@@ -915,6 +1016,7 @@ class aggregator {
     for (auto& c : cache_) c.reset();
     auto r = cluster_ ? read_fleet(*cluster_, fleet_, opt_.read) : read_fleet(client_, fleet_, opt_.read);
     if (!r) return r;
+    bound_output(fleet_, opt_.read, opt_.prometheus);
     read_at_ = now;
     return {};
   }

@@ -11,7 +11,9 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <string>
 
 #include "anklet/metrics/aggregator.hpp"
@@ -678,4 +680,139 @@ TEST_CASE("output is bounded: a payload of long invalid UTF-8 names is skipped, 
     CHECK(answers <= 2 * (o.read.output_factor * (f.value_bytes + 64) + o.read.output_per_host));
   }));
   MESSAGE("4 MiB amplifying payload: all four answers " << answers << " bytes");
+}
+
+namespace {
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < limit) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+double p99_ms(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[std::min(v.size() - 1, v.size() * 99 / 100)];
+}
+
+}  // namespace
+
+TEST_CASE("background reads: answers from the last complete read with its age; a failed read keeps the last view") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/a", plugin_payload("A")));
+  auto o = options_for(srv);
+  o.refresh = 200ms;
+  std::vector<std::string> logged;
+  std::mutex log_mutex;
+  o.log = [&](std::string_view line) {
+    std::lock_guard lock(log_mutex);
+    logged.emplace_back(line);
+  };
+  aggregator agg(o);
+  CHECK(agg.reads_completed() == 0);  // no thread until asked
+  agg.start();
+  REQUIRE(eventually([&] { return agg.reads_completed() >= 1; }));
+  auto first = agg.respond("GET", "/metrics/v2", "format=json");
+  REQUIRE(first.status == 200);
+  REQUIRE(first.age_seconds);
+  CHECK(nlohmann::json::parse(first.body).size() == 1);
+  auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
+  const auto e = testing::parse_exposition(prom.body);
+  REQUIRE(testing::find_sample(e, "aggregator_fleet_age_seconds", {}));
+  CHECK(testing::find_sample(e, "aggregator_fleet_age_seconds", {})->value < 1);
+
+  REQUIRE(c.set("anklet/metrics/b", plugin_payload("B")));
+  REQUIRE(eventually([&] { return nlohmann::json::parse(agg.respond("GET", "/metrics/v2", "format=json").body).size() == 2; }));
+  srv.kill();
+  std::this_thread::sleep_for(1500ms);
+  auto kept = agg.respond("GET", "/metrics/v2", "format=json");
+  CHECK(kept.status == 200);
+  CHECK(nlohmann::json::parse(kept.body).size() == 2);
+  REQUIRE(kept.age_seconds);
+  CHECK(*kept.age_seconds >= 1);
+  agg.stop();
+  std::lock_guard lock(log_mutex);
+  bool failure_logged = false;
+  for (const auto& l : logged) failure_logged |= l.find("cannot read the fleet from Redis") != std::string::npos;
+  CHECK(failure_logged);
+}
+
+TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole, from the last read") {
+  // Seven pages of 300 ms each (each within the client's timeout), then a cursor that never
+  // returns to 0: every read takes max_read_time.
+  auto fake = scan_fake([](int page) {
+    std::this_thread::sleep_for(300ms);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 200; ++i) keys.push_back("anklet/metrics/h" + std::to_string((page % 7) * 200 + i));
+    return scan_reply(static_cast<std::uint64_t>(page) + 1, keys);
+  });
+  auto o = fake_options(fake);
+  o.client.read_timeout = 1s;
+  o.read.max_read_time = 2100ms;
+  o.refresh = 0ms;
+  aggregator agg(o);
+  http::server_options so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  so.write_timeout = 1s;
+  aggregator_server server(agg, so);
+  agg.start();
+  server.start();
+  REQUIRE(eventually([&] { return agg.reads_completed() >= 1; }, 10s));
+  std::vector<double> health_ms, scrape_ms;
+  const auto t_end = std::chrono::steady_clock::now() + 3s;  // spans a whole read
+  while (std::chrono::steady_clock::now() < t_end) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto h = test_http::get(server.port(), "/healthcheck");
+    health_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    REQUIRE(h);
+    CHECK(h->body == "ok");
+    t0 = std::chrono::steady_clock::now();
+    auto s = test_http::get(server.port(), "/metrics/v2?format=prometheus");
+    scrape_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    REQUIRE(s);
+    CHECK(s->status == 200);
+    CHECK(s->header("content-length") == std::to_string(s->body.size()));
+    CHECK_FALSE(s->header("age").empty());
+    CHECK(s->body.find("aggregator_hosts 1400\n") != std::string::npos);
+  }
+  MESSAGE("during slow endless SCANs: healthcheck p99 " << p99_ms(health_ms) << " ms, scrape p99 " << p99_ms(scrape_ms)
+                                                       << " ms over " << scrape_ms.size() << " scrapes");
+  CHECK(p99_ms(health_ms) < 100);
+  CHECK(p99_ms(scrape_ms) < 100);
+  const auto t_stop = std::chrono::steady_clock::now();
+  server.stop();
+  agg.stop();  // ends the read in progress at its next page
+  CHECK(std::chrono::steady_clock::now() - t_stop < 1500ms);
+}
+
+TEST_CASE("an answer after a handler slower than the write timeout is sent whole (write deadline from the send)") {
+  auto fake = scan_fake([](int page) {
+    std::this_thread::sleep_for(300ms);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 2000; ++i) keys.push_back("anklet/metrics/h" + std::to_string(page * 2000 + i));
+    return scan_reply(page < 2 ? static_cast<std::uint64_t>(page) + 1 : 0, keys);
+  });
+  auto o = fake_options(fake);
+  o.client.read_timeout = 2s;
+  o.refresh = 0ms;  // no start(): the request waits for the read, 0.9 s
+  aggregator agg(o);
+  http::server_options so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  so.write_timeout = 300ms;
+  aggregator_server server(agg, so);
+  server.start();
+  auto r = test_http::get(server.port(), "/metrics/v2?format=prometheus");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.size() > (8u << 20));
+  CHECK(r->header("content-length") == std::to_string(r->body.size()));
+  CHECK(r->body.find("aggregator_hosts 6000\n") != std::string::npos);
+  server.stop();
 }

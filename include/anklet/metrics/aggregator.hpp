@@ -23,15 +23,20 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
+#include <functional>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <stop_token>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -81,6 +86,9 @@ struct fleet_read_options {
   /// output_per_host bytes is skipped (output_too_large).
   std::size_t output_factor = 16;
   std::size_t output_per_host = std::size_t{16} << 10;
+  /// When above 0, a host whose last_update is older than this is left out (stale); 0
+  /// keeps every host, as Go's aggregator does.
+  std::chrono::seconds max_age{0};
 };
 
 /// Why a key was left out of the answer.
@@ -299,6 +307,16 @@ inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_
     note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
               perr.message + " at byte " + std::to_string(perr.offset));
     return false;
+  }
+  if (opt.max_age.count() > 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto at = to_unix_seconds(host.report.last_update.instant);
+    if (at < now - opt.max_age.count()) {
+      note_skip(out, key, skip_reason::stale,
+                "last_update " + std::to_string(now - at) + " s ago, over max_age " + std::to_string(opt.max_age.count()));
+      return false;
+    }
   }
   out.value_bytes += value.size();
   host.value_bytes = value.size();
@@ -939,6 +957,8 @@ struct aggregator_response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::string allow;  ///< set for 405
+  /// Seconds since the read this answer was made from (the Age header), when it was.
+  std::optional<std::int64_t> age_seconds;
 };
 
 /// The aggregator: a Redis client, a refresh period and the routes in docs/metrics.md.
@@ -947,13 +967,26 @@ struct aggregator_options {
   /// client.target is a seed of a Redis Cluster, whose every master is read.
   bool cluster = false;
   fleet_read_options read;
-  /// How long one read may answer requests; 0 reads Redis for every request.
+  /// How long one read may answer requests; 0 reads Redis for every request. With
+  /// start(), the pause between the end of one background read and the next (at least
+  /// 100 ms).
   std::chrono::milliseconds refresh{0};
   /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
   prometheus_options prometheus{};
+  /// Where the background reader reports a failed read and the keys it skipped (at most
+  /// max_logged_skips lines a minute, then a count); nothing when empty.
+  std::function<void(std::string_view)> log;
+  std::size_t max_logged_skips = 20;
 };
 
-/// Serves the fleet. respond() is thread-safe; Redis reads are serialised on one client.
+/// Serves the fleet. respond() is thread-safe.
+///
+/// Without start(), a request reads Redis (or reuses a read younger than `refresh`) on the
+/// calling thread. After start(), a background thread reads the fleet and renders every
+/// answer once per read; requests are answered from the last complete read at once,
+/// whatever Redis does, with its age (Age header, aggregator_fleet_age_seconds), and a
+/// failed read keeps the last good view (docs/reliability.md). The library starts no
+/// thread unless start() is called.
 class aggregator {
  public:
   explicit aggregator(aggregator_options options = {}) : opt_(std::move(options)), client_(opt_.client) {
@@ -961,8 +994,28 @@ class aggregator {
   }
   aggregator(const aggregator&) = delete;
   aggregator& operator=(const aggregator&) = delete;
+  ~aggregator() { stop(); }
 
   [[nodiscard]] const aggregator_options& options() const noexcept { return opt_; }
+
+  /// Starts the background reader; idempotent.
+  void start() {
+    std::lock_guard lock(mutex_);
+    if (reader_.joinable()) return;
+    background_ = true;
+    reader_ = std::jthread([this](std::stop_token st) { background(std::move(st)); });
+  }
+  /// Stops the background reader (ending a read in progress at its next SCAN page); idempotent.
+  void stop() {
+    reader_.request_stop();
+    wake_.notify_all();
+    if (reader_.joinable()) reader_.join();
+  }
+  /// Completed background reads so far (failed ones not counted).
+  [[nodiscard]] std::uint64_t reads_completed() const {
+    std::lock_guard lock(view_mutex_);
+    return reads_;
+  }
 
   /// Answers one request: `path` without the query, `query` without the '?'.
   /// GET and HEAD are served (HEAD without a body); other methods get 405.
@@ -987,7 +1040,8 @@ class aggregator {
       const int version = path == "/metrics/v1" ? 1 : 2;
       if (format == "json" || format == "prometheus") {
         const bool json = *format == "json";
-        serve(version, json, r);
+        if (background_) serve_cached(version, json, r);
+        else serve(version, json, r);
       } else {
         r.status = 400;
         r.body = "unsupported format, please use '?format=json' or '?format=prometheus'\n";
@@ -998,9 +1052,16 @@ class aggregator {
   }
 
   /// Reads the fleet now (or reuses a read younger than the refresh period) and calls
-  /// f(const fleet&) under the aggregator's lock; returns the read's error, if any.
+  /// f(const fleet&) under the aggregator's lock; returns the read's error, if any. With
+  /// start(), f sees the last complete background read instead (an error before the first).
   template <class F>
   redis::result<void> with_fleet(F&& f) {
+    if (background_) {
+      std::lock_guard lock(view_mutex_);
+      if (!view_) return redis::error{redis::errc::io, "no complete read of the fleet yet"};
+      f(view_->read);
+      return {};
+    }
     std::lock_guard lock(mutex_);
     auto r = refresh_locked();
     if (!r) return r;
@@ -1009,14 +1070,47 @@ class aggregator {
   }
 
  private:
+  using clock = std::chrono::steady_clock;
+
+  // One complete read and its four answers, rendered once.
+  struct view {
+    struct fleet read;
+    std::array<std::string, 4> bodies;  // v1 json, v1 prometheus, v2 json, v2 prometheus
+    clock::time_point read_at;
+  };
+
+  static std::size_t slot_of(int version, bool json) {
+    return static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1));
+  }
+
+  std::string render(const fleet& f, int version, bool json) const {
+    std::string body;
+    if (json) {
+      body.reserve(f.hosts.size() * 2048 + 16);
+      if (version == 1) format_fleet_json_v1(f, std::back_inserter(body));
+      else format_fleet_json_v2(f, std::back_inserter(body));
+    } else {
+      body.reserve(f.hosts.size() * 4096 + 1024);
+      format_fleet_prometheus(f, std::back_inserter(body), opt_.prometheus);
+    }
+    return body;
+  }
+
+  redis::result<void> read_into(fleet& f, std::stop_token stop = {}) {
+    auto r = cluster_ ? read_fleet(*cluster_, f, opt_.read, std::move(stop))
+                      : read_fleet(client_, f, opt_.read, std::move(stop));
+    if (!r) return r;
+    bound_output(f, opt_.read, opt_.prometheus);
+    return {};
+  }
+
   redis::result<void> refresh_locked() {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock::now();
     if (read_at_ && opt_.refresh.count() > 0 && now - *read_at_ < opt_.refresh) return {};
     read_at_.reset();
     for (auto& c : cache_) c.reset();
-    auto r = cluster_ ? read_fleet(*cluster_, fleet_, opt_.read) : read_fleet(client_, fleet_, opt_.read);
+    auto r = read_into(fleet_);
     if (!r) return r;
-    bound_output(fleet_, opt_.read, opt_.prometheus);
     read_at_ = now;
     return {};
   }
@@ -1028,23 +1122,93 @@ class aggregator {
       r.body = "cannot read the fleet from Redis: " + rd.error().to_string() + "\n";
       return;
     }
-    auto& slot = cache_[static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1))];
-    if (!slot) {
-      std::string body;
-      if (json) {
-        body.reserve(fleet_.hosts.size() * 2048 + 16);
-        if (version == 1) format_fleet_json_v1(fleet_, std::back_inserter(body));
-        else format_fleet_json_v2(fleet_, std::back_inserter(body));
-      } else {
-        body.reserve(fleet_.hosts.size() * 4096 + 1024);
-        format_fleet_prometheus(fleet_, std::back_inserter(body), opt_.prometheus);
-      }
-      slot = std::move(body);
-    }
+    auto& slot = cache_[slot_of(version, json)];
+    if (!slot) slot = render(fleet_, version, json);
     r.content_type = json ? "application/json" : std::string(prometheus_content_type);
     // With refresh 0 the cache is dropped on the next request anyway: hand the body over.
     if (opt_.refresh.count() > 0) r.body = *slot;
     else r.body = std::move(*slot), slot.reset();
+  }
+
+  void serve_cached(int version, bool json, aggregator_response& r) {
+    std::shared_ptr<const view> v;
+    {
+      std::lock_guard lock(view_mutex_);
+      v = view_;
+    }
+    if (!v) {
+      r.status = 503;
+      r.body = "no complete read of the fleet from Redis yet\n";
+      return;
+    }
+    const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
+    r.age_seconds = static_cast<std::int64_t>(age);
+    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
+    const std::string& body = v->bodies[slot_of(version, json)];
+    if (json) {
+      r.body = body;
+      return;
+    }
+    // The age changes with every request: its family goes after the cached text.
+    std::string tail;
+    text_sink ts(std::back_inserter(tail));
+    write_prometheus_family_header(ts, "aggregator_fleet_age_seconds",
+                                   "Seconds since the read this answer was made from.", "gauge");
+    ts.write("aggregator_fleet_age_seconds ");
+    write_prometheus_double(ts, age);
+    ts.put('\n');
+    r.body.reserve(body.size() + tail.size());
+    r.body = body;
+    r.body += tail;
+  }
+
+  void log(const std::string& line) const {
+    if (opt_.log) opt_.log(line);
+  }
+
+  // Skipped keys, rate-limited: at most max_logged_skips lines a minute, then one count.
+  void log_skips(const fleet& f) {
+    if (!opt_.log || f.skipped_total() == 0) return;
+    const auto now = clock::now();
+    if (now - log_window_ >= std::chrono::minutes(1)) {
+      log_window_ = now;
+      logged_ = 0;
+    }
+    std::size_t shown = 0;
+    for (const auto& k : f.skipped_keys) {
+      if (logged_ >= opt_.max_logged_skips) break;
+      log("skipped key " + (k.key.empty() ? std::string("(name not kept)") : k.key) + " (" +
+          std::string(to_string(k.reason)) + "): " + k.detail);
+      ++logged_;
+      ++shown;
+    }
+    if (shown < f.skipped_total()) {
+      log(std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see aggregator_skipped_keys)");
+    }
+  }
+
+  void background(std::stop_token stop) {
+    const auto pause = std::max<std::chrono::milliseconds>(opt_.refresh, std::chrono::milliseconds(100));
+    while (!stop.stop_requested()) {
+      auto next = std::make_shared<view>();
+      auto r = read_into(next->read, stop);
+      if (stop.stop_requested()) break;
+      if (!r) {
+        log("cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
+      } else {
+        for (int version = 1; version <= 2; ++version) {
+          for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
+        }
+        next->read_at = clock::now();
+        log_skips(next->read);
+        if (!next->read.scan_cut.empty()) log("SCAN ended early: " + next->read.scan_cut);
+        std::lock_guard lock(view_mutex_);
+        view_ = std::move(next);
+        ++reads_;
+      }
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait_for(lock, stop, pause, [] { return false; });
+    }
   }
 
   aggregator_options opt_;
@@ -1052,8 +1216,18 @@ class aggregator {
   std::optional<redis::cluster_client> cluster_;
   std::mutex mutex_;
   fleet fleet_;
-  std::optional<std::chrono::steady_clock::time_point> read_at_;
+  std::optional<clock::time_point> read_at_;
   std::array<std::optional<std::string>, 4> cache_;
+
+  std::atomic<bool> background_{false};
+  mutable std::mutex view_mutex_;
+  std::shared_ptr<const view> view_;
+  std::uint64_t reads_ = 0;
+  clock::time_point log_window_{};
+  std::size_t logged_ = 0;
+  std::mutex wake_mutex_;
+  std::condition_variable_any wake_;
+  std::jthread reader_;
 };
 
 }  // namespace anklet::metrics

@@ -367,6 +367,9 @@ TEST_CASE("served over HTTP by the responder: routes, HEAD, 404") {
 
 namespace {
 
+// Figures of the hostile-fleet cases for docs/reliability.md (tests/abuse/report.sh).
+fault_test::figures_writer write_figures_at_exit{"ANKLET_AGGREGATOR_JSON"};
+
 // Peak RSS (VmHWM) in MiB since the last reset_peak_rss(), which Linux allows through
 // clear_refs; elsewhere the process's lifetime peak.
 long peak_rss_mib() {
@@ -422,6 +425,8 @@ TEST_CASE("one value over the per-value limit is skipped and counted; every othe
   REQUIRE(j.size() == 2);
   CHECK(j[0]["custom_name"] == "A");
   CHECK(j[1]["custom_name"] == "C");
+  fault_test::record("one_65mib_value", "rss_growth_mib", static_cast<double>(peak_rss_mib() - rss_before));
+  fault_test::record("one_65mib_value", "hosts_served", static_cast<double>(j.size()));
   CHECK(peak_rss_mib() - rss_before < 32);  // the 65 MiB were never held
   auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
   CHECK(prom.body.find("aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
@@ -457,6 +462,8 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
     CHECK(f.skipped_count(skip_reason::over_budget) > 0);
   }));
   MESSAGE("peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
+  fault_test::record("seventy_4mib_values", "rss_growth_mib", static_cast<double>(peak_rss_mib() - rss_before));
+  fault_test::record("seventy_4mib_values", "hosts_served", static_cast<double>(j.size()));
   CHECK(peak_rss_mib() - rss_before < 160);
 }
 
@@ -570,6 +577,7 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
     // The fake, in this process, holds one 120 MB page while it sends it; the 960 MB of key
     // names read would show on top if they were kept.
     MESSAGE("960 MB of key names: peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
+    fault_test::record("long_key_names", "rss_growth_mib", static_cast<double>(peak_rss_mib() - rss_before));
     CHECK(peak_rss_mib() - rss_before < 120 + 32);
     CHECK(agg.with_fleet([](const fleet& f) {
       CAPTURE(f.scan_cut);
@@ -680,6 +688,8 @@ TEST_CASE("output is bounded: a payload of long invalid UTF-8 names is skipped, 
     CHECK(answers <= 2 * (o.read.output_factor * (f.value_bytes + 64) + o.read.output_per_host));
   }));
   MESSAGE("4 MiB amplifying payload: all four answers " << answers << " bytes");
+  fault_test::record("amplifying_payload", "payload_bytes", static_cast<double>(big.size()));
+  fault_test::record("amplifying_payload", "answer_bytes", static_cast<double>(answers));
 }
 
 namespace {
@@ -753,7 +763,7 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
   });
   auto o = fake_options(fake);
   o.client.read_timeout = 1s;
-  o.read.max_read_time = 2100ms;
+  o.read.max_read_time = 2500ms;  // 8 pages: every key seen with room to spare
   o.refresh = 0ms;
   aggregator agg(o);
   http::server_options so;
@@ -783,6 +793,9 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
   }
   MESSAGE("during slow endless SCANs: healthcheck p99 " << p99_ms(health_ms) << " ms, scrape p99 " << p99_ms(scrape_ms)
                                                        << " ms over " << scrape_ms.size() << " scrapes");
+  fault_test::record("slow_endless_scan", "healthcheck_p99_ms", p99_ms(health_ms));
+  fault_test::record("slow_endless_scan", "scrape_p99_ms", p99_ms(scrape_ms));
+  fault_test::record("slow_endless_scan", "scrapes", static_cast<double>(scrape_ms.size()));
   CHECK(p99_ms(health_ms) < 100);
   CHECK(p99_ms(scrape_ms) < 100);
   const auto t_stop = std::chrono::steady_clock::now();
@@ -814,5 +827,6 @@ TEST_CASE("an answer after a handler slower than the write timeout is sent whole
   CHECK(r->body.size() > (8u << 20));
   CHECK(r->header("content-length") == std::to_string(r->body.size()));
   CHECK(r->body.find("aggregator_hosts 6000\n") != std::string::npos);
+  fault_test::record("slow_read_answer", "body_bytes", static_cast<double>(r->body.size()));
   server.stop();
 }

@@ -23,6 +23,7 @@
 #include "anklet/metrics/testing.hpp"
 #include "http_test_client.hpp"
 #include "redis_fault_tools.hpp"
+#include "strict_json.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
@@ -392,6 +393,14 @@ long current_rss_mib() {
 }
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
+// One answer of `agg` and how many MiB the peak RSS rose above the RSS before it.
+std::pair<aggregator_response, long> answer_and_rss(aggregator& agg, std::string_view path, std::string_view query) {
+  reset_peak_rss();
+  const long before = current_rss_mib();
+  auto r = agg.respond("GET", path, query);
+  return {std::move(r), peak_rss_mib() - before};
+}
+
 std::string plugin_payload(std::string_view name) {
   return R"({"last_update":"2025-01-08T09:30:15Z","plugins":[{"Name":")" + std::string(name) +
          R"(","PluginName":"github","OwnerName":"o","Status":"idle"}]})";
@@ -417,17 +426,15 @@ TEST_CASE("one value over the per-value limit is skipped and counted; every othe
   o.read.limits.max_string_bytes = 4096;
   o.refresh = 1h;
   aggregator agg(o);
-  reset_peak_rss();
-  const long rss_before = current_rss_mib();
-  auto r = agg.respond("GET", "/metrics/v2", "format=json");
+  const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
   REQUIRE(r.status == 200);
   const auto j = nlohmann::json::parse(r.body);
   REQUIRE(j.size() == 2);
   CHECK(j[0]["custom_name"] == "A");
   CHECK(j[1]["custom_name"] == "C");
-  fault_test::record("one_65mib_value", "rss_growth_mib", static_cast<double>(peak_rss_mib() - rss_before));
+  fault_test::record("one_65mib_value", "rss_growth_mib", static_cast<double>(rss_growth));
   fault_test::record("one_65mib_value", "hosts_served", static_cast<double>(j.size()));
-  CHECK(peak_rss_mib() - rss_before < 32);  // the 65 MiB were never held
+  CHECK(rss_growth < 32);  // the 65 MiB were never held
   auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
   CHECK(prom.body.find("aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
   CHECK(prom.body.find("aggregator_skipped_keys{reason=\"key_too_long\"} 1\n") != std::string::npos);
@@ -450,9 +457,7 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
   o.client.read_timeout = 10s;
   o.refresh = 1h;
   aggregator agg(o);
-  reset_peak_rss();
-  const long rss_before = current_rss_mib();
-  auto r = agg.respond("GET", "/metrics/v2", "format=json");
+  const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
   REQUIRE(r.status == 200);
   const auto j = nlohmann::json::parse(r.body);
   REQUIRE(j.size() == 1);
@@ -461,10 +466,10 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
     CHECK(f.skipped_count(skip_reason::malformed) + f.skipped_count(skip_reason::over_budget) == 70);
     CHECK(f.skipped_count(skip_reason::over_budget) > 0);
   }));
-  MESSAGE("peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
-  fault_test::record("seventy_4mib_values", "rss_growth_mib", static_cast<double>(peak_rss_mib() - rss_before));
+  MESSAGE("peak RSS grew by " << rss_growth << " MiB");
+  fault_test::record("seventy_4mib_values", "rss_growth_mib", static_cast<double>(rss_growth));
   fault_test::record("seventy_4mib_values", "hosts_served", static_cast<double>(j.size()));
-  CHECK(peak_rss_mib() - rss_before < 160);
+  CHECK(rss_growth < 160);
 }
 
 namespace {
@@ -568,17 +573,15 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
     auto o = fake_options(fake);
     o.client.read_timeout = 5s;
     aggregator agg(o);
-    reset_peak_rss();
-    const long rss_before = current_rss_mib();
-    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
     CAPTURE(r.body);
     REQUIRE(r.status == 200);
     CHECK(nlohmann::json::parse(r.body).size() == 1);
     // The fake, in this process, holds one 120 MB page while it sends it; the 960 MB of key
     // names read would show on top if they were kept.
-    MESSAGE("960 MB of key names: peak RSS grew by " << peak_rss_mib() - rss_before << " MiB");
-    fault_test::record("long_key_names", "rss_growth_mib", static_cast<double>(peak_rss_mib() - rss_before));
-    CHECK(peak_rss_mib() - rss_before < 120 + 32);
+    MESSAGE("960 MB of key names: peak RSS grew by " << rss_growth << " MiB");
+    fault_test::record("long_key_names", "rss_growth_mib", static_cast<double>(rss_growth));
+    CHECK(rss_growth < 120 + 32);
     CHECK(agg.with_fleet([](const fleet& f) {
       CAPTURE(f.scan_cut);
       CHECK(f.skipped_count(skip_reason::key_too_long) == 16000);
@@ -605,26 +608,7 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
 
 namespace {
 
-// Strict JSON: valid UTF-8 (nlohmann rejects the rest) and no object with a key twice.
-bool strict_json_without_duplicates(const std::string& text) {
-  std::vector<std::set<std::string>> open;
-  bool duplicate = false;
-  auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& j) {
-    using ev_t = nlohmann::json::parse_event_t;
-    if (ev == ev_t::object_start) open.emplace_back();
-    else if (ev == ev_t::object_end) open.pop_back();
-    else if (ev == ev_t::key && !open.back().insert(j.get<std::string>()).second) duplicate = true;
-    return true;
-  };
-  try {
-    const auto parsed = nlohmann::json::parse(text, cb);
-    if (parsed.is_discarded()) return false;
-  } catch (const nlohmann::json::exception& e) {
-    MESSAGE("invalid JSON: " << e.what());
-    return false;
-  }
-  return !duplicate;
-}
+using anklet_test::strict_json_without_duplicates;
 
 }  // namespace
 

@@ -10,14 +10,13 @@
 #include <cstdlib>
 #include <iterator>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "anklet/metrics/aggregator.hpp"
 #include "anklet/metrics/testing.hpp"
+#include "../strict_json.hpp"
 
 namespace {
 
@@ -50,21 +49,6 @@ class input {
 
 void check(bool ok) {
   if (!ok) std::abort();
-}
-
-void check_json(const std::string& text) {
-  std::vector<std::set<std::string>> open;
-  bool duplicate = false;
-  auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& j) {
-    using ev_t = nlohmann::json::parse_event_t;
-    if (ev == ev_t::object_start) open.emplace_back();
-    else if (ev == ev_t::object_end) open.pop_back();
-    else if (ev == ev_t::key && !open.back().insert(j.get<std::string>()).second) duplicate = true;
-    return true;
-  };
-  const auto parsed = nlohmann::json::parse(text, cb, false);
-  check(!parsed.is_discarded());
-  check(!duplicate);
 }
 
 }  // namespace
@@ -109,9 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   out.clear();
   am::format_fleet_json_v1(f, std::back_inserter(out));
-  check_json(out);
+  check(anklet_test::strict_json_without_duplicates(out));
   out.clear();
   am::format_fleet_json_v2(f, std::back_inserter(out));
-  check_json(out);
+  check(anklet_test::strict_json_without_duplicates(out));
   return 0;
 }

@@ -1132,13 +1132,15 @@ class aggregator {
 
   void serve_cached(int version, bool json, aggregator_response& r) {
     std::shared_ptr<const view> v;
+    std::string failure;
     {
       std::lock_guard lock(view_mutex_);
       v = view_;
+      if (!v) failure = last_failure_;
     }
     if (!v) {
       r.status = 503;
-      r.body = "no complete read of the fleet from Redis yet\n";
+      r.body = "no complete read of the fleet from Redis yet" + (failure.empty() ? "" : ": " + failure) + "\n";
       return;
     }
     const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
@@ -1195,6 +1197,8 @@ class aggregator {
       if (stop.stop_requested()) break;
       if (!r) {
         log("cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
+        std::lock_guard lock(view_mutex_);
+        last_failure_ = "cannot read the fleet from Redis: " + r.error().to_string();
       } else {
         for (int version = 1; version <= 2; ++version) {
           for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
@@ -1222,6 +1226,7 @@ class aggregator {
   std::atomic<bool> background_{false};
   mutable std::mutex view_mutex_;
   std::shared_ptr<const view> view_;
+  std::string last_failure_;  // of the last failed read, shown until a read succeeds
   std::uint64_t reads_ = 0;
   clock::time_point log_window_{};
   std::size_t logged_ = 0;

@@ -34,7 +34,9 @@ constexpr std::string_view usage =
     "                       port; IPv6 as [::1]:8081; :8081 = all interfaces)\n"
     "  --redis URL          redis[s]://[user[:password]@]host[:port][/db] or unix:///path[?db=N]\n"
     "                       (default redis://127.0.0.1:6379)\n"
-    "  --refresh SECONDS    reuse one Redis read for this long (default 0 = read on every request)\n"
+    "  --refresh SECONDS    pause between two reads of Redis, which run in the background\n"
+    "                       (default 0 = 0.1 s); every answer comes from the last complete read\n"
+    "  --max-age SECONDS    leave out hosts whose last_update is older (default 0 = keep all)\n"
     "  --job-url-label      add Anklet's job_url label to the plugin_last_*_run series of\n"
     "                       format=prometheus (off: a label per job makes a series per job)\n";
 // After the Redis flags of redis_flags.hpp.
@@ -48,6 +50,7 @@ struct config {
   am::redis::connection_target redis;
   cli::redis_flags redis_flags;
   std::chrono::milliseconds refresh{0};
+  std::chrono::milliseconds max_age{0};
   bool job_url_label = false;
 };
 
@@ -67,6 +70,8 @@ std::optional<config> parse_args(int argc, char** argv) {
     } else if (c.redis_flags.parse(args)) {
     } else if (flag == "--refresh") {
       c.refresh = cli::parse_seconds(args.value(), flag);
+    } else if (flag == "--max-age") {
+      c.max_age = cli::parse_seconds(args.value(), flag);
     } else if (flag == "--job-url-label") {
       args.expect_no_value();
       c.job_url_label = true;
@@ -105,6 +110,8 @@ int main(int argc, char** argv) {
     options.client = cfg->redis_flags.client_options(cfg->redis);
     options.cluster = cfg->redis_flags.cluster();
     options.refresh = cfg->refresh;
+    options.read.max_age = std::chrono::ceil<std::chrono::seconds>(cfg->max_age);
+    options.log = [](std::string_view line) { print_error(line); };
     options.prometheus.job_url_label = cfg->job_url_label;
     am::aggregator agg(options);
 
@@ -113,11 +120,13 @@ int main(int argc, char** argv) {
     http.port = cfg->port;
     http.on_error = [](std::string_view what) { print_error(what); };
     am::aggregator_server server(agg, http);
+    agg.start();  // reads Redis in the background; stopped by its destructor
     server.start();
 
     cli::print_listening(server.bound_address(), server.port(), "/metrics/v1?format=json");
     stop.wait();
     server.stop();
+    agg.stop();
     return 0;
   } catch (const std::exception& e) {
     print_error(e.what());

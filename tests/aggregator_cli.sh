@@ -40,7 +40,8 @@ for sig in INT TERM; do
   start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --refresh 0
   if [[ "$url" =~ ^listening\ on\ http://127\.0\.0\.1:([1-9][0-9]*)/metrics/v1\?format=json$ ]]; then
     base="http://127.0.0.1:${BASH_REMATCH[1]}"
-    v2=$(get "$base/metrics/v2?format=json")
+    # Redis is read in the background: answers are 503 until the first read completes.
+    for _ in $(seq 100); do v2=$(get "$base/metrics/v2?format=json" 2>/dev/null) && break; sleep 0.05; done
     python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
@@ -75,5 +76,14 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code)' "$base/metrics/v2?format=json")
 [ "$code" = 503 ] || fail "Redis down: HTTP $code, expected 503"
+kill "$pid"; wait "$pid" || true
+
+# --max-age: the 2025 host is older than a day, so it is left out and counted.
+start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --max-age 86400
+base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
+for _ in $(seq 100); do prom=$(get "$base/metrics/v2?format=prometheus" 2>/dev/null) && break; sleep 0.05; done
+grep -qx 'aggregator_skipped_keys{reason="stale"} 1' <<< "$prom" || fail "--max-age: stale host not counted: $prom"
+grep -q '^host_cpu_count{' <<< "$prom" && fail "--max-age: stale host served"
+grep -q 'skipped key anklet/metrics/veertuinc/RUNNER1 (stale)' "$tmp/run.err" || fail "--max-age: skip not logged"
 [ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck with Redis down"
 exit $status

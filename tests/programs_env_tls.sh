@@ -96,14 +96,19 @@ answer() {
   start_program "$aggregator" --listen 127.0.0.1:0 "$@"
   local base
   base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
+  # Redis is read in the background: until the first read ends, the answer says only that.
   python3 -c '
-import sys, urllib.request, urllib.error
-try:
-    r = urllib.request.urlopen(sys.argv[1], timeout=10); print(200, r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())
-except Exception as e:
-    print("no answer:", repr(e))' "$base/metrics/v1?format=json"
+import sys, time, urllib.request, urllib.error
+for _ in range(100):
+    try:
+        r = urllib.request.urlopen(sys.argv[1], timeout=10); print(200, r.read().decode()); break
+    except urllib.error.HTTPError as e:
+        body = e.read().decode()
+        if e.code == 503 and body == "no complete read of the fleet from Redis yet\n":
+            time.sleep(0.05); continue
+        print(e.code, body); break
+    except Exception as e:
+        print("no answer:", repr(e)); break' "$base/metrics/v1?format=json"
   [ -n "$base" ] || echo "(no first line; stderr: $(cat "$tmp/run.err"))"
   kill -TERM "$pid"
   wait "$pid"

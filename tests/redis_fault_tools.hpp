@@ -1,6 +1,6 @@
-// Shared by the Redis fault drills (test_redis_faults*.cpp): timeouts, a fake Redis that
-// answers -ERR to every command, the fault injection on a real redis-server, and the
-// figures written for docs/reliability.md.
+// Shared by the Redis fault drills (test_redis_faults*.cpp, test_aggregator.cpp): timeouts,
+// a fake Redis scripted by the test (one answers -ERR to every command), the fault
+// injection on a real redis-server, and the figures written for docs/reliability.md.
 #pragma once
 
 #include <arpa/inet.h>
@@ -13,9 +13,11 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -88,11 +90,15 @@ struct figures_writer {
 
 inline double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-// A stand-in for Redis on a given port that answers every command with -ERR. It parses
-// RESP arrays of bulk strings, so pipelined commands get one error each.
-class erroring_redis {
+// A stand-in for Redis that answers each command with what `respond(argv)` returns (raw
+// RESP bytes, possibly several replies or none), for replies a real Redis never sends:
+// a SCAN cursor that never returns to 0, errors to everything. It parses RESP arrays of
+// bulk strings, so pipelined commands get one answer each. Port 0 picks a free port.
+class scripted_redis {
  public:
-  explicit erroring_redis(int port) {
+  using responder = std::function<std::string(const std::vector<std::string>& argv)>;
+
+  scripted_redis(int port, responder respond) : respond_(std::move(respond)) {
     listen_fd_ = anklet::metrics::detail::open_socket(AF_INET, SOCK_STREAM, 0, false);
     const int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -105,40 +111,52 @@ class erroring_redis {
       bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
       if (!bound) std::this_thread::sleep_for(10ms);
     }
-    if (!bound || ::listen(listen_fd_, 16) != 0) {
+    socklen_t len = sizeof sa;
+    if (!bound || ::listen(listen_fd_, 16) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
       ::close(listen_fd_);
       throw std::runtime_error("cannot listen on the Redis port for the fake");
     }
+    port_ = ntohs(sa.sin_port);
     thread_ = std::thread([this] { run(); });
   }
-  erroring_redis(const erroring_redis&) = delete;
-  erroring_redis& operator=(const erroring_redis&) = delete;
-  ~erroring_redis() {
+  scripted_redis(const scripted_redis&) = delete;
+  scripted_redis& operator=(const scripted_redis&) = delete;
+  ~scripted_redis() {
     stop_ = true;
     thread_.join();
     for (const int fd : clients_) ::close(fd);
     ::close(listen_fd_);
   }
-  [[nodiscard]] int errors_sent() const { return errors_.load(); }
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] int commands_answered() const { return answered_.load(); }
+  [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
  private:
   struct peer {
     std::string in;
   };
 
-  // Number of complete commands at the front of `in`, which is consumed; -1 when the
-  // bytes are not RESP arrays of bulk strings (inline commands count per line).
-  static int take_commands(std::string& in) {
-    int n = 0;
+  // The complete commands at the front of `in`, which are consumed (inline commands are
+  // split on spaces).
+  static std::vector<std::vector<std::string>> take_commands(std::string& in) {
+    std::vector<std::vector<std::string>> out;
     std::size_t pos = 0;
     for (;;) {
       const std::size_t start = pos;
       if (pos >= in.size()) break;
       auto line_end = in.find("\r\n", pos);
       if (line_end == std::string::npos) break;
+      std::vector<std::string> argv;
       if (in[pos] != '*') {  // inline command
+        std::string line = in.substr(pos, line_end - pos);
+        for (std::size_t b = 0; b < line.size();) {
+          const auto e = std::min(line.find(' ', b), line.size());
+          if (e > b) argv.push_back(line.substr(b, e - b));
+          b = e + 1;
+        }
         pos = line_end + 2;
-        ++n;
+        out.push_back(std::move(argv));
         continue;
       }
       const long items = std::strtol(in.c_str() + pos + 1, nullptr, 10);
@@ -156,16 +174,27 @@ class erroring_redis {
           complete = false;
           break;
         }
+        argv.push_back(in.substr(pos, len));
         pos += len + 2;
       }
       if (!complete) {
         pos = start;
         break;
       }
-      ++n;
+      out.push_back(std::move(argv));
     }
     in.erase(0, pos);
-    return n;
+    return out;
+  }
+
+  static void send_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) <= 0) return;
+      const auto k = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (k <= 0) return;
+      data.remove_prefix(static_cast<std::size_t>(k));
+    }
   }
 
   void run() {
@@ -189,23 +218,34 @@ class erroring_redis {
         }
         auto& p = peers[fds[i].fd];
         p.in.append(buf, static_cast<std::size_t>(n));
-        const int commands = take_commands(p.in);
         std::string out;
-        for (int k = 0; k < commands; ++k) out += "-ERR injected failure\r\n";
-        if (!out.empty()) {
-          [[maybe_unused]] const auto sent = ::send(fds[i].fd, out.data(), out.size(), MSG_NOSIGNAL);
-          errors_ += commands;
+        for (const auto& argv : take_commands(p.in)) {
+          std::string answer = respond_(argv);
+          if (out.empty()) out.swap(answer);  // a large answer is not copied twice
+          else out += answer;
+          ++answered_;
         }
+        if (!out.empty()) send_all(fds[i].fd, out);
       }
     }
     for (const auto& [fd, p] : peers) clients_.push_back(fd);
   }
 
+  responder respond_;
   int listen_fd_ = -1;
+  int port_ = 0;
   std::atomic<bool> stop_{false};
-  std::atomic<int> errors_{0};
+  std::atomic<int> answered_{0};
   std::vector<int> clients_;
   std::thread thread_;
+};
+
+// A stand-in for Redis on a given port that answers every command with -ERR.
+class erroring_redis : public scripted_redis {
+ public:
+  explicit erroring_redis(int port)
+      : scripted_redis(port, [](const std::vector<std::string>&) { return std::string("-ERR injected failure\r\n"); }) {}
+  [[nodiscard]] int errors_sent() const { return commands_answered(); }
 };
 
 template <class Pred>

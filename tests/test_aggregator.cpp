@@ -2,6 +2,7 @@
 // redis-server: golden v1/v2 JSON, valid Prometheus text (promtool), skipped keys, routes.
 #include <doctest/doctest.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -10,13 +11,19 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <string>
 
 #include "anklet/metrics/aggregator.hpp"
 #include "anklet/metrics/aggregator_server.hpp"
 #include "anklet/metrics/json.hpp"
 #include "anklet/metrics/store.hpp"
+#include "anklet/metrics/testing.hpp"
 #include "http_test_client.hpp"
+#include "redis_fault_tools.hpp"
+#include "strict_json.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
@@ -356,5 +363,454 @@ TEST_CASE("served over HTTP by the responder: routes, HEAD, 404") {
   REQUIRE(post);
   CHECK(post->status == 405);
   CHECK(post->header("allow") == "GET, HEAD");
+  server.stop();
+}
+
+namespace {
+
+// Figures of the hostile-fleet cases for docs/reliability.md (tests/abuse/report.sh).
+fault_test::figures_writer write_figures_at_exit{"ANKLET_AGGREGATOR_JSON"};
+
+// Peak RSS (VmHWM) in MiB since the last reset_peak_rss(), which Linux allows through
+// clear_refs; elsewhere the process's lifetime peak.
+long peak_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;
+}
+long current_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// One answer of `agg` and how many MiB the peak RSS rose above the RSS before it.
+std::pair<aggregator_response, long> answer_and_rss(aggregator& agg, std::string_view path, std::string_view query) {
+  reset_peak_rss();
+  const long before = current_rss_mib();
+  auto r = agg.respond("GET", path, query);
+  return {std::move(r), peak_rss_mib() - before};
+}
+
+std::string plugin_payload(std::string_view name) {
+  return R"({"last_update":"2025-01-08T09:30:15Z","plugins":[{"Name":")" + std::string(name) +
+         R"(","PluginName":"github","OwnerName":"o","Status":"idle"}]})";
+}
+
+}  // namespace
+
+TEST_CASE("one value over the per-value limit is skipped and counted; every other host is served") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/a", plugin_payload("A")));
+  REQUIRE(c.set("anklet/metrics/b-huge", std::string(65u << 20, 'x')));  // 65 MiB: over max_bulk_length too
+  REQUIRE(c.set("anklet/metrics/c", plugin_payload("C")));
+  REQUIRE(c.set("anklet/metrics/" + std::string(2000, 'k'), plugin_payload("LONGKEY")));
+  // Within max_bytes but over the plugin and string limits.
+  std::string many = R"({"plugins":[)";
+  for (int i = 0; i < 20; ++i) many += std::string(i ? "," : "") + R"({"Name":"p)" + std::to_string(i) + R"("})";
+  REQUIRE(c.set("anklet/metrics/d-many", many + "]}"));
+  REQUIRE(c.set("anklet/metrics/e-long", R"({"plugins":[{"Name":")" + std::string(5000, 'n') + R"("}]})"));
+  auto o = options_for(srv);
+  o.client.read_timeout = 5s;
+  o.read.limits.max_plugins = 16;
+  o.read.limits.max_string_bytes = 4096;
+  o.refresh = 1h;
+  aggregator agg(o);
+  const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
+  REQUIRE(r.status == 200);
+  const auto j = nlohmann::json::parse(r.body);
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["custom_name"] == "A");
+  CHECK(j[1]["custom_name"] == "C");
+  fault_test::record("one_65mib_value", "rss_growth_mib", static_cast<double>(rss_growth));
+  fault_test::record("one_65mib_value", "hosts_served", static_cast<double>(j.size()));
+  CHECK(rss_growth < 32);  // the 65 MiB were never held
+  auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
+  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
+  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"key_too_long\"} 1\n") != std::string::npos);
+  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"over_limits\"} 2\n") != std::string::npos);
+  CHECK(agg.with_fleet([](const fleet& f) {
+    bool named = false;
+    for (const auto& s : f.skipped_keys) named |= s.key == "anklet/metrics/b-huge" && s.reason == skip_reason::too_large;
+    CHECK(named);
+  }));
+}
+
+TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read, the rest counted, never 503") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/0-good", plugin_payload("GOOD")));
+  const std::string junk(4u << 20, '{');  // each alone within max_bytes
+  for (int i = 0; i < 70; ++i) REQUIRE(c.set("anklet/metrics/junk" + std::to_string(100 + i), junk));
+  auto o = options_for(srv);
+  o.read.mget_batch = 1000;
+  o.client.read_timeout = 10s;
+  o.refresh = 1h;
+  aggregator agg(o);
+  const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
+  REQUIRE(r.status == 200);
+  const auto j = nlohmann::json::parse(r.body);
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["custom_name"] == "GOOD");
+  CHECK(agg.with_fleet([](const fleet& f) {
+    CHECK(f.skipped_count(skip_reason::malformed) + f.skipped_count(skip_reason::over_budget) == 70);
+    CHECK(f.skipped_count(skip_reason::over_budget) > 0);
+  }));
+  MESSAGE("peak RSS grew by " << rss_growth << " MiB");
+  fault_test::record("seventy_4mib_values", "rss_growth_mib", static_cast<double>(rss_growth));
+  fault_test::record("seventy_4mib_values", "hosts_served", static_cast<double>(j.size()));
+  CHECK(rss_growth < 160);
+}
+
+namespace {
+
+// A fake Redis whose SCAN answers `scan(page number)`: RESP of [cursor, keys], and whose
+// MGET gives every key the same good payload.
+fault_test::scripted_redis scan_fake(std::function<std::string(int)> scan) {
+  auto pages = std::make_shared<std::atomic<int>>(0);
+  return fault_test::scripted_redis(0, [scan = std::move(scan), pages](const std::vector<std::string>& argv) {
+    if (argv.empty()) return std::string("-ERR empty\r\n");
+    if (argv[0] == "SCAN") return scan((*pages)++);
+    if (argv[0] == "MGET") {
+      std::string out = "*" + std::to_string(argv.size() - 1) + "\r\n";
+      for (std::size_t i = 1; i < argv.size(); ++i) {
+        const std::string v = plugin_payload(argv[i].substr(argv[i].rfind('/') + 1));
+        out += "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+      }
+      return out;
+    }
+    return std::string("-ERR unknown command\r\n");
+  });
+}
+
+std::string scan_reply(std::uint64_t cursor, const std::vector<std::string>& keys) {
+  std::string out = "*2\r\n$" + std::to_string(std::to_string(cursor).size()) + "\r\n" + std::to_string(cursor) +
+                    "\r\n*" + std::to_string(keys.size()) + "\r\n";
+  for (const auto& k : keys) out += "$" + std::to_string(k.size()) + "\r\n" + k + "\r\n";
+  return out;
+}
+
+aggregator_options fake_options(const fault_test::scripted_redis& fake) {
+  aggregator_options o;
+  o.client = fault_test::client_opts(fake.port());
+  o.refresh = 1h;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a SCAN that never ends ends the read with what it found: page limit, repeated cursor, deadline") {
+  SUBCASE("a cursor that never returns to 0 stops at max_scan_pages") {
+    auto fake = scan_fake([](int page) {
+      return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/H" + std::to_string(page % 3)});
+    });
+    auto o = fake_options(fake);
+    o.read.max_scan_pages = 50;
+    aggregator agg(o);
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    REQUIRE(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body).size() == 3);
+    CHECK(agg.respond("GET", "/metrics/v2", "format=prometheus").body.find("aggregator_scan_complete 0\n") !=
+          std::string::npos);
+    CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("max_scan_pages") != std::string::npos); }));
+  }
+  SUBCASE("a cursor that comes back") {
+    auto fake = scan_fake([](int page) { return scan_reply(page % 2 ? 7 : 9, {"anklet/metrics/A"}); });
+    aggregator agg(fake_options(fake));
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    REQUIRE(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body).size() == 1);
+    CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("came back") != std::string::npos); }));
+  }
+  SUBCASE("slow pages, each within the client's timeout, stop at max_read_time") {
+    auto fake = scan_fake([](int page) {
+      std::this_thread::sleep_for(40ms);
+      return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/S"});
+    });
+    auto o = fake_options(fake);
+    o.read.max_read_time = 300ms;
+    aggregator agg(o);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+    REQUIRE(r.status == 200);
+    CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("max_read_time") != std::string::npos); }));
+  }
+  SUBCASE("a stop request ends the SCAN at once") {
+    auto fake = scan_fake([](int page) { return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/A"}); });
+    redis::client c(fault_test::client_opts(fake.port()));
+    std::stop_source stop;
+    stop.request_stop();
+    fleet f;
+    REQUIRE(read_fleet(c, f, {}, stop.get_token()));
+    CHECK(f.scan_cut == "stop requested");
+  }
+}
+
+TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, key bytes end the SCAN") {
+  SUBCASE("pages of 2,000 keys of 60 KB") {
+    const std::string page_reply = [] {
+      std::vector<std::string> keys;
+      for (int i = 0; i < 2000; ++i) keys.push_back("anklet/metrics/" + std::string(60000, 'k') + std::to_string(i));
+      return scan_reply(1, keys);
+    }();
+    auto fake = scan_fake([&page_reply](int page) {
+      if (page >= 8) return scan_reply(0, {"anklet/metrics/ok"});
+      std::string r = page_reply;  // the cursor, "1", becomes page + 1
+      r[8] = static_cast<char>('1' + page);
+      return r;
+    });
+    auto o = fake_options(fake);
+    o.client.read_timeout = 5s;
+    aggregator agg(o);
+    const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
+    CAPTURE(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body).size() == 1);
+    // The fake, in this process, holds one 120 MB page while it sends it; the 960 MB of key
+    // names read would show on top if they were kept.
+    MESSAGE("960 MB of key names: peak RSS grew by " << rss_growth << " MiB");
+    fault_test::record("long_key_names", "rss_growth_mib", static_cast<double>(rss_growth));
+    CHECK(rss_growth < 120 + 32);
+    CHECK(agg.with_fleet([](const fleet& f) {
+      CAPTURE(f.scan_cut);
+      CHECK(f.skipped_count(skip_reason::key_too_long) == 16000);
+    }));
+  }
+  SUBCASE("max_key_bytes") {
+    auto fake = scan_fake([](int page) {
+      std::vector<std::string> keys;
+      for (int i = 0; i < 100; ++i) keys.push_back("anklet/metrics/" + std::to_string(page * 100 + i));
+      return scan_reply(static_cast<std::uint64_t>(page) + 1, keys);
+    });
+    auto o = fake_options(fake);
+    o.read.max_key_bytes = 10000;
+    aggregator agg(o);
+    auto r = agg.respond("GET", "/metrics/v2", "format=json");
+    REQUIRE(r.status == 200);
+    CHECK(agg.with_fleet([](const fleet& f) {
+      CHECK(f.scan_cut.find("max_key_bytes") != std::string::npos);
+      CHECK(f.hosts.size() > 400);
+      CHECK(f.hosts.size() < 600);
+    }));
+  }
+}
+
+namespace {
+
+using anklet_test::strict_json_without_duplicates;
+
+}  // namespace
+
+TEST_CASE("names that render the same are one series and one JSON key (x\\xff and x\\xfe are both x\\uFFFD)") {
+  fleet f;
+  REQUIRE(add_host(f, "anklet/metrics/h1",
+                   R"({"last_update":"2025-01-08T09:30:15Z","plugins":[{"Name":"x)" "\xff" R"(","PluginName":"github","OwnerName":"o","Status":"idle"}]})"));
+  REQUIRE(add_host(f, "anklet/metrics/h2",
+                   R"({"last_update":"2025-01-08T09:30:16Z","plugins":[{"Name":"x)" "\xfe" R"(","PluginName":"github","OwnerName":"o","Status":"running"}]})"));
+  std::string prom;
+  format_fleet_prometheus(f, std::back_inserter(prom));
+  const auto e = testing::parse_exposition(prom);  // throws on a repeated series
+  const auto status = testing::find_all(e, "plugin_status", std::vector<testing::label_matcher>{});
+  std::size_t current = 0;
+  for (const auto* s : status) {
+    CHECK(*s->label_value("name") == "x\xEF\xBF\xBD");
+    current += s->value == 1 ? 1 : 0;
+  }
+  CHECK(current == 1);
+  CHECK(testing::find_sample(e, "plugin_status", {{"name", "x\xEF\xBF\xBD"}, {"status", "running"}})->value == 1);
+  std::string v1;
+  format_fleet_json_v1(f, std::back_inserter(v1));
+  CHECK(strict_json_without_duplicates(v1));
+  CHECK(nlohmann::json::parse(v1).size() == 1);
+  std::string v2;
+  format_fleet_json_v2(f, std::back_inserter(v2));
+  CHECK(strict_json_without_duplicates(v2));
+  CHECK(nlohmann::json::parse(v2).size() == 2);
+}
+
+TEST_CASE("output is bounded: a payload of long invalid UTF-8 names is skipped, not rendered 60 times over") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  std::string big = R"({"last_update":"2025-01-08T09:30:15Z","plugins":[)";
+  const std::string junk(65000, '\xff');
+  for (int i = 0; i < 16; ++i) {
+    big += std::string(i ? "," : "") + R"({"Name":")" + std::to_string(i) + junk + R"(","PluginName":")" + junk +
+           R"(","OwnerName":")" + junk + R"(","RepoName":")" + junk.substr(0, 60000) + R"("})";
+  }
+  big += "]}";
+  REQUIRE(big.size() <= payload_limits{}.max_bytes);
+  REQUIRE(c.set("anklet/metrics/amplifier", big));
+  REQUIRE(c.set("anklet/metrics/good", plugin_payload("GOOD")));
+  auto o = options_for(srv);
+  o.client.read_timeout = 5s;
+  o.refresh = 1h;
+  aggregator agg(o);
+  std::size_t answers = 0;
+  for (const auto* path : {"/metrics/v1", "/metrics/v2"}) {
+    for (const auto* format : {"format=json", "format=prometheus"}) {
+      auto r = agg.respond("GET", path, format);
+      REQUIRE(r.status == 200);
+      answers += r.body.size();
+    }
+  }
+  CHECK(agg.with_fleet([&](const fleet& f) {
+    REQUIRE(f.hosts.size() == 1);
+    CHECK(f.hosts[0].key == "anklet/metrics/good");
+    CHECK(f.skipped_count(skip_reason::output_too_large) == 1);
+    // v1 is at most v2 plus its keys: twice the bound holds all four answers.
+    CHECK(answers <= 2 * (o.read.output_factor * (f.value_bytes + 64) + o.read.output_per_host));
+  }));
+  MESSAGE("4 MiB amplifying payload: all four answers " << answers << " bytes");
+  fault_test::record("amplifying_payload", "payload_bytes", static_cast<double>(big.size()));
+  fault_test::record("amplifying_payload", "answer_bytes", static_cast<double>(answers));
+}
+
+namespace {
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < limit) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+double p99_ms(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[std::min(v.size() - 1, v.size() * 99 / 100)];
+}
+
+}  // namespace
+
+TEST_CASE("background reads: answers from the last complete read with its age; a failed read keeps the last view") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  REQUIRE(c.set("anklet/metrics/a", plugin_payload("A")));
+  auto o = options_for(srv);
+  o.refresh = 200ms;
+  std::vector<std::string> logged;
+  std::mutex log_mutex;
+  o.log = [&](std::string_view line) {
+    std::lock_guard lock(log_mutex);
+    logged.emplace_back(line);
+  };
+  aggregator agg(o);
+  CHECK(agg.reads_completed() == 0);  // no thread until asked
+  agg.start();
+  REQUIRE(eventually([&] { return agg.reads_completed() >= 1; }));
+  auto first = agg.respond("GET", "/metrics/v2", "format=json");
+  REQUIRE(first.status == 200);
+  REQUIRE(first.age_seconds);
+  CHECK(nlohmann::json::parse(first.body).size() == 1);
+  auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
+  const auto e = testing::parse_exposition(prom.body);
+  REQUIRE(testing::find_sample(e, "aggregator_fleet_age_seconds", {}));
+  CHECK(testing::find_sample(e, "aggregator_fleet_age_seconds", {})->value < 1);
+
+  REQUIRE(c.set("anklet/metrics/b", plugin_payload("B")));
+  REQUIRE(eventually([&] { return nlohmann::json::parse(agg.respond("GET", "/metrics/v2", "format=json").body).size() == 2; }));
+  srv.kill();
+  std::this_thread::sleep_for(1500ms);
+  auto kept = agg.respond("GET", "/metrics/v2", "format=json");
+  CHECK(kept.status == 200);
+  CHECK(nlohmann::json::parse(kept.body).size() == 2);
+  REQUIRE(kept.age_seconds);
+  CHECK(*kept.age_seconds >= 1);
+  agg.stop();
+  std::lock_guard lock(log_mutex);
+  bool failure_logged = false;
+  for (const auto& l : logged) failure_logged |= l.find("cannot read the fleet from Redis") != std::string::npos;
+  CHECK(failure_logged);
+}
+
+TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole, from the last read") {
+  // Seven pages of 300 ms each (each within the client's timeout), then a cursor that never
+  // returns to 0: every read takes max_read_time.
+  auto fake = scan_fake([](int page) {
+    std::this_thread::sleep_for(300ms);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 200; ++i) keys.push_back("anklet/metrics/h" + std::to_string((page % 7) * 200 + i));
+    return scan_reply(static_cast<std::uint64_t>(page) + 1, keys);
+  });
+  auto o = fake_options(fake);
+  o.client.read_timeout = 1s;
+  o.read.max_read_time = 2500ms;  // 8 pages: every key seen with room to spare
+  o.refresh = 0ms;
+  aggregator agg(o);
+  http::server_options so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  so.write_timeout = 1s;
+  aggregator_server server(agg, so);
+  agg.start();
+  server.start();
+  REQUIRE(eventually([&] { return agg.reads_completed() >= 1; }, 10s));
+  std::vector<double> health_ms, scrape_ms;
+  const auto t_end = std::chrono::steady_clock::now() + 3s;  // spans a whole read
+  while (std::chrono::steady_clock::now() < t_end) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto h = test_http::get(server.port(), "/healthcheck");
+    health_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    REQUIRE(h);
+    CHECK(h->body == "ok");
+    t0 = std::chrono::steady_clock::now();
+    auto s = test_http::get(server.port(), "/metrics/v2?format=prometheus");
+    scrape_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    REQUIRE(s);
+    CHECK(s->status == 200);
+    CHECK(s->header("content-length") == std::to_string(s->body.size()));
+    CHECK_FALSE(s->header("age").empty());
+    CHECK(s->body.find("aggregator_hosts 1400\n") != std::string::npos);
+  }
+  MESSAGE("during slow endless SCANs: healthcheck p99 " << p99_ms(health_ms) << " ms, scrape p99 " << p99_ms(scrape_ms)
+                                                       << " ms over " << scrape_ms.size() << " scrapes");
+  fault_test::record("slow_endless_scan", "healthcheck_p99_ms", p99_ms(health_ms));
+  fault_test::record("slow_endless_scan", "scrape_p99_ms", p99_ms(scrape_ms));
+  fault_test::record("slow_endless_scan", "scrapes", static_cast<double>(scrape_ms.size()));
+  CHECK(p99_ms(health_ms) < 100);
+  CHECK(p99_ms(scrape_ms) < 100);
+  const auto t_stop = std::chrono::steady_clock::now();
+  server.stop();
+  agg.stop();  // ends the read in progress at its next page
+  CHECK(std::chrono::steady_clock::now() - t_stop < 1500ms);
+}
+
+TEST_CASE("an answer after a handler slower than the write timeout is sent whole (write deadline from the send)") {
+  auto fake = scan_fake([](int page) {
+    std::this_thread::sleep_for(300ms);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 2000; ++i) keys.push_back("anklet/metrics/h" + std::to_string(page * 2000 + i));
+    return scan_reply(page < 2 ? static_cast<std::uint64_t>(page) + 1 : 0, keys);
+  });
+  auto o = fake_options(fake);
+  o.client.read_timeout = 2s;
+  o.refresh = 0ms;  // no start(): the request waits for the read, 0.9 s
+  aggregator agg(o);
+  http::server_options so;
+  so.address = "127.0.0.1";
+  so.port = 0;
+  so.write_timeout = 300ms;
+  aggregator_server server(agg, so);
+  server.start();
+  auto r = test_http::get(server.port(), "/metrics/v2?format=prometheus");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.size() > (8u << 20));
+  CHECK(r->header("content-length") == std::to_string(r->body.size()));
+  CHECK(r->body.find("aggregator_hosts 6000\n") != std::string::npos);
+  fault_test::record("slow_read_answer", "body_bytes", static_cast<double>(r->body.size()));
   server.stop();
 }

@@ -1,6 +1,7 @@
 // The RESP2 reply parser and command encoder, without any socket.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -170,6 +171,56 @@ TEST_CASE("limits refuse hostile sizes before allocating") {
   CHECK(parse_error("$11\r\nhello world\r\n", {.max_bulk_length = 10}).starts_with("limit:"));
   CHECK(parse_error("*3\r\n:1\r\n:2\r\n:3\r\n", {.max_array_length = 2}).starts_with("limit:"));
   CHECK(parse_all("*2\r\n:1\r\n:2\r\n", 1, {.max_array_length = 2}).size() == 1);
+}
+
+TEST_CASE("a bulk string over discard_bulk_over inside an array is streamed away, its neighbours kept") {
+  reply_limits lim;
+  lim.max_bulk_length = 16;  // the discarded one is longer still: nested, it is not an error
+  lim.discard_bulk_over = 8;
+  reply_parser p(lim);
+  const std::string big(100000, 'x');
+  const std::string wire = "*3\r\n$2\r\nok\r\n$" + std::to_string(big.size()) + "\r\n" + big + "\r\n$3\r\nyes\r\n";
+  reply r;
+  std::size_t peak = 0;
+  for (std::size_t i = 0; i < wire.size(); i += 1000) {
+    p.feed(std::string_view(wire).substr(i, 1000));
+    peak = std::max(peak, p.buffer_capacity());
+    if (i + 1000 < wire.size()) CHECK(p.next(r) == st::incomplete);
+  }
+  REQUIRE(p.next(r) == st::complete);
+  CHECK(peak < 8192);  // never held whole
+  REQUIRE(r.elements.size() == 3);
+  CHECK(r.elements[0].str == "ok");
+  CHECK(r.elements[1].discarded);
+  CHECK(r.elements[1].str.empty());
+  CHECK(r.elements[1].integer == 100000);
+  CHECK(r.elements[2].str == "yes");
+  CHECK_FALSE(r.elements[2].discarded);
+  // At the top level the usual limit still fails the reply.
+  CHECK(parse_error("$20\r\n01234567890123456789\r\n", lim).starts_with("limit:"));
+}
+
+TEST_CASE("discard_over_budget: elements past max_reply_bytes are dropped, the reply completes") {
+  reply_limits lim;
+  lim.max_reply_bytes = 4096;
+  lim.discard_over_budget = true;
+  reply_parser p(lim);
+  std::string wire = "*4\r\n";
+  const std::string v(1500, 'v');
+  for (int i = 0; i < 4; ++i) wire += "$1500\r\n" + v + "\r\n";
+  p.feed(wire);
+  reply r;
+  REQUIRE(p.next(r) == st::complete);
+  REQUIRE(r.elements.size() == 4);
+  CHECK(r.elements[0].str == v);
+  CHECK(r.elements[1].str == v);
+  CHECK(r.elements[2].discarded);
+  CHECK(r.elements[3].discarded);
+  CHECK(r.elements[3].integer == 1500);
+  // The next reply starts with a fresh budget.
+  p.feed("*1\r\n$2\r\nhi\r\n");
+  REQUIRE(p.next(r) == st::complete);
+  CHECK(r.elements[0].str == "hi");
 }
 
 TEST_CASE("nesting is bounded without recursion") {

@@ -187,6 +187,64 @@ def faults_section(f, cf, out):
                "interval). The test allows exactly that and checks the value stays correct afterwards.\n")
 
 
+def aggregator_section(a, out):
+    if not a:
+        return
+    out.append("## Hostile fleet (`tests/test_aggregator.cpp`, suites `unit` and `threads`)")
+    out.append("")
+    out.append("The aggregator reading a real redis-server (or, where Redis cannot send the reply, the "
+               "scripted fake of `tests/redis_fault_tools.hpp`) into which hosts wrote hostile values. "
+               "RSS growth is the test process's peak (VmHWM, reset before the read) over its RSS before.")
+    out.append("")
+    out.append("The bounds (`fleet_read_options`, defaults in brackets) are per key first: a value over "
+               "`limits.max_bytes` [4 MiB] is streamed away (`too_large`), a key name over `max_key_length` "
+               "[1024] too (`key_too_long`), a payload over the plugin, string or nesting limits is "
+               "`over_limits`. Per read: one MGET reply holds at most `max_batch_bytes` [64 MiB] (later values "
+               "of that reply are `over_budget`), the kept values `max_read_bytes` [256 MiB]; the SCAN ends, "
+               "keeping what it found (`aggregator_scan_complete 0`), at a repeated cursor, `max_scan_pages` "
+               "[10,000], `max_keys` [1,000,000], `max_key_bytes` [64 MiB] or `max_read_time` [10 s]. "
+               "Output: a host whose answers would exceed `output_factor` [16] x its key and value bytes + "
+               "`output_per_host` [16 KiB] is `output_too_large`, so every answer is at most 16 x the bytes "
+               "kept + 16 KiB a host + the fixed families. Names are compared as rendered (each invalid "
+               "UTF-8 byte becomes U+FFFD when read). Skipped keys are counted in "
+               "`aggregator_skipped_keys{reason}` and logged by the program (20 lines a minute at most). "
+               "Known limit: values of one MGET past its batch budget are skipped even when they are good, "
+               "so hostile keys that sort first can crowd out the good ones of their batch (of "
+               "`mget_batch` [1000] keys); other batches are not affected.")
+    out.append("")
+    out.append("| attack | what held | measured |")
+    out.append("|---|---|---|")
+    g = lambda case, key: a.get(case, {}).get(key)
+    rows = [
+        ("one_65mib_value", "one 65 MiB value beside good hosts (also a key name of 2,000 bytes, payloads over "
+         "the plugin and string limits)", "the others served, each skipped key counted by reason; the value streamed "
+         "away, never held", lambda: "%s hosts served; RSS +%s MiB" % (fmt_int(g("one_65mib_value", "hosts_served")),
+                                                                        fmt_int(g("one_65mib_value", "rss_growth_mib")))),
+        ("seventy_4mib_values", "70 values of 4 MiB (280 MiB) in one MGET", "200, the good host served, values past "
+         "the 64 MiB batch budget counted over_budget", lambda: "%s host served; RSS +%s MiB" % (
+             fmt_int(g("seventy_4mib_values", "hosts_served")), fmt_int(g("seventy_4mib_values", "rss_growth_mib")))),
+        ("long_key_names", "SCAN pages of 2,000 key names of 60 KB (960 MB in all)", "names streamed away "
+         "(key_too_long), the SCAN completes", lambda: "RSS +%s MiB, nearly all the in-process fake's 115 MiB copy "
+         "of the page it sends" % fmt_int(g("long_key_names", "rss_growth_mib"))),
+        ("amplifying_payload", "one 4 MiB payload of 16 plugins with 65,000-byte invalid UTF-8 names",
+         "host skipped (output_too_large); answers bounded by 16 x bytes read + 16 KiB a host",
+         lambda: "all four answers %s bytes from a %s-byte payload" % (
+             fmt_int(g("amplifying_payload", "answer_bytes")), fmt_int(g("amplifying_payload", "payload_bytes")))),
+        ("slow_endless_scan", "SCAN pages of 300 ms each whose cursor never returns to 0 (reads end at max_read_time)",
+         "/healthcheck and scrapes answered at once from the last read, whole, with an Age header",
+         lambda: "healthcheck p99 %.1f ms, scrape p99 %.1f ms over %s scrapes" % (
+             g("slow_endless_scan", "healthcheck_p99_ms"), g("slow_endless_scan", "scrape_p99_ms"),
+             fmt_int(g("slow_endless_scan", "scrapes")))),
+        ("slow_read_answer", "a request-time read of 0.9 s with a 300 ms write timeout", "the answer sent whole "
+         "(the write deadline is taken at each send)", lambda: "%s bytes, Content-Length matched" %
+         fmt_int(g("slow_read_answer", "body_bytes"))),
+    ]
+    for case, attack, held, measured in rows:
+        if case in a:
+            out.append("| %s | %s | %s |" % (attack, held, measured()))
+    out.append("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -196,6 +254,7 @@ def main():
     ap.add_argument("--shutdown-asan")
     ap.add_argument("--faults")
     ap.add_argument("--client-faults")
+    ap.add_argument("--aggregator")
     ap.add_argument("--env", default="")
     args = ap.parse_args()
 
@@ -208,6 +267,7 @@ def main():
     abuse_section(load_json(args.abuse), out)
     shutdown_section(load_json(args.shutdown), load_json(args.shutdown_asan), out)
     faults_section(load_json(args.faults), load_json(args.client_faults), out)
+    aggregator_section(load_json(args.aggregator), out)
     with open(args.out, "w") as f:
         f.write("\n".join(out).rstrip() + "\n")
 

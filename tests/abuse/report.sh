@@ -66,11 +66,15 @@ if has_target "$build" tests/test_redis_faults; then
   ANKLET_FAULTS_JSON=$figures/faults.json "$build/tests/test_redis_faults" || status=1
 fi
 
+note "Hostile fleet: the aggregator"
+ANKLET_AGGREGATOR_JSON=$figures/aggregator.json "$build/tests/test_aggregator" || status=1
+
 note "docs/reliability.md"
 python3 tests/abuse/make_report.py docs/reliability.md \
   --fuzz "$fuzz_build/fuzz-results.tsv" --abuse "$figures/abuse.json" \
   --shutdown "$figures/shutdown.json" --shutdown-asan "$figures/shutdown_asan.json" \
   --faults "$figures/faults.json" --client-faults "$figures/client_faults.json" \
+  --aggregator "$figures/aggregator.json" \
   --env "Last run: $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, $(uname -sr), $(c++ --version | head -1).${REPORT_NOTE:+ $REPORT_NOTE}" || status=1
 echo "wrote docs/reliability.md (suites $([ $status = 0 ] && echo passed || echo FAILED))"
 exit $status

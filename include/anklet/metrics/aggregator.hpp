@@ -3,8 +3,10 @@
 // read_fleet() SCANs `anklet/metrics/*` with a large COUNT and fetches the values with
 // pipelined MGET batches (one write, not one round trip per key), parsing each payload as
 // its reply arrives with the bounded payload reader. A value that is missing (expired or
-// deleted between SCAN and MGET, or not a string) or malformed is skipped and counted; a
-// Redis failure fails the whole read, so an answer is never truncated.
+// deleted between SCAN and MGET, or not a string), malformed or over a per-key limit is
+// skipped and counted by reason; a read that reaches a whole-read bound (keys, key bytes,
+// SCAN pages, time, value bytes) keeps what it read (docs/reliability.md). A Redis failure
+// fails the whole read, so an answer is never made of a half-read fleet.
 //
 // The renderers turn a fleet into Go's aggregator answers: /metrics/v1?format=json (an
 // object keyed by plugin name), /metrics/v2?format=json (an array), and valid Prometheus
@@ -21,15 +23,22 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
+#include <functional>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -44,7 +53,9 @@
 
 namespace anklet::metrics {
 
-/// How the fleet is read.
+/// How the fleet is read, and the bounds of one read (docs/reliability.md). Every bound is
+/// per key first: a key over one is skipped and counted, the other hosts are served. A read
+/// that reaches a whole-read bound serves what it has read.
 struct fleet_read_options {
   /// SCAN pattern; Go Anklet hosts and ours write under anklet/metrics/.
   std::string match = "anklet/metrics/*";
@@ -52,18 +63,62 @@ struct fleet_read_options {
   std::uint64_t scan_count = 10000;
   /// Keys per MGET; the MGETs of one read go out in one pipelined write.
   std::size_t mget_batch = 1000;
-  /// More matching keys than this fails the read rather than answering in part.
+  /// Keys one read takes; the SCAN ends there.
   std::size_t max_keys = 1000000;
-  /// Bounds on each payload.
+  /// A key name longer than this is skipped (key_too_long), thrown away as it arrives.
+  std::size_t max_key_length = 1024;
+  /// Bytes of key names one read holds; the SCAN ends there.
+  std::size_t max_key_bytes = std::size_t{64} << 20;
+  /// SCAN round trips one read makes; the SCAN ends there (a cursor that never returns to 0).
+  std::size_t max_scan_pages = 10000;
+  /// Bytes of values one read keeps; values past it are skipped (over_budget).
+  std::size_t max_read_bytes = std::size_t{256} << 20;
+  /// Bytes one MGET reply may hold while it is read; values past it in that reply are
+  /// thrown away as they arrive and skipped (over_budget).
+  std::size_t max_batch_bytes = std::size_t{64} << 20;
+  /// Time one read may take: the SCAN ends there, and the values then read are bounded by
+  /// the client's read timeout.
+  std::chrono::milliseconds max_read_time{10000};
+  /// Bounds on each payload; a value longer than limits.max_bytes is skipped (too_large),
+  /// thrown away as it arrives.
   payload_limits limits;
+  /// Output bound, applied by aggregator (bound_output()): a host whose JSON and Prometheus
+  /// answers together would take more than output_factor x (its key and value bytes) +
+  /// output_per_host bytes is skipped (output_too_large).
+  std::size_t output_factor = 16;
+  std::size_t output_per_host = std::size_t{16} << 10;
+  /// When above 0, a host whose last_update is older than this is left out (stale); 0
+  /// keeps every host, as Go's aggregator does.
+  std::chrono::seconds max_age{0};
 };
 
 /// Why a key was left out of the answer.
-enum class skip_reason : std::uint8_t { missing, malformed };
-inline constexpr std::array<skip_reason, 2> all_skip_reasons{skip_reason::missing, skip_reason::malformed};
+enum class skip_reason : std::uint8_t {
+  missing,       ///< no value (expired, deleted) or not a string
+  malformed,     ///< not a payload
+  too_large,     ///< value longer than payload_limits::max_bytes
+  over_limits,   ///< more plugins, longer strings or deeper nesting than payload_limits allow
+  key_too_long,  ///< key name longer than fleet_read_options::max_key_length
+  over_budget,   ///< the read's max_read_bytes was used up before this value
+  stale,         ///< last_update older than the aggregator's max_age
+  output_too_large,  ///< its answers would be larger than fleet_read_options' output bound
+};
+inline constexpr std::array<skip_reason, 8> all_skip_reasons{
+    skip_reason::missing,      skip_reason::malformed,   skip_reason::too_large, skip_reason::over_limits,
+    skip_reason::key_too_long, skip_reason::over_budget, skip_reason::stale,     skip_reason::output_too_large};
 
 [[nodiscard]] constexpr std::string_view to_string(skip_reason r) noexcept {
-  return r == skip_reason::missing ? std::string_view("missing") : std::string_view("malformed");
+  switch (r) {
+    case skip_reason::missing: return "missing";
+    case skip_reason::malformed: return "malformed";
+    case skip_reason::too_large: return "too_large";
+    case skip_reason::over_limits: return "over_limits";
+    case skip_reason::key_too_long: return "key_too_long";
+    case skip_reason::over_budget: return "over_budget";
+    case skip_reason::stale: return "stale";
+    case skip_reason::output_too_large: return "output_too_large";
+  }
+  return "unknown";
 }
 
 /// One skipped key, for logs.
@@ -77,6 +132,7 @@ struct skipped_key {
 struct fleet_host {
   std::string key;
   host_report report;
+  std::size_t value_bytes = 0;  ///< of the payload read
 };
 
 /// Everything one read found. Reused across reads to keep its storage.
@@ -86,6 +142,9 @@ struct fleet {
   std::vector<skipped_key> skipped_keys;  ///< the first max_listed_skips skipped keys
   static constexpr std::size_t max_listed_skips = 100;
   std::size_t keys_seen = 0;                   ///< keys SCAN matched
+  std::uint64_t value_bytes = 0;               ///< bytes of the values kept
+  /// Empty when the SCAN went round; otherwise why it ended early (the keys found were read).
+  std::string scan_cut;
   std::chrono::nanoseconds scan_time{0};       ///< SCAN round trips
   std::chrono::nanoseconds fetch_time{0};      ///< pipelined MGET, parsing included
   std::chrono::nanoseconds parse_time{0};      ///< of which payload parsing
@@ -107,16 +166,209 @@ inline void note_skip(fleet& f, std::string_view key, skip_reason why, std::stri
     f.skipped_keys.push_back({std::string(key), why, std::move(detail_text)});
   }
 }
-}  // namespace detail
 
-/// Reads every matching key into `out` (see the file comment). On failure `out` holds no
-/// hosts and the error says what went wrong.
-inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {}) {
-  using clock = std::chrono::steady_clock;
+inline void start_read(fleet& out) {
   out.skipped = {};
   out.skipped_keys.clear();
   out.keys_seen = 0;
+  out.value_bytes = 0;
+  out.scan_cut.clear();
   out.scan_time = out.fetch_time = out.parse_time = std::chrono::nanoseconds{0};
+}
+
+// Sets a client's reply limits for one phase of a read and puts the caller's back after.
+class scoped_limits {
+ public:
+  scoped_limits(redis::client& c, const redis::reply_limits& l) : c_(c), saved_(c.options().limits) { c_.set_limits(l); }
+  scoped_limits(const scoped_limits&) = delete;
+  scoped_limits& operator=(const scoped_limits&) = delete;
+  ~scoped_limits() { c_.set_limits(saved_); }
+
+ private:
+  redis::client& c_;
+  redis::reply_limits saved_;
+};
+
+// The SCAN of one node with the whole-read bounds of fleet_read_options: key names over
+// max_key_length are dropped as they arrive; a cursor that repeats, too many pages, keys or
+// key bytes, the read's deadline or a stop request end the SCAN with what it found.
+class fleet_scan {
+ public:
+  fleet_scan(const fleet_read_options& opt, fleet& out, std::chrono::steady_clock::time_point deadline,
+             std::stop_token stop)
+      : opt_(opt), out_(out), deadline_(deadline), stop_(std::move(stop)) {}
+
+  // Calls on_key(std::string&&) per key; the error is the node's, when it failed.
+  template <class OnKey>
+  redis::result<void> run(redis::client& c, OnKey&& on_key) {
+    redis::reply_limits l = c.options().limits;
+    l.discard_bulk_over = std::max<std::size_t>(1, opt_.max_key_length);
+    const scoped_limits phase(c, l);
+    std::unordered_set<std::uint64_t> cursors;
+    std::uint64_t cursor = 0;
+    do {
+      if (cut()) return {};
+      auto page = c.scan(cursor, opt_.match, opt_.scan_count);
+      if (!page) return page.error();
+      ++pages_;
+      cursor = page->cursor;
+      for (std::size_t i = 0; i < page->discarded; ++i) {
+        note_skip(out_, "", skip_reason::key_too_long,
+                  "key name longer than max_key_length (" + std::to_string(opt_.max_key_length) + ")");
+      }
+      for (auto& k : page->keys) {
+        if (k.size() > opt_.max_key_length) {  // a server that ignored our limits
+          note_skip(out_, std::string_view(k).substr(0, 64), skip_reason::key_too_long, "key name too long");
+          continue;
+        }
+        if (keys_ == opt_.max_keys || key_bytes_ + k.size() > opt_.max_key_bytes) {
+          out_.scan_cut = keys_ == opt_.max_keys ? "more than max_keys (" + std::to_string(opt_.max_keys) + ") keys"
+                                                 : "key names over max_key_bytes (" +
+                                                       std::to_string(opt_.max_key_bytes) + ")";
+          return {};
+        }
+        ++keys_;
+        key_bytes_ += k.size();
+        on_key(std::move(k));
+      }
+      if (cursor != 0 && !cursors.insert(cursor).second) {
+        out_.scan_cut = "SCAN cursor " + std::to_string(cursor) + " came back";
+        return {};
+      }
+    } while (cursor != 0);
+    return {};
+  }
+
+ private:
+  bool cut() {
+    if (stop_.stop_requested()) out_.scan_cut = "stop requested";
+    else if (pages_ >= opt_.max_scan_pages) out_.scan_cut = "more than max_scan_pages (" + std::to_string(opt_.max_scan_pages) + ")";
+    else if (std::chrono::steady_clock::now() >= deadline_) out_.scan_cut = "read took longer than max_read_time";
+    return !out_.scan_cut.empty();
+  }
+
+  const fleet_read_options& opt_;
+  fleet& out_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::stop_token stop_;
+  std::size_t pages_ = 0;
+  std::size_t keys_ = 0;
+  std::size_t key_bytes_ = 0;
+};
+
+// Reply limits for reading values: a value over the payload limit is dropped as it arrives,
+// and values past the read's byte budget are dropped rather than failing the reply.
+inline redis::reply_limits value_limits(redis::reply_limits l, const fleet_read_options& opt) {
+  l.discard_bulk_over = std::max<std::size_t>(1, opt.limits.max_bytes);
+  l.max_reply_bytes = std::min(l.max_reply_bytes, opt.max_batch_bytes + opt.mget_batch * (sizeof(redis::reply) + 64));
+  l.discard_over_budget = true;
+  return l;
+}
+
+// Replaces each byte that is not valid UTF-8 with U+FFFD, as every renderer prints it, so
+// that names are compared (de-duplicated, sorted) as they are rendered.
+inline void as_rendered(std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  for (std::size_t len; i < n && (len = utf8_sequence_length(p + i, n - i)) != 0;) i += len;
+  if (i == n) return;
+  std::string out(s, 0, i);
+  while (i < n) {
+    const std::size_t len = utf8_sequence_length(p + i, n - i);
+    if (len == 0) {
+      out += utf8_replacement;
+      ++i;
+    } else {
+      out.append(s, i, len);
+      i += len;
+    }
+  }
+  s.swap(out);
+}
+
+inline void as_rendered(reported_plugin& p) {
+  for (auto* str : {&p.name, &p.plugin_name, &p.repo_name, &p.owner_name, &p.status, &p.last_successful_run_job_url,
+                    &p.last_failed_run_job_url, &p.last_canceled_run_job_url}) {
+    as_rendered(*str);
+  }
+}
+
+// Reads one payload into `host`; false (and the skip counted) when it is left out.
+inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_view key, std::string_view value,
+                         fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+  if (out.value_bytes + value.size() > opt.max_read_bytes) {
+    note_skip(out, key, skip_reason::over_budget, "read over max_read_bytes (" + std::to_string(opt.max_read_bytes) + ")");
+    return false;
+  }
+  const auto p0 = std::chrono::steady_clock::now();
+  const bool ok = read_payload(value, host.report, opt.limits, &perr);
+  parsing += std::chrono::steady_clock::now() - p0;
+  if (!ok) {
+    note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
+              perr.message + " at byte " + std::to_string(perr.offset));
+    return false;
+  }
+  if (opt.max_age.count() > 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto at = to_unix_seconds(host.report.last_update.instant);
+    if (at < now - opt.max_age.count()) {
+      note_skip(out, key, skip_reason::stale,
+                "last_update " + std::to_string(now - at) + " s ago, over max_age " + std::to_string(opt.max_age.count()));
+      return false;
+    }
+  }
+  out.value_bytes += value.size();
+  host.value_bytes = value.size();
+  host.key = key;
+  for (auto& p : host.report.plugins) as_rendered(p);
+  return true;
+}
+
+// Reads one value of an MGET or GET reply into `host`, as take_payload.
+inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_view key, const redis::reply& v,
+                       fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+  if (v.type != redis::reply_type::bulk_string) {
+    note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
+    return false;
+  }
+  if (v.discarded || v.str.size() > opt.limits.max_bytes) {
+    const auto n = v.discarded ? static_cast<std::uint64_t>(v.integer) : v.str.size();
+    if (n > opt.limits.max_bytes) {
+      note_skip(out, key, skip_reason::too_large,
+                "value of " + std::to_string(n) + " bytes over " + std::to_string(opt.limits.max_bytes));
+    } else {
+      note_skip(out, key, skip_reason::over_budget,
+                "MGET reply over max_batch_bytes (" + std::to_string(opt.max_batch_bytes) + ")");
+    }
+    return false;
+  }
+  return take_payload(out, opt, key, v.str, host, perr, parsing);
+}
+}  // namespace detail
+
+/// Adds one host to `out` as read_fleet does with each value (limits, names as rendered);
+/// false, and the skip counted, when the payload is left out. For fleets from elsewhere.
+inline bool add_host(fleet& out, std::string_view key, std::string_view value, const fleet_read_options& opt = {}) {
+  fleet_host h;
+  payload_error perr;
+  std::chrono::steady_clock::duration parsing{0};
+  if (value.size() > opt.limits.max_bytes) {
+    detail::note_skip(out, key, skip_reason::too_large, "value of " + std::to_string(value.size()) + " bytes");
+    return false;
+  }
+  if (!detail::take_payload(out, opt, key, value, h, perr, parsing)) return false;
+  out.hosts.push_back(std::move(h));
+  return true;
+}
+
+/// Reads every matching key into `out` (see the file comment). On failure `out` holds no
+/// hosts and the error says what went wrong. `stop` ends the SCAN early, as its bounds do.
+inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {},
+                                      std::stop_token stop = {}) {
+  using clock = std::chrono::steady_clock;
+  detail::start_read(out);
   std::size_t used = 0;  // hosts [0, used) hold this read's reports; the rest keep storage
   auto fail = [&](redis::error e) -> redis::result<void> {
     out.hosts.clear();
@@ -125,16 +377,8 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
 
   const auto t0 = clock::now();
   std::vector<std::string> keys;
-  std::uint64_t cursor = 0;
-  do {
-    auto page = c.scan(cursor, opt.match, opt.scan_count);
-    if (!page) return fail(page.error());
-    cursor = page->cursor;
-    if (keys.size() + page->keys.size() > opt.max_keys) {
-      return fail({redis::errc::limit, "more than " + std::to_string(opt.max_keys) + " keys match " + opt.match});
-    }
-    for (auto& k : page->keys) keys.push_back(std::move(k));
-  } while (cursor != 0);
+  detail::fleet_scan scan(opt, out, t0 + opt.max_read_time, std::move(stop));
+  if (auto r = scan.run(c, [&](std::string&& k) { keys.push_back(std::move(k)); }); !r) return fail(r.error());
   // SCAN may report a key twice; sorting also makes the answer's order stable.
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -167,25 +411,11 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
     }
     for (std::size_t j = 0; j < count; ++j) {
       const std::string& key = keys[first + j];
-      auto& v = r.elements[j];
-      if (v.type != redis::reply_type::bulk_string) {
-        detail::note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
-        continue;
-      }
-      auto& host = out.hosts[used];
-      const auto p0 = clock::now();
-      const bool ok = read_payload(v.str, host.report, opt.limits, &perr);
-      parsing += clock::now() - p0;
-      if (!ok) {
-        detail::note_skip(out, key, skip_reason::malformed,
-                          perr.message + " at byte " + std::to_string(perr.offset));
-        continue;
-      }
-      host.key = key;
-      ++used;
+      if (detail::take_value(out, opt, key, r.elements[j], out.hosts[used], perr, parsing)) ++used;
     }
   };
   if (!p.empty()) {
+    const detail::scoped_limits phase(c, detail::value_limits(c.options().limits, opt));
     auto r = c.execute(p, on_reply);
     if (!r) return fail(r.error());
     if (batch_error) return fail(*batch_error);
@@ -201,12 +431,10 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
 /// with pipelined GETs on that master's connection (an MGET would cross slots). A value that
 /// moved between SCAN and GET (MOVED or ASK) is read again through the cluster's routing.
 /// The limits and the outcome are those of the single-node read_fleet.
-inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {}) {
+inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {},
+                                      std::stop_token stop = {}) {
   using clock = std::chrono::steady_clock;
-  out.skipped = {};
-  out.skipped_keys.clear();
-  out.keys_seen = 0;
-  out.scan_time = out.fetch_time = out.parse_time = std::chrono::nanoseconds{0};
+  detail::start_read(out);
   auto fail = [&](redis::error e) -> redis::result<void> {
     out.hosts.clear();
     return e;
@@ -221,21 +449,14 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
     std::size_t node;
   };
   std::vector<found> keys;
-  for (std::size_t n = 0; n < masters.size(); ++n) {
+  detail::fleet_scan scan(opt, out, t0 + opt.max_read_time, std::move(stop));
+  for (std::size_t n = 0; n < masters.size() && out.scan_cut.empty(); ++n) {
     redis::client& conn = c.connection(masters[n]);
-    std::uint64_t cursor = 0;
-    do {
-      auto page = conn.scan(cursor, opt.match, opt.scan_count);
-      if (!page) {
-        c.invalidate();
-        return fail({page.error().code, masters[n].address() + ": " + page.error().message});
-      }
-      cursor = page->cursor;
-      if (keys.size() + page->keys.size() > opt.max_keys) {
-        return fail({redis::errc::limit, "more than " + std::to_string(opt.max_keys) + " keys match " + opt.match});
-      }
-      for (auto& k : page->keys) keys.push_back({std::move(k), n});
-    } while (cursor != 0);
+    auto r = scan.run(conn, [&](std::string&& k) { keys.push_back({std::move(k), n}); });
+    if (!r) {
+      c.invalidate();
+      return fail({r.error().code, masters[n].address() + ": " + r.error().message});
+    }
   }
   std::sort(keys.begin(), keys.end(), [](const found& a, const found& b) { return a.key < b.key; });
   keys.erase(std::unique(keys.begin(), keys.end(), [](const found& a, const found& b) { return a.key == b.key; }),
@@ -251,20 +472,7 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
   clock::duration parsing{0};
   payload_error perr;
   auto take = [&](std::size_t i, redis::reply& v) {
-    const std::string& key = keys[i].key;
-    if (v.type != redis::reply_type::bulk_string) {
-      detail::note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
-      return;
-    }
-    const auto p0 = clock::now();
-    const bool good = read_payload(v.str, out.hosts[i].report, opt.limits, &perr);
-    parsing += clock::now() - p0;
-    if (!good) {
-      detail::note_skip(out, key, skip_reason::malformed, perr.message + " at byte " + std::to_string(perr.offset));
-      return;
-    }
-    out.hosts[i].key = key;
-    ok[i] = 1;
+    if (detail::take_value(out, opt, keys[i].key, v, out.hosts[i], perr, parsing)) ok[i] = 1;
   };
   for (std::size_t n = 0; n < masters.size(); ++n) {
     std::vector<std::size_t> mine;
@@ -290,7 +498,9 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
       }
       take(i, r);
     };
-    auto r = c.connection(masters[n]).execute(p, on_reply);
+    redis::client& conn = c.connection(masters[n]);
+    const detail::scoped_limits phase(conn, detail::value_limits(conn.options().limits, opt));
+    auto r = conn.execute(p, on_reply);
     if (!r) {
       c.invalidate();
       return fail({r.error().code, masters[n].address() + ": " + r.error().message});
@@ -659,6 +869,10 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
   s.put(' ');
   write_uint(s, f.hosts.size());
   s.put('\n');
+  const auto& scan = catalogue::fleet_scan_complete;
+  write_prometheus_family_header(s, scan.name, scan.help, to_string(scan.type));
+  s.write(scan.name);
+  s.write(f.scan_cut.empty() ? " 1\n" : " 0\n");
   const auto& skipped = catalogue::fleet_skipped_keys;
   write_prometheus_family_header(s, skipped.name, skipped.help, to_string(skipped.type));
   for (const auto r : all_skip_reasons) {
@@ -672,6 +886,50 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
   return std::move(s).out();
 }
 
+namespace detail {
+// An output iterator that only counts what is written through it.
+struct counting_iterator {
+  using difference_type = std::ptrdiff_t;
+  std::size_t* n;
+  counting_iterator& operator*() noexcept { return *this; }
+  counting_iterator& operator=(char) noexcept {
+    ++*n;
+    return *this;
+  }
+  counting_iterator& operator++() noexcept { return *this; }
+  counting_iterator operator++(int) noexcept { return *this; }
+};
+}  // namespace detail
+
+/// The output bound of docs/reliability.md: skips (output_too_large) each host whose v2 JSON
+/// and Prometheus text would together take more than opt.output_factor x its key and
+/// value bytes + opt.output_per_host, so that no payload within the reader's limits (long
+/// names of invalid UTF-8 repeated on every series, thousands of empty plugins) makes an
+/// answer much larger than what was read.
+inline void bound_output(fleet& f, const fleet_read_options& opt, const prometheus_options& prom = {}) {
+  fleet one;
+  one.hosts.resize(1);
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < f.hosts.size(); ++i) {
+    std::swap(one.hosts[0], f.hosts[i]);
+    std::size_t n = 0;
+    format_fleet_json_v2(one, detail::counting_iterator{&n});
+    format_fleet_prometheus(one, detail::counting_iterator{&n}, prom);
+    const fleet_host& h = one.hosts[0];
+    const std::size_t allowed = opt.output_factor * (h.value_bytes + h.key.size()) + opt.output_per_host;
+    std::swap(one.hosts[0], f.hosts[i]);
+    if (n > allowed) {
+      f.value_bytes -= std::min(f.value_bytes, std::uint64_t{f.hosts[i].value_bytes});
+      detail::note_skip(f, f.hosts[i].key, skip_reason::output_too_large,
+                        "answers of " + std::to_string(n) + " bytes from " + std::to_string(f.hosts[i].value_bytes));
+      continue;
+    }
+    if (used != i) std::swap(f.hosts[used], f.hosts[i]);
+    ++used;
+  }
+  f.hosts.resize(used);
+}
+
 // ---- serving -------------------------------------------------------------------------
 
 /// An HTTP answer, independent of any server.
@@ -680,6 +938,8 @@ struct aggregator_response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::string allow;  ///< set for 405
+  /// Seconds since the read this answer was made from (the Age header), when it was.
+  std::optional<std::int64_t> age_seconds;
 };
 
 /// The aggregator: a Redis client, a refresh period and the routes in docs/metrics.md.
@@ -688,13 +948,26 @@ struct aggregator_options {
   /// client.target is a seed of a Redis Cluster, whose every master is read.
   bool cluster = false;
   fleet_read_options read;
-  /// How long one read may answer requests; 0 reads Redis for every request.
+  /// How long one read may answer requests; 0 reads Redis for every request. With
+  /// start(), the pause between the end of one background read and the next (at least
+  /// 100 ms).
   std::chrono::milliseconds refresh{0};
   /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
   prometheus_options prometheus{};
+  /// Where the background reader reports a failed read and the keys it skipped (at most
+  /// max_logged_skips lines a minute, then a count); nothing when empty.
+  std::function<void(std::string_view)> log;
+  std::size_t max_logged_skips = 20;
 };
 
-/// Serves the fleet. respond() is thread-safe; Redis reads are serialised on one client.
+/// Serves the fleet. respond() is thread-safe.
+///
+/// Without start(), a request reads Redis (or reuses a read younger than `refresh`) on the
+/// calling thread. After start(), a background thread reads the fleet and renders every
+/// answer once per read; requests are answered from the last complete read at once,
+/// whatever Redis does, with its age (Age header, aggregator_fleet_age_seconds), and a
+/// failed read keeps the last good view (docs/reliability.md). The library starts no
+/// thread unless start() is called.
 class aggregator {
  public:
   explicit aggregator(aggregator_options options = {}) : opt_(std::move(options)), client_(opt_.client) {
@@ -702,8 +975,28 @@ class aggregator {
   }
   aggregator(const aggregator&) = delete;
   aggregator& operator=(const aggregator&) = delete;
+  ~aggregator() { stop(); }
 
   [[nodiscard]] const aggregator_options& options() const noexcept { return opt_; }
+
+  /// Starts the background reader; idempotent.
+  void start() {
+    std::lock_guard lock(mutex_);
+    if (reader_.joinable()) return;
+    background_ = true;
+    reader_ = std::jthread([this](std::stop_token st) { background(std::move(st)); });
+  }
+  /// Stops the background reader (ending a read in progress at its next SCAN page); idempotent.
+  void stop() {
+    reader_.request_stop();
+    wake_.notify_all();
+    if (reader_.joinable()) reader_.join();
+  }
+  /// Completed background reads so far (failed ones not counted).
+  [[nodiscard]] std::uint64_t reads_completed() const {
+    std::lock_guard lock(view_mutex_);
+    return reads_;
+  }
 
   /// Answers one request: `path` without the query, `query` without the '?'.
   /// GET and HEAD are served (HEAD without a body); other methods get 405.
@@ -728,7 +1021,8 @@ class aggregator {
       const int version = path == "/metrics/v1" ? 1 : 2;
       if (format == "json" || format == "prometheus") {
         const bool json = *format == "json";
-        serve(version, json, r);
+        if (background_) serve_cached(version, json, r);
+        else serve(version, json, r);
       } else {
         r.status = 400;
         r.body = "unsupported format, please use '?format=json' or '?format=prometheus'\n";
@@ -739,9 +1033,16 @@ class aggregator {
   }
 
   /// Reads the fleet now (or reuses a read younger than the refresh period) and calls
-  /// f(const fleet&) under the aggregator's lock; returns the read's error, if any.
+  /// f(const fleet&) under the aggregator's lock; returns the read's error, if any. With
+  /// start(), f sees the last complete background read instead (an error before the first).
   template <class F>
   redis::result<void> with_fleet(F&& f) {
+    if (background_) {
+      std::lock_guard lock(view_mutex_);
+      if (!view_) return redis::error{redis::errc::io, "no complete read of the fleet yet"};
+      f(view_->read);
+      return {};
+    }
     std::lock_guard lock(mutex_);
     auto r = refresh_locked();
     if (!r) return r;
@@ -750,12 +1051,46 @@ class aggregator {
   }
 
  private:
+  using clock = std::chrono::steady_clock;
+
+  // One complete read and its four answers, rendered once.
+  struct view {
+    struct fleet read;
+    std::array<std::string, 4> bodies;  // v1 json, v1 prometheus, v2 json, v2 prometheus
+    clock::time_point read_at;
+  };
+
+  static std::size_t slot_of(int version, bool json) {
+    return static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1));
+  }
+
+  std::string render(const fleet& f, int version, bool json) const {
+    std::string body;
+    if (json) {
+      body.reserve(f.hosts.size() * 2048 + 16);
+      if (version == 1) format_fleet_json_v1(f, std::back_inserter(body));
+      else format_fleet_json_v2(f, std::back_inserter(body));
+    } else {
+      body.reserve(f.hosts.size() * 4096 + 1024);
+      format_fleet_prometheus(f, std::back_inserter(body), opt_.prometheus);
+    }
+    return body;
+  }
+
+  redis::result<void> read_into(fleet& f, std::stop_token stop = {}) {
+    auto r = cluster_ ? read_fleet(*cluster_, f, opt_.read, std::move(stop))
+                      : read_fleet(client_, f, opt_.read, std::move(stop));
+    if (!r) return r;
+    bound_output(f, opt_.read, opt_.prometheus);
+    return {};
+  }
+
   redis::result<void> refresh_locked() {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock::now();
     if (read_at_ && opt_.refresh.count() > 0 && now - *read_at_ < opt_.refresh) return {};
     read_at_.reset();
     for (auto& c : cache_) c.reset();
-    auto r = cluster_ ? read_fleet(*cluster_, fleet_, opt_.read) : read_fleet(client_, fleet_, opt_.read);
+    auto r = read_into(fleet_);
     if (!r) return r;
     read_at_ = now;
     return {};
@@ -768,23 +1103,98 @@ class aggregator {
       r.body = "cannot read the fleet from Redis: " + rd.error().to_string() + "\n";
       return;
     }
-    auto& slot = cache_[static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1))];
-    if (!slot) {
-      std::string body;
-      if (json) {
-        body.reserve(fleet_.hosts.size() * 2048 + 16);
-        if (version == 1) format_fleet_json_v1(fleet_, std::back_inserter(body));
-        else format_fleet_json_v2(fleet_, std::back_inserter(body));
-      } else {
-        body.reserve(fleet_.hosts.size() * 4096 + 1024);
-        format_fleet_prometheus(fleet_, std::back_inserter(body), opt_.prometheus);
-      }
-      slot = std::move(body);
-    }
+    auto& slot = cache_[slot_of(version, json)];
+    if (!slot) slot = render(fleet_, version, json);
     r.content_type = json ? "application/json" : std::string(prometheus_content_type);
     // With refresh 0 the cache is dropped on the next request anyway: hand the body over.
     if (opt_.refresh.count() > 0) r.body = *slot;
     else r.body = std::move(*slot), slot.reset();
+  }
+
+  void serve_cached(int version, bool json, aggregator_response& r) {
+    std::shared_ptr<const view> v;
+    std::string failure;
+    {
+      std::lock_guard lock(view_mutex_);
+      v = view_;
+      if (!v) failure = last_failure_;
+    }
+    if (!v) {
+      r.status = 503;
+      r.body = "no complete read of the fleet from Redis yet" + (failure.empty() ? "" : ": " + failure) + "\n";
+      return;
+    }
+    const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
+    r.age_seconds = static_cast<std::int64_t>(age);
+    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
+    const std::string& body = v->bodies[slot_of(version, json)];
+    if (json) {
+      r.body = body;
+      return;
+    }
+    // The age changes with every request: its family goes after the cached text.
+    std::string tail;
+    text_sink ts(std::back_inserter(tail));
+    const auto& age_family = catalogue::fleet_age;
+    write_prometheus_family_header(ts, age_family.name, age_family.help, to_string(age_family.type));
+    ts.write(age_family.name);
+    ts.put(' ');
+    write_prometheus_double(ts, age);
+    ts.put('\n');
+    r.body.reserve(body.size() + tail.size());
+    r.body = body;
+    r.body += tail;
+  }
+
+  void log(const std::string& line) const {
+    if (opt_.log) opt_.log(line);
+  }
+
+  // Skipped keys, rate-limited: at most max_logged_skips lines a minute, then one count.
+  void log_skips(const fleet& f) {
+    if (!opt_.log || f.skipped_total() == 0) return;
+    const auto now = clock::now();
+    if (now - log_window_ >= std::chrono::minutes(1)) {
+      log_window_ = now;
+      logged_ = 0;
+    }
+    std::size_t shown = 0;
+    for (const auto& k : f.skipped_keys) {
+      if (logged_ >= opt_.max_logged_skips) break;
+      log("skipped key " + (k.key.empty() ? std::string("(name not kept)") : k.key) + " (" +
+          std::string(to_string(k.reason)) + "): " + k.detail);
+      ++logged_;
+      ++shown;
+    }
+    if (shown < f.skipped_total()) {
+      log(std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see aggregator_skipped_keys)");
+    }
+  }
+
+  void background(std::stop_token stop) {
+    const auto pause = std::max<std::chrono::milliseconds>(opt_.refresh, std::chrono::milliseconds(100));
+    while (!stop.stop_requested()) {
+      auto next = std::make_shared<view>();
+      auto r = read_into(next->read, stop);
+      if (stop.stop_requested()) break;
+      if (!r) {
+        log("cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
+        std::lock_guard lock(view_mutex_);
+        last_failure_ = "cannot read the fleet from Redis: " + r.error().to_string();
+      } else {
+        for (int version = 1; version <= 2; ++version) {
+          for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
+        }
+        next->read_at = clock::now();
+        log_skips(next->read);
+        if (!next->read.scan_cut.empty()) log("SCAN ended early: " + next->read.scan_cut);
+        std::lock_guard lock(view_mutex_);
+        view_ = std::move(next);
+        ++reads_;
+      }
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait_for(lock, stop, pause, [] { return false; });
+    }
   }
 
   aggregator_options opt_;
@@ -792,8 +1202,19 @@ class aggregator {
   std::optional<redis::cluster_client> cluster_;
   std::mutex mutex_;
   fleet fleet_;
-  std::optional<std::chrono::steady_clock::time_point> read_at_;
+  std::optional<clock::time_point> read_at_;
   std::array<std::optional<std::string>, 4> cache_;
+
+  std::atomic<bool> background_{false};
+  mutable std::mutex view_mutex_;
+  std::shared_ptr<const view> view_;
+  std::string last_failure_;  // of the last failed read, shown until a read succeeds
+  std::uint64_t reads_ = 0;
+  clock::time_point log_window_{};
+  std::size_t logged_ = 0;
+  std::mutex wake_mutex_;
+  std::condition_variable_any wake_;
+  std::jthread reader_;
 };
 
 }  // namespace anklet::metrics

@@ -7,15 +7,16 @@
 //   am::aggregator_options options;
 //   options.client.target = am::redis::parse_url("redis://127.0.0.1:6379").value();
 //   am::aggregator agg(options);
+//   agg.start();   // read Redis in the background
 //   am::http::server_options listen;
 //   listen.address = "127.0.0.1";
 //   listen.port = 8081;
 //   am::aggregator_server srv(agg, listen);
 //   srv.start();   // until srv.stop()
 //
-// Requests are answered on the server's one thread; a Redis read blocks it for the read's
-// duration (bounded by the client's timeouts), so set aggregator_options::refresh when
-// many scrapers ask at once.
+// Requests are answered on the server's one thread. Call agg.start() so that the fleet is
+// read in the background and every request is answered at once from the last complete read
+// (with an Age header); without it, a request may wait for a Redis read.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,9 @@ namespace anklet::metrics {
   return [&agg](std::string_view method, std::string_view path,
                 std::string_view query) -> std::optional<http::handler_response> {
     auto r = agg.respond(method, path, query);
-    return http::handler_response{r.status, std::move(r.content_type), std::move(r.body), std::move(r.allow)};
+    std::string headers = r.age_seconds ? "Age: " + std::to_string(*r.age_seconds) + "\r\n" : std::string();
+    return http::handler_response{r.status, std::move(r.content_type), std::move(r.body), std::move(r.allow),
+                                  std::move(headers)};
   };
 }
 

@@ -196,11 +196,17 @@ inline constexpr family fleet_last_update{"last_update", "Unix time of the host'
                                           "last_update"};
 inline constexpr family fleet_hosts{"aggregator_hosts", "Host keys read in this answer.", family_type::gauge, "",
                                     label_set::none, "", ""};
+inline constexpr family fleet_scan_complete{"aggregator_scan_complete",
+                                            "1 when the read's SCAN went round, 0 when a bound ended it early.",
+                                            family_type::gauge, "", label_set::none, "", ""};
 inline constexpr family fleet_skipped_keys{"aggregator_skipped_keys",
-                                           "Keys left out of this answer: value missing (expired, deleted) or "
-                                           "malformed.",
+                                           "Keys left out of this answer, by reason (docs/reliability.md).",
                                            family_type::gauge, "", label_set::reason, "", ""};
-inline constexpr std::array<family, 3> fleet_families{fleet_last_update, fleet_hosts, fleet_skipped_keys};
+/// Written after the cached body, since it changes with every request.
+inline constexpr family fleet_age{"aggregator_fleet_age_seconds", "Seconds since the read this answer was made from.",
+                                  family_type::gauge, "seconds", label_set::none, "", ""};
+inline constexpr std::array<family, 5> fleet_families{fleet_last_update, fleet_hosts, fleet_scan_complete,
+                                                      fleet_skipped_keys, fleet_age};
 
 /// The indices of `table` ordered by payload key: Go's encoding/json writes a map's keys
 /// in byte order, and so does our JSON writer.

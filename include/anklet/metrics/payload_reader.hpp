@@ -78,6 +78,8 @@ struct payload_limits {
 struct payload_error {
   std::string message;
   std::size_t offset = 0;
+  /// True when a payload_limits bound was hit, false when the bytes are not a payload.
+  bool limit = false;
 };
 
 namespace detail {
@@ -163,11 +165,15 @@ class json_cursor {
 
   [[nodiscard]] bool failed() const noexcept { return !error_.empty(); }
   [[nodiscard]] payload_error error() const {
-    return {error_, static_cast<std::size_t>(p_ - begin_)};
+    return {error_, static_cast<std::size_t>(p_ - begin_), limit_};
   }
   bool fail(const char* message) {
     if (error_.empty()) error_ = message;
     return false;
+  }
+  bool fail_limit(const char* message) {
+    if (error_.empty()) limit_ = true;
+    return fail(message);
   }
 
   void skip_ws() noexcept {
@@ -201,7 +207,7 @@ class json_cursor {
     while (true) {
       const char* run = p_;
       while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
-      if (static_cast<std::size_t>(p_ - run) + out.size() > limits_.max_string_bytes) return fail("string too long");
+      if (static_cast<std::size_t>(p_ - run) + out.size() > limits_.max_string_bytes) return fail_limit("string too long");
       out.append(run, p_);
       if (p_ == end_) return fail("unterminated string");
       if (*p_ == '"') {
@@ -246,7 +252,7 @@ class json_cursor {
         }
         default: return fail("unknown escape");
       }
-      if (out.size() > limits_.max_string_bytes) return fail("string too long");
+      if (out.size() > limits_.max_string_bytes) return fail_limit("string too long");
     }
   }
 
@@ -275,7 +281,7 @@ class json_cursor {
 
   // Skips any value, refusing nesting deeper than the limit.
   bool skip_value(std::size_t depth = 0) {
-    if (depth > limits_.max_depth) return fail("nesting too deep");
+    if (depth > limits_.max_depth) return fail_limit("nesting too deep");
     skip_ws();
     if (p_ == end_) return fail("unexpected end");
     switch (*p_) {
@@ -384,6 +390,7 @@ class json_cursor {
   const char* end_;
   const payload_limits& limits_;
   std::string error_;
+  bool limit_ = false;
 };
 
 struct payload_parser {
@@ -463,7 +470,7 @@ struct payload_parser {
     if (!in.expect('[', "plugins must be an array")) return false;
     if (in.consume(']')) return true;
     do {
-      if (out.size() == limits.max_plugins) return in.fail("too many plugins");
+      if (out.size() == limits.max_plugins) return in.fail_limit("too many plugins");
       if (!plugin(out.emplace_back())) return false;
     } while (in.consume(','));
     return in.expect(']', "expected ']' after plugins");
@@ -505,7 +512,7 @@ inline bool read_payload(std::string_view json, host_report& out, const payload_
   out = host_report{};
   out.plugins = std::move(plugins);
   if (json.size() > limits.max_bytes) {
-    if (error) *error = {"payload larger than the limit", 0};
+    if (error) *error = {"payload larger than the limit", 0, true};
     return false;
   }
   detail::json_cursor cursor(json, limits);

@@ -133,6 +133,8 @@ struct handler_response {
   std::string body;
   /// The Allow header's value, for 405 answers.
   std::string allow;
+  /// More header lines, each ending in CRLF (e.g. "Age: 3\r\n").
+  std::string headers;
 };
 
 /// A request as server_options::handler sees it: the method, the percent-decoded path and
@@ -819,7 +821,7 @@ class basic_server {
     }
   }
 
-  void send_pending(connection& c, clock::time_point now) {
+  void send_pending(connection& c, clock::time_point) {
     while (c.out_bytes > 0) {
       std::array<iovec, max_iov> iov{};
       std::size_t k = 0;
@@ -845,7 +847,9 @@ class basic_server {
         if (errno != EAGAIN && errno != EWOULDBLOCK) c.dead = true;  // EPIPE, ECONNRESET: only this one
         return;
       }
-      c.deadline = now + options_.write_timeout;
+      // Not `now`: that was taken before the handlers of this round ran, and a slow one
+      // would leave the rest of the answer no time at all.
+      c.deadline = clock::now() + options_.write_timeout;
       auto left = static_cast<std::size_t>(n);
       c.out_bytes -= left;
       while (left > 0) {
@@ -955,7 +959,8 @@ class basic_server {
         return queue(c, 500, text_plain, "request handler failed\n", nullptr, is_head, keep, v);
       }
       if (answer) {
-        const std::string allow = answer->allow.empty() ? std::string() : "Allow: " + answer->allow + "\r\n";
+        const std::string allow =
+            (answer->allow.empty() ? std::string() : "Allow: " + answer->allow + "\r\n") + answer->headers;
         return queue(c, answer->status, answer->content_type, answer->body, nullptr, is_head, keep, v, allow);
       }
     }

@@ -130,6 +130,8 @@ class pipeline {
 struct scan_page {
   std::uint64_t cursor = 0;
   std::vector<std::string> keys;
+  /// Keys the reply limits threw away (reply_limits::discard_bulk_over): too long to keep.
+  std::size_t discarded = 0;
 };
 
 class client {
@@ -187,6 +189,11 @@ class client {
   ~client() { close_socket(); }
 
   [[nodiscard]] const client_options& options() const noexcept { return opt_; }
+  /// Reply limits for the calls that follow (e.g. tighter ones for one phase of a read).
+  void set_limits(const reply_limits& l) noexcept {
+    opt_.limits = l;
+    parser_.set_limits(l);
+  }
   [[nodiscard]] bool connected() const noexcept { return fd_ >= 0; }
   /// Failures since the last successful connect (0 when healthy).
   [[nodiscard]] unsigned consecutive_failures() const noexcept { return failures_; }
@@ -286,6 +293,9 @@ class client {
     for (auto& e : r.elements) {
       if (e.is_nil()) {
         out.emplace_back();
+      } else if (e.discarded) {
+        return redis::error{errc::limit, "MGET: a value of " + std::to_string(e.integer) +
+                                             " bytes exceeds discard_bulk_over"};
       } else if (e.type == reply_type::bulk_string) {
         out.emplace_back(std::move(e.str));
       } else {
@@ -363,6 +373,10 @@ class client {
     page.keys.reserve(r.elements[1].elements.size());
     for (auto& k : r.elements[1].elements) {
       if (k.type != reply_type::bulk_string) return shape_error("SCAN", r);
+      if (k.discarded) {
+        ++page.discarded;
+        continue;
+      }
       page.keys.push_back(std::move(k.str));
     }
     return page;

@@ -42,6 +42,9 @@ struct reply {
   std::int64_t integer = 0;
   std::string str;
   std::vector<reply> elements;
+  /// A bulk string read and thrown away (reply_limits::discard_bulk_over or
+  /// discard_over_budget): `str` is empty and `integer` holds its length.
+  bool discarded = false;
 
   [[nodiscard]] bool is_nil() const noexcept { return type == reply_type::nil; }
   [[nodiscard]] bool is_error() const noexcept { return type == reply_type::error; }
@@ -78,6 +81,13 @@ struct reply_limits {
   std::size_t max_reply_bytes = std::size_t{256} << 20;
   /// Longest header or simple-string/error/integer line, without its CRLF.
   std::size_t max_line_length = std::size_t{64} << 10;
+  /// When not 0, a bulk string inside an array that is longer than this is read and thrown
+  /// away as it arrives (whatever max_bulk_length says) and left as an empty element with
+  /// `discarded` set, so that one oversized value of an MGET does not fail the others.
+  std::size_t discard_bulk_over = 0;
+  /// A bulk string inside an array that would take the reply past max_reply_bytes is
+  /// discarded the same way, rather than failing the whole reply.
+  bool discard_over_budget = false;
 };
 
 /// Incremental RESP2 reply parser; see the file comment.
@@ -104,6 +114,7 @@ class reply_parser {
     if (bulk_target_ == &o.root_) bulk_target_ = &root_;
     bulk_remaining_ = std::exchange(o.bulk_remaining_, 0);
     bulk_crlf_pending_ = std::exchange(o.bulk_crlf_pending_, false);
+    bulk_discard_ = std::exchange(o.bulk_discard_, false);
     pending_array_ = std::exchange(o.pending_array_, false);
     started_ = std::exchange(o.started_, false);
     used_ = std::exchange(o.used_, 0);
@@ -187,6 +198,8 @@ class reply_parser {
   /// Bytes the buffer currently holds allocated (for tests of memory bounds).
   [[nodiscard]] std::size_t buffer_capacity() const noexcept { return buf_.capacity(); }
   [[nodiscard]] const reply_limits& limits() const noexcept { return limits_; }
+  /// New limits for the replies that follow; call between replies (not mid_reply()).
+  void set_limits(const reply_limits& l) noexcept { limits_ = l; }
 
   /// Forgets everything: buffered bytes, a partial reply and a sticky error.
   void reset() {
@@ -222,6 +235,7 @@ class reply_parser {
     bulk_target_ = nullptr;
     bulk_remaining_ = 0;
     bulk_crlf_pending_ = false;
+    bulk_discard_ = false;
     pending_array_ = false;
     started_ = false;
     used_ = 0;
@@ -325,7 +339,23 @@ class reply_parser {
         if (!parse_int(body, len)) return fail(errc::protocol, "invalid bulk string length");
         if (len == -1) return true;  // nil
         if (len < 0) return fail(errc::protocol, "negative bulk string length " + std::to_string(len));
-        if (static_cast<std::uint64_t>(len) > limits_.max_bulk_length) {
+        const auto ulen = static_cast<std::uint64_t>(len);
+        const bool nested = !stack_.empty();
+        const bool too_long = limits_.discard_bulk_over > 0 && ulen > limits_.discard_bulk_over;
+        const bool over_budget = limits_.discard_over_budget &&
+                                 !(ulen < limits_.max_reply_bytes && used_ + 2 <= limits_.max_reply_bytes - ulen);
+        if (nested && (too_long || over_budget)) {
+          // Streamed through the buffer and dropped: costs time, not memory.
+          node->type = reply_type::bulk_string;
+          node->discarded = true;
+          node->integer = len;
+          bulk_target_ = node;
+          bulk_remaining_ = static_cast<std::size_t>(std::min<std::uint64_t>(ulen, std::numeric_limits<std::size_t>::max()));
+          bulk_crlf_pending_ = true;
+          bulk_discard_ = true;
+          return true;
+        }
+        if (ulen > limits_.max_bulk_length) {
           return fail(errc::limit, "bulk string of " + std::to_string(len) + " bytes exceeds max_bulk_length (" +
                                        std::to_string(limits_.max_bulk_length) + ")");
         }
@@ -371,7 +401,7 @@ class reply_parser {
   // Copies available bulk bytes; true once the bulk and its CRLF are complete.
   bool continue_bulk() {
     const std::size_t take = std::min(bulk_remaining_, wpos_ - rpos_);
-    bulk_target_->str.append(buf_.data() + rpos_, take);
+    if (!bulk_discard_) bulk_target_->str.append(buf_.data() + rpos_, take);
     rpos_ += take;
     bulk_remaining_ -= take;
     if (bulk_remaining_ > 0) return false;
@@ -380,6 +410,7 @@ class reply_parser {
     rpos_ += 2;
     scan_from_ = rpos_;
     bulk_crlf_pending_ = false;
+    bulk_discard_ = false;
     bulk_target_ = nullptr;
     return true;
   }
@@ -411,6 +442,7 @@ class reply_parser {
   reply* bulk_target_ = nullptr;
   std::size_t bulk_remaining_ = 0;
   bool bulk_crlf_pending_ = false;
+  bool bulk_discard_ = false;
   bool pending_array_ = false;
   bool started_ = false;
   std::size_t used_ = 0;

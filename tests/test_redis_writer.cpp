@@ -251,6 +251,52 @@ TEST_CASE("Cleanup deletes the key; a failure is reported, not thrown") {
   CHECK(lines.back().find("cleanup of anklet/metrics/veertuinc/RUNNER1 failed") != std::string::npos);
 }
 
+TEST_CASE("Cleanup right after an outage deletes the key, whatever the reconnect backoff says") {
+  redis_server srv;
+  store st;
+  st.add_handler({"RUNNER1", "github", "veertuinc", ""});
+  no_host_source source;
+  auto o = options_for(srv.url());
+  // Backoff that grows fast and far past the shutdown below: 300 ms, 1.2 s, 4.8 s, ...
+  o.client.backoff_initial = 300ms;
+  o.client.backoff_multiplier = 4;
+  o.client.backoff_max = 60s;
+  o.client.backoff_jitter = 0;
+  redis::writer w(o);
+  std::vector<std::string> lines;
+  std::mutex m;
+  w.set_log([&](redis::log_level, std::string_view line) {
+    std::lock_guard lock(m);
+    lines.emplace_back(line);
+  });
+  const std::string key = "anklet/metrics/veertuinc/RUNNER1";
+  w.start(st, source);
+  REQUIRE(eventually([&] { return w.health().writes_ok >= 1; }));
+  const std::string payload = reader_for(srv.url()).get(key).value().value();
+
+  srv.kill();
+  // Wait until the client holds reconnects back for seconds (its third failed connect).
+  REQUIRE(eventually([&] {
+    const auto e = w.health().last_error;
+    if (!e || e->code != redis::errc::backoff) return false;
+    const auto at = e->message.find("for another ");
+    return at != std::string::npos && std::stol(e->message.substr(at + 12)) > 2500;
+  }));
+  // Back on the same port with its data (--save "" forgets it, so it is put back).
+  REQUIRE(srv.start(srv.port()));
+  auto c = reader_for(srv.url());
+  REQUIRE(c.set(key, payload, 604800s));
+  std::this_thread::sleep_for(1s);  // SIGTERM a second later, still inside the backoff window
+  w.stop();
+
+  auto gone = w.cleanup();
+  std::lock_guard lock(m);
+  INFO("last log line: " << (lines.empty() ? std::string() : lines.back()));
+  REQUIRE(gone);
+  CHECK(*gone);
+  CHECK(c.exists(key).value() == 0);
+}
+
 TEST_CASE("periodic export: first write at start, host figures refreshed, survives a Redis restart") {
   redis_server srv;
   store st;

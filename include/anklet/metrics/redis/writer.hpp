@@ -33,9 +33,10 @@
 // the process.
 //
 // Thread safety: every member may be called from any thread, except that stop() and the
-// destructor must not be called from the log callback. Redis traffic is serialised on one
-// connection. stop() returns once the write in flight, if any, ends; that is bounded by the
-// client's connect, write and read timeouts (a hung Redis cannot hold it longer).
+// destructor must not be called from the log callback. Writes are serialised on one
+// connection; cleanup() opens one of its own. stop() returns once the write in flight, if
+// any, ends; that is bounded by the client's connect, write and read timeouts (a hung
+// Redis cannot hold it longer).
 #pragma once
 
 #include <algorithm>
@@ -128,6 +129,10 @@ struct writer_options {
   std::chrono::milliseconds interval{10000};
   /// Time zone of the payload's times (both read back to the same instants).
   json_options json;
+  /// Bound of cleanup(): it opens a connection of its own with this connect, write and
+  /// read timeout and tries once at once, whatever the reconnect backoff of the periodic
+  /// writes says (after an outage it may still hold reconnects back for seconds).
+  std::chrono::milliseconds cleanup_timeout{1000};
 };
 
 /// What the writer has done so far; a copy, safe to keep.
@@ -153,7 +158,7 @@ class writer {
   explicit writer(writer_options options = {})
       : opt_(std::move(options)),
         client_(opt_.client),
-        cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options{opt_.client, {}, 5, {}})
+        cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options_for(opt_.client))
                               : std::nullopt),
         rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
     if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
@@ -244,12 +249,16 @@ class writer {
     return health_;
   }
 
-  /// Deletes `key` (Go Anklet's Cleanup). Returns whether it existed; a failure is
-  /// returned and logged, never thrown.
+  /// Deletes `key` (Go Anklet's Cleanup): one attempt at once on a fresh connection
+  /// bounded by options().cleanup_timeout, so a shutdown right after an outage does not
+  /// leave the key behind because of the periodic writes' backoff. Returns whether it
+  /// existed; a failure is returned and logged, never thrown.
   result<bool> cleanup(std::string_view key) {
-    result<std::int64_t> r = [&] {
-      std::lock_guard io(io_mutex_);
-      return cluster_ ? cluster_->del(key) : client_.del(key);
+    result<std::int64_t> r = [&]() -> result<std::int64_t> {
+      client_options o = opt_.client;
+      o.connect_timeout = o.write_timeout = o.read_timeout = opt_.cleanup_timeout;
+      if (cluster_) return cluster_client(cluster_options_for(std::move(o))).del(key);
+      return client(std::move(o)).del(key);
     }();
     if (!r) {
       log(log_level::warning, "Redis cleanup of " + std::string(key) + " failed: " + r.error().to_string());
@@ -266,6 +275,8 @@ class writer {
   result<bool> cleanup() { return cleanup(opt_.key); }
 
  private:
+  static cluster_options cluster_options_for(client_options node) { return cluster_options{std::move(node), {}, 5, {}}; }
+
   void log(log_level level, std::string_view line) {
     log_function f;
     {

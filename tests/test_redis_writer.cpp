@@ -80,6 +80,24 @@ void check_time_string(const json& v) {
   CHECK(parse_rfc3339(v.get<std::string>(), t));
 }
 
+// A fixed source that the test may change while the writer's thread samples it.
+class switchable_source {
+ public:
+  explicit switchable_source(host_sample s) : sample_(std::move(s)) {}
+  host_sample sample() {
+    std::lock_guard lock(m_);
+    return sample_;
+  }
+  void set(host_sample s) {
+    std::lock_guard lock(m_);
+    sample_ = std::move(s);
+  }
+
+ private:
+  std::mutex m_;
+  host_sample sample_;
+};
+
 }  // namespace
 
 TEST_CASE("key rule: owner and name, empty owner, first plugin, none") {
@@ -357,6 +375,55 @@ TEST_CASE("periodic export: first write at start, host figures refreshed, surviv
   }
   CHECK(saw_failure);
   CHECK(saw_recovery);
+}
+
+TEST_CASE("a failing host source: the payload keeps the last good figures, health() and the log say why") {
+  redis_server srv;
+  store st;
+  st.add_handler({"RUNNER1", "github", "veertuinc", ""});
+  switchable_source source(host_sample{sample_host(), {}});
+  redis::writer w(options_for(srv.url()));
+  std::mutex m;
+  std::vector<std::string> lines;
+  w.set_log([&](redis::log_level, std::string_view line) {
+    std::lock_guard lock(m);
+    lines.emplace_back(line);
+  });
+  const std::string key = "anklet/metrics/veertuinc/RUNNER1";
+  auto c = reader_for(srv.url());
+  w.start(st, source);
+  REQUIRE(eventually([&] { return w.health().writes_ok >= 1; }));
+  CHECK(w.health().host_error.empty());
+
+  host_metrics newer = sample_host();
+  newer.cpu_usage_percentage = 90;
+  host_sample failing{newer, {}};
+  failing.fail(host_part::memory, "open /proc/meminfo: Too many open files");
+  source.set(failing);
+  REQUIRE(eventually([&] { return !w.health().host_error.empty(); }));
+  const auto ok_then = w.health().writes_ok;
+  REQUIRE(eventually([&] { return w.health().writes_ok > ok_then; }));  // written after the failure
+  host_report r;
+  REQUIRE(read_payload(c.get(key).value().value(), r));
+  CHECK(r.host.memory_total_bytes == sample_host().memory_total_bytes);
+  CHECK(r.host.memory_usage_percentage == sample_host().memory_usage_percentage);
+  CHECK(r.host.cpu_usage_percentage == 90);
+  const auto h = w.health();
+  CHECK(h.host_error == "memory: open /proc/meminfo: Too many open files");
+  CHECK(h.host_samples_failed >= 1);
+
+  source.set(host_sample{sample_host(), {}});
+  REQUIRE(eventually([&] { return w.health().host_error.empty(); }));
+  w.stop();
+  std::lock_guard lock(m);
+  std::size_t reported = 0;
+  bool recovered = false;
+  for (const auto& line : lines) {
+    reported += line.find("host metrics: memory: open /proc/meminfo") != std::string::npos ? 1U : 0U;
+    recovered = recovered || line.find("host metrics read again") != std::string::npos;
+  }
+  CHECK(reported == 1);  // once per problem, not once per write
+  CHECK(recovered);
 }
 
 TEST_CASE("stop returns while Redis hangs (bounded by the client's timeouts)") {

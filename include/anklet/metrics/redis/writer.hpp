@@ -145,6 +145,10 @@ struct writer_health {
   std::uint64_t writes_failed = 0;
   std::uint64_t consecutive_failures = 0;   ///< failed writes since the last good one
   std::optional<redis::error> last_error;   ///< the last failure, kept after a recovery
+  /// Host figures (start(store, source) only): the last sample's failed parts and why,
+  /// empty when it was complete. Failed parts were written with their last good values.
+  std::string host_error;
+  std::uint64_t host_samples_failed = 0;    ///< samples with at least one failed part
 
   /// True when at least one write succeeded and none failed since.
   [[nodiscard]] bool healthy() const noexcept { return writes_ok > 0 && consecutive_failures == 0; }
@@ -219,9 +223,8 @@ class writer {
   template <class Store, host_metrics_source Source>
     requires snapshot_store<Store>
   void start(Store& store, Source& source) {
-    start([&store, &source](metrics_snapshot& out) {
-      const host_sample h = refresh_host_metrics(store, source);
-      static_cast<void>(h);
+    start([this, &store, &source](metrics_snapshot& out) {
+      record_host(refresh_host_metrics(store, source));
       store.snapshot_into(out);
     });
   }
@@ -375,6 +378,23 @@ class writer {
           next = now + opt_.interval;
         }
       }
+    }
+  }
+
+  // Logs a host problem when it starts or changes and when it ends, not on every write.
+  void record_host(const host_sample& h) {
+    std::string summary = h.error_summary();
+    std::string before;
+    {
+      std::lock_guard lock(state_mutex_);
+      if (!summary.empty()) ++health_.host_samples_failed;
+      if (summary == health_.host_error) return;
+      before = std::exchange(health_.host_error, summary);
+    }
+    if (!summary.empty()) {
+      log(log_level::warning, "host metrics: " + summary + " (exporting the last good values)");
+    } else {
+      log(log_level::info, "host metrics read again after: " + before);
     }
   }
 

@@ -20,11 +20,13 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -143,6 +145,7 @@ using request_handler =
 /// Server settings; every limit has a named default.
 struct server_options {
   static constexpr std::size_t default_max_connections = 512;
+  static constexpr std::size_t default_reserved_descriptors = 64;
   static constexpr std::chrono::milliseconds default_read_timeout{10'000};
   static constexpr std::chrono::milliseconds default_write_timeout{10'000};
   static constexpr std::chrono::milliseconds default_host_refresh_interval{1'000};
@@ -160,6 +163,13 @@ struct server_options {
   unsigned accept_batch = 64;
   /// At most this many connections are open at once; see evict_oldest_when_full.
   std::size_t max_connections = default_max_connections;
+  /// Descriptors kept free for the rest of the process (host figures read /proc, a Redis
+  /// connection, log files). All servers sharing a listener (start_sharing) hold at most
+  /// the soft RLIMIT_NOFILE, less the descriptors open when the first one started, less
+  /// their own, less this many connections between them; a newcomer beyond that is
+  /// treated as over max_connections. Should accept() still run out of descriptors, the
+  /// newcomer is answered 503 on a descriptor kept for that, and closed.
+  std::size_t reserved_descriptors = default_reserved_descriptors;
   /// When full, a new connection closes the open one that has waited longest for a request
   /// (idle keep-alive or incomplete request, nothing left to send), so idle or slow clients
   /// cannot lock a scraper out until their read timeout ends. When false, or when every
@@ -279,6 +289,54 @@ class unique_fd {
   int fd_ = -1;
 };
 
+// Connections of the servers sharing a listener, against what RLIMIT_NOFILE leaves them.
+struct connection_budget {
+  std::size_t capacity = SIZE_MAX;     // descriptors for servers and connections together
+  std::atomic<std::size_t> fixed{0};   // the servers' own: listeners, wake-up pipes, spares
+  std::atomic<std::size_t> open{0};    // connections
+  [[nodiscard]] bool exhausted() const noexcept {
+    return open.load(std::memory_order_relaxed) + fixed.load(std::memory_order_relaxed) >= capacity;
+  }
+};
+
+// Holds one connection's place in a budget for the connection's lifetime.
+class budget_slot {
+ public:
+  explicit budget_slot(connection_budget& b) noexcept : b_(&b) { b_->open.fetch_add(1, std::memory_order_relaxed); }
+  budget_slot(const budget_slot&) = delete;
+  budget_slot& operator=(const budget_slot&) = delete;
+  ~budget_slot() { b_->open.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  connection_budget* b_;
+};
+
+// Descriptors open in this process now; 0 when they cannot be listed.
+inline std::size_t open_descriptor_count() noexcept {
+#if defined(__linux__)
+  DIR* dir = ::opendir("/proc/self/fd");
+#else
+  DIR* dir = ::opendir("/dev/fd");
+#endif
+  if (dir == nullptr) return 0;
+  std::size_t n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n > 0 ? n - 1 : 0;  // less the listing's own descriptor
+}
+
+// What the soft RLIMIT_NOFILE leaves after the descriptors open now and `reserved`.
+inline std::size_t descriptor_capacity(std::size_t reserved) noexcept {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  const auto limit = static_cast<std::uint64_t>(rl.rlim_cur);
+  const std::uint64_t used = std::uint64_t{open_descriptor_count()} + reserved;
+  if (limit <= used) return 0;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(limit - used, SIZE_MAX));
+}
+
 using metrics::detail::accept_socket;
 using metrics::detail::open_socket;
 using metrics::detail::send_nosignal;
@@ -395,6 +453,8 @@ class basic_server {
   void start() {
     if (thread_.joinable()) throw std::logic_error("anklet::metrics::http::basic_server: already started");
     prepare_auth();
+    budget_ = std::make_shared<detail::connection_budget>();
+    budget_->capacity = detail::descriptor_capacity(options_.reserved_descriptors);
     bind_listener();
     launch();
   }
@@ -419,6 +479,7 @@ class basic_server {
     listener_.reset(fd);
     port_ = primary.port_;
     bound_address_ = primary.bound_address_;
+    budget_ = primary.budget_;
     launch();
   }
 
@@ -434,13 +495,17 @@ class basic_server {
     wake_write_.reset(fds[1]);
     detail::set_nonblocking_cloexec(fds[0]);
     detail::set_nonblocking_cloexec(fds[1]);
+    open_spare();
+    budget_->fixed.fetch_add(own_descriptors, std::memory_order_relaxed);
     stopping_.store(false, std::memory_order_relaxed);
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error& e) {
+      budget_->fixed.fetch_sub(own_descriptors, std::memory_order_relaxed);
       listener_.reset();
       wake_read_.reset();
       wake_write_.reset();
+      spare_.reset();
       throw server_error(server_errc::thread, options_.address, port_, e.code().value(), e.what());
     }
   }
@@ -457,6 +522,8 @@ class basic_server {
     listener_.reset();
     wake_read_.reset();
     wake_write_.reset();
+    spare_.reset();
+    budget_->fixed.fetch_sub(own_descriptors, std::memory_order_relaxed);
   }
 
   [[nodiscard]] bool running() const noexcept { return thread_.joinable(); }
@@ -492,6 +559,11 @@ class basic_server {
   // Pipelined requests are answered in batches; reading pauses while this much is unsent.
   static constexpr std::size_t output_high_water = 256 * 1024;
   static constexpr std::size_t max_iov = 64;
+  // Listener (or its duplicate), the two ends of the wake-up pipe, the spare.
+  static constexpr std::size_t own_descriptors = 4;
+  static constexpr std::string_view busy_response =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
 
   struct out_item {
     std::string head;  // status line, headers and any small body
@@ -501,6 +573,7 @@ class basic_server {
   };
 
   struct connection {
+    detail::budget_slot slot;
     detail::unique_fd fd;
     request_parser parser;
     std::string in;
@@ -515,7 +588,8 @@ class basic_server {
     bool peer_eof = false;
     bool dead = false;
 
-    connection(detail::unique_fd f, const request_limits& limits) : fd(std::move(f)), parser(limits) {}
+    connection(detail::connection_budget& b, detail::unique_fd f, const request_limits& limits)
+        : slot(b), fd(std::move(f)), parser(limits) {}
     [[nodiscard]] bool wants_read() const noexcept {
       return !dead && (lingering || (!close_after && !peer_eof && out_bytes < output_high_water));
     }
@@ -698,28 +772,58 @@ class basic_server {
         const int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK) return;
         if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
-        // Out of descriptors or memory: pause accepting briefly instead of spinning on a
-        // listener that stays readable; serving existing connections frees resources.
-        report("accept failed: " + std::system_category().message(err));
+        if ((err == EMFILE || err == ENFILE) && shed_one(now)) continue;
+        // Out of descriptors (no spare left) or memory: pause accepting briefly instead of
+        // spinning on a listener that stays readable; serving existing connections frees
+        // resources.
+        report_accept_failure(err, now);
         accept_paused_until_ = now + std::chrono::milliseconds(50);
         return;
       }
       detail::unique_fd guard(fd);
-      if (conns_.size() >= options_.max_connections && !make_room()) {
-        static constexpr std::string_view busy =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
+      if ((conns_.size() >= options_.max_connections || budget_->exhausted()) && !make_room()) {
         stat_rejected_.fetch_add(1, std::memory_order_relaxed);  // before the client can see it
-        [[maybe_unused]] const auto sent = ::send(fd, busy.data(), busy.size(), detail::send_nosignal);
+        [[maybe_unused]] const auto sent = ::send(fd, busy_response.data(), busy_response.size(), detail::send_nosignal);
         continue;
       }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      auto c = std::make_unique<connection>(std::move(guard), options_.limits);
+      auto c = std::make_unique<connection>(*budget_, std::move(guard), options_.limits);
       c->deadline = now + options_.read_timeout;
       conns_.push_back(std::move(c));
       stat_accepted_.fetch_add(1, std::memory_order_relaxed);
     }
+  }
+
+  void open_spare() noexcept { spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+
+  // accept() found no descriptor: give up the spare one to accept a newcomer, answer it
+  // 503 and close it, so that it hears "busy" at once instead of waiting in the backlog.
+  // False when there is no spare (someone else took the descriptor), or nobody waits.
+  bool shed_one(clock::time_point now) {
+    if (!spare_) {
+      open_spare();
+      if (!spare_) return false;
+    }
+    spare_.reset();
+    const int fd = detail::accept_socket(listener_.get());
+    if (fd >= 0) {
+      stat_rejected_.fetch_add(1, std::memory_order_relaxed);
+      [[maybe_unused]] const auto sent = ::send(fd, busy_response.data(), busy_response.size(), detail::send_nosignal);
+      ::close(fd);
+    }
+    open_spare();
+    if (fd < 0) return false;
+    report_accept_failure(EMFILE, now);
+    return static_cast<bool>(spare_);
+  }
+
+  // At most one line a second, however many connections are refused.
+  void report_accept_failure(int err, clock::time_point now) {
+    if (accept_reported_ && now - last_accept_report_ < std::chrono::seconds(1)) return;
+    accept_reported_ = true;
+    last_accept_report_ = now;
+    report("accept failed: " + std::system_category().message(err) + " (refused with 503 while it lasts)");
   }
 
   // Frees one slot: a connection already marked dead (it would be dropped at the end of
@@ -1082,6 +1186,10 @@ class basic_server {
   // Owned by the loop thread.
   std::vector<std::unique_ptr<connection>> conns_;
   clock::time_point accept_paused_until_{};
+  clock::time_point last_accept_report_{};
+  bool accept_reported_ = false;
+  detail::unique_fd spare_;
+  std::shared_ptr<detail::connection_budget> budget_ = std::make_shared<detail::connection_budget>();
   metrics_snapshot snapshot_;
   std::array<cache_entry, all_formats.size()> cache_{};
   std::uint64_t host_epoch_ = 0;

@@ -37,6 +37,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -146,6 +147,7 @@ using request_handler =
 struct server_options {
   static constexpr std::size_t default_max_connections = 512;
   static constexpr std::size_t default_reserved_descriptors = 64;
+  static constexpr std::size_t default_send_buffer_bytes = 64 * 1024;
   static constexpr std::chrono::milliseconds default_read_timeout{10'000};
   static constexpr std::chrono::milliseconds default_write_timeout{10'000};
   static constexpr std::chrono::milliseconds default_host_refresh_interval{1'000};
@@ -180,6 +182,11 @@ struct server_options {
   std::chrono::milliseconds read_timeout = default_read_timeout;
   /// A client that accepts no response bytes for this long is dropped.
   std::chrono::milliseconds write_timeout = default_write_timeout;
+  /// SO_SNDBUF of every accepted connection: what the kernel may hold for one client that
+  /// does not read (the system doubles it for its bookkeeping). Without a bound it grows
+  /// to several MiB per connection (Linux's tcp_wmem). 0 keeps the system's autotuning;
+  /// raise it for large bodies over long round trips (throughput is at most this per RTT).
+  std::size_t send_buffer_bytes = default_send_buffer_bytes;
   /// After an error answer the rest of a request is drained this long before closing,
   /// so that the client reads the answer instead of a reset.
   std::chrono::milliseconds linger_timeout{500};
@@ -788,6 +795,10 @@ class basic_server {
       }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (options_.send_buffer_bytes > 0) {
+        const int bytes = static_cast<int>(std::min<std::size_t>(options_.send_buffer_bytes, INT_MAX / 2));
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+      }
       auto c = std::make_unique<connection>(*budget_, std::move(guard), options_.limits);
       c->deadline = now + options_.read_timeout;
       conns_.push_back(std::move(c));

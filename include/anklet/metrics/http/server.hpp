@@ -166,10 +166,10 @@ struct server_options {
   /// At most this many connections are open at once; see evict_oldest_when_full.
   std::size_t max_connections = default_max_connections;
   /// Descriptors kept free for the rest of the process (host figures read /proc, a Redis
-  /// connection, log files). All servers sharing a listener (start_sharing) hold at most
-  /// the soft RLIMIT_NOFILE, less the descriptors open when the first one started, less
-  /// their own, less this many connections between them; a newcomer beyond that is
-  /// treated as over max_connections. Should accept() still run out of descriptors, the
+  /// connection, log files). The servers sharing a listener (start_sharing) split the
+  /// soft RLIMIT_NOFILE, less the descriptors open when the first one started, less their
+  /// own, less this many, into equal shares; each holds at most its share of connections,
+  /// as if it were max_connections. Should accept() still run out of descriptors, the
   /// newcomer is answered 503 on a descriptor kept for that, and closed.
   std::size_t reserved_descriptors = default_reserved_descriptors;
   /// When full, a new connection closes the open one that has waited longest for a request
@@ -296,26 +296,18 @@ class unique_fd {
   int fd_ = -1;
 };
 
-// Connections of the servers sharing a listener, against what RLIMIT_NOFILE leaves them.
+// What RLIMIT_NOFILE leaves the servers sharing a listener. Each loop gets an equal share
+// for its connections, so that a full one can always make room among its own (a global
+// count would leave a loop with no connections of its own nothing to evict).
 struct connection_budget {
   std::size_t capacity = SIZE_MAX;     // descriptors for servers and connections together
-  std::atomic<std::size_t> fixed{0};   // the servers' own: listeners, wake-up pipes, spares
-  std::atomic<std::size_t> open{0};    // connections
-  [[nodiscard]] bool exhausted() const noexcept {
-    return open.load(std::memory_order_relaxed) + fixed.load(std::memory_order_relaxed) >= capacity;
+  std::atomic<std::size_t> loops{0};   // servers running on the listener
+  [[nodiscard]] std::size_t share(std::size_t own_descriptors) const noexcept {
+    const std::size_t n = std::max<std::size_t>(1, loops.load(std::memory_order_relaxed));
+    if (capacity == SIZE_MAX) return SIZE_MAX;
+    const std::size_t fixed = n * own_descriptors;
+    return capacity > fixed ? std::max<std::size_t>(1, (capacity - fixed) / n) : 1;
   }
-};
-
-// Holds one connection's place in a budget for the connection's lifetime.
-class budget_slot {
- public:
-  explicit budget_slot(connection_budget& b) noexcept : b_(&b) { b_->open.fetch_add(1, std::memory_order_relaxed); }
-  budget_slot(const budget_slot&) = delete;
-  budget_slot& operator=(const budget_slot&) = delete;
-  ~budget_slot() { b_->open.fetch_sub(1, std::memory_order_relaxed); }
-
- private:
-  connection_budget* b_;
 };
 
 // Descriptors open in this process now; 0 when they cannot be listed.
@@ -503,12 +495,12 @@ class basic_server {
     detail::set_nonblocking_cloexec(fds[0]);
     detail::set_nonblocking_cloexec(fds[1]);
     open_spare();
-    budget_->fixed.fetch_add(own_descriptors, std::memory_order_relaxed);
+    budget_->loops.fetch_add(1, std::memory_order_relaxed);
     stopping_.store(false, std::memory_order_relaxed);
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error& e) {
-      budget_->fixed.fetch_sub(own_descriptors, std::memory_order_relaxed);
+      budget_->loops.fetch_sub(1, std::memory_order_relaxed);
       listener_.reset();
       wake_read_.reset();
       wake_write_.reset();
@@ -530,7 +522,7 @@ class basic_server {
     wake_read_.reset();
     wake_write_.reset();
     spare_.reset();
-    budget_->fixed.fetch_sub(own_descriptors, std::memory_order_relaxed);
+    budget_->loops.fetch_sub(1, std::memory_order_relaxed);
   }
 
   [[nodiscard]] bool running() const noexcept { return thread_.joinable(); }
@@ -580,7 +572,6 @@ class basic_server {
   };
 
   struct connection {
-    detail::budget_slot slot;
     detail::unique_fd fd;
     request_parser parser;
     std::string in;
@@ -595,8 +586,7 @@ class basic_server {
     bool peer_eof = false;
     bool dead = false;
 
-    connection(detail::connection_budget& b, detail::unique_fd f, const request_limits& limits)
-        : slot(b), fd(std::move(f)), parser(limits) {}
+    connection(detail::unique_fd f, const request_limits& limits) : fd(std::move(f)), parser(limits) {}
     [[nodiscard]] bool wants_read() const noexcept {
       return !dead && (lingering || (!close_after && !peer_eof && out_bytes < output_high_water));
     }
@@ -788,7 +778,8 @@ class basic_server {
         return;
       }
       detail::unique_fd guard(fd);
-      if ((conns_.size() >= options_.max_connections || budget_->exhausted()) && !make_room()) {
+      const auto cap = std::min(options_.max_connections, budget_->share(own_descriptors));
+      if (conns_.size() >= cap && !make_room()) {
         stat_rejected_.fetch_add(1, std::memory_order_relaxed);  // before the client can see it
         [[maybe_unused]] const auto sent = ::send(fd, busy_response.data(), busy_response.size(), detail::send_nosignal);
         continue;
@@ -799,7 +790,7 @@ class basic_server {
         const int bytes = static_cast<int>(std::min<std::size_t>(options_.send_buffer_bytes, INT_MAX / 2));
         ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
       }
-      auto c = std::make_unique<connection>(*budget_, std::move(guard), options_.limits);
+      auto c = std::make_unique<connection>(std::move(guard), options_.limits);
       c->deadline = now + options_.read_timeout;
       conns_.push_back(std::move(c));
       stat_accepted_.fetch_add(1, std::memory_order_relaxed);

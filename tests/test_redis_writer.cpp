@@ -80,6 +80,25 @@ void check_time_string(const json& v) {
   CHECK(parse_rfc3339(v.get<std::string>(), t));
 }
 
+// The writer's log lines, kept for the checks (the writer logs from its own thread).
+class captured_log {
+ public:
+  explicit captured_log(redis::writer& w) {
+    w.set_log([this](redis::log_level, std::string_view line) {
+      std::lock_guard lock(m_);
+      lines_.emplace_back(line);
+    });
+  }
+  [[nodiscard]] std::vector<std::string> lines() const {
+    std::lock_guard lock(m_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::vector<std::string> lines_;
+};
+
 // A fixed source that the test may change while the writer's thread samples it.
 class switchable_source {
  public:
@@ -281,12 +300,7 @@ TEST_CASE("Cleanup right after an outage deletes the key, whatever the reconnect
   o.client.backoff_max = 60s;
   o.client.backoff_jitter = 0;
   redis::writer w(o);
-  std::vector<std::string> lines;
-  std::mutex m;
-  w.set_log([&](redis::log_level, std::string_view line) {
-    std::lock_guard lock(m);
-    lines.emplace_back(line);
-  });
+  const captured_log log(w);
   const std::string key = "anklet/metrics/veertuinc/RUNNER1";
   w.start(st, source);
   REQUIRE(eventually([&] { return w.health().writes_ok >= 1; }));
@@ -308,7 +322,7 @@ TEST_CASE("Cleanup right after an outage deletes the key, whatever the reconnect
   w.stop();
 
   auto gone = w.cleanup();
-  std::lock_guard lock(m);
+  const auto lines = log.lines();
   INFO("last log line: " << (lines.empty() ? std::string() : lines.back()));
   REQUIRE(gone);
   CHECK(*gone);
@@ -383,12 +397,7 @@ TEST_CASE("a failing host source: the payload keeps the last good figures, healt
   st.add_handler({"RUNNER1", "github", "veertuinc", ""});
   switchable_source source(host_sample{sample_host(), {}});
   redis::writer w(options_for(srv.url()));
-  std::mutex m;
-  std::vector<std::string> lines;
-  w.set_log([&](redis::log_level, std::string_view line) {
-    std::lock_guard lock(m);
-    lines.emplace_back(line);
-  });
+  const captured_log log(w);
   const std::string key = "anklet/metrics/veertuinc/RUNNER1";
   auto c = reader_for(srv.url());
   w.start(st, source);
@@ -415,10 +424,9 @@ TEST_CASE("a failing host source: the payload keeps the last good figures, healt
   source.set(host_sample{sample_host(), {}});
   REQUIRE(eventually([&] { return w.health().host_error.empty(); }));
   w.stop();
-  std::lock_guard lock(m);
   std::size_t reported = 0;
   bool recovered = false;
-  for (const auto& line : lines) {
+  for (const auto& line : log.lines()) {
     reported += line.find("host metrics: memory: open /proc/meminfo") != std::string::npos ? 1U : 0U;
     recovered = recovered || line.find("host metrics read again") != std::string::npos;
   }

@@ -2,6 +2,9 @@
 // these tests are about HTTP (routing, limits, connections), not about the formats.
 #include "anklet/metrics/http/server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -701,6 +704,54 @@ std::vector<std::size_t> server_send_queues(std::uint16_t port) {
 }
 
 }  // namespace
+
+TEST_CASE("accept out of descriptors (EMFILE): the newcomer is answered 503 at once, then serving goes on") {
+  store s;
+  auto o = local_options();
+  o.reserved_descriptors = 0;
+  // The client's socket exists before the limit drops: connect() needs no new descriptor.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  std::vector<int> fillers;
+  const auto restore = [&] {
+    for (const int f : fillers) ::close(f);
+    fillers.clear();
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+  };
+  test_server srv(s, o);
+  try {
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(fd + 32);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    srv.start();  // its descriptors (and its spare) below the low limit
+    // Every other descriptor below the limit taken: the server's accept() gets EMFILE.
+    for (int f = 0; (f = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(f);
+    REQUIRE(errno == EMFILE);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(srv.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    std::string answer;
+    char buf[512];
+    for (ssize_t n = 0; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    restore();
+    CHECK(answer.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+    CHECK(answer.find("too many connections") != std::string::npos);
+    CHECK(srv.stats().connections_rejected >= 1);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  const auto r = test_http::get(srv.port(), "/healthcheck");  // descriptors back: served again
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
 
 TEST_CASE("clients that ask for a big body and never read: bounded kernel buffers, closed after the write timeout") {
   store s;

@@ -37,8 +37,8 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <climits>
 #include <chrono>
+#include <climits>
 #include <concepts>
 #include <cstdint>
 #include <ctime>
@@ -773,7 +773,7 @@ class basic_server {
         // Out of descriptors (no spare left) or memory: pause accepting briefly instead of
         // spinning on a listener that stays readable; serving existing connections frees
         // resources.
-        report_accept_failure(err, now);
+        report_accept_failure(err, now, "accepting paused for 50 ms");
         accept_paused_until_ = now + std::chrono::milliseconds(50);
         return;
       }
@@ -816,16 +816,16 @@ class basic_server {
     }
     open_spare();
     if (fd < 0) return false;
-    report_accept_failure(EMFILE, now);
+    report_accept_failure(EMFILE, now, "newcomers answered 503 while it lasts");
     return static_cast<bool>(spare_);
   }
 
   // At most one line a second, however many connections are refused.
-  void report_accept_failure(int err, clock::time_point now) {
+  void report_accept_failure(int err, clock::time_point now, std::string_view action) {
     if (accept_reported_ && now - last_accept_report_ < std::chrono::seconds(1)) return;
     accept_reported_ = true;
     last_accept_report_ = now;
-    report("accept failed: " + std::system_category().message(err) + " (refused with 503 while it lasts)");
+    report("accept failed: " + std::system_category().message(err) + " (" + std::string(action) + ")");
   }
 
   // Frees one slot: a connection already marked dead (it would be dropped at the end of

@@ -21,6 +21,7 @@
 
 #include <doctest/doctest.h>
 
+#include "anklet/metrics/http.hpp"
 #include "anklet/metrics/store.hpp"
 
 using namespace anklet::metrics;
@@ -148,10 +149,36 @@ TEST_CASE("refresh_host_metrics puts a fixed source's values into the store") {
   source.set(failing);
   const auto s2 = refresh_host_metrics(store, source);
   CHECK(s2.error(host_part::memory) == "meminfo unreadable");
+  // The failed part keeps its last good values (never published as real zeros).
+  CHECK(store.snapshot().host == v);
+
+  host_metrics w = v;
+  w.cpu_usage_percentage = 75;
+  w.cpu_used_count = 6;
+  w.memory_total_bytes = 1;  // ignored below: the memory part still fails
+  host_sample partly{w, {}};
+  partly.fail(host_part::memory, "still unreadable");
+  source.set(partly);
+  CHECK(refresh_host_metrics(store, source).failed(host_part::memory));
   const auto h = store.snapshot().host;
-  CHECK(h.memory_total_bytes == 0);
-  CHECK(h.memory_usage_percentage == 0);
-  CHECK(h.cpu_count == 8);
+  CHECK(h.cpu_usage_percentage == 75);  // the parts that were read are current
+  CHECK(h.cpu_used_count == 6);
+  CHECK(h.memory_total_bytes == v.memory_total_bytes);
+  CHECK(h.memory_usage_percentage == v.memory_usage_percentage);
+}
+
+TEST_CASE("a part that never succeeded stays at zero, and its failure is in the sample") {
+  basic_store<null_lock, manual_clock> store;
+  host_metrics v;
+  v.cpu_count = 4;
+  v.disk_total_bytes = 100;
+  host_sample failing{v, {}};
+  failing.fail(host_part::disk, "statvfs(/x): No such file or directory");
+  fixed_host_source source{failing};
+  const auto s = refresh_host_metrics(store, source);
+  CHECK(s.error_summary() == "disk: statvfs(/x): No such file or directory");
+  CHECK(store.snapshot().host.cpu_count == 4);
+  CHECK(store.snapshot().host.disk_total_bytes == 0);
 }
 
 TEST_CASE("no_host_source stores zeros without an error") {
@@ -179,7 +206,7 @@ TEST_CASE("a source that throws despite its promise fails every part instead") {
   throwing_source bad;
   const auto s = refresh_host_metrics(store, bad);
   for (const auto p : all_host_parts) CHECK(s.error(p) == "host source threw: boom");
-  CHECK(store.snapshot().host == host_metrics{});
+  CHECK(store.snapshot().host == v);  // what was there stays
 }
 
 TEST_CASE("the source concept rejects what has no sample()") {
@@ -484,6 +511,38 @@ TEST_CASE("fake root: a missing or malformed /proc/meminfo fails the memory part
     CHECK(s.failed(host_part::memory));
     CHECK(s.error(host_part::memory).find("longer than 64") != std::string::npos);
   }
+}
+
+TEST_CASE("fake root: a /proc that cannot be read keeps the last good figures in the store") {
+  fake_root r;
+  r.write("proc/stat", "cpu  100 0 50 800 50 0 0 0 0 0\n");
+  r.write("proc/meminfo", meminfo_ok);
+  write_topology(r, "core_cpus_list", {"0-1", "0-1"});
+  linux_host_source src{r.options()};
+  store st;
+  http::host_refresher<store, linux_host_source> refresh(st, src);
+  REQUIRE(refresh());
+  CHECK(refresh.last_error().empty());
+  const auto good = st.snapshot().host;
+  REQUIRE(good.memory_total_bytes == 1024000);
+  REQUIRE(good.cpu_count == 1);
+
+  // What EMFILE does to a scrape: /proc cannot be opened at all.
+  r.remove("proc/stat");
+  r.remove("proc/meminfo");
+  REQUIRE(refresh());
+  CHECK(refresh.last_error().find("cpu: ") == 0);
+  CHECK(refresh.last_error().find("; memory: ") != std::string::npos);
+  host_metrics kept = st.snapshot().host;
+  detail::copy_host_part(kept, good, host_part::disk);  // the disk was read again: it moves
+  CHECK(kept == good);
+
+  r.write("proc/stat", "cpu  200 0 50 800 50 0 0 0 0 0\n");
+  r.write("proc/meminfo", "MemTotal: 2000 kB\nMemAvailable: 1000 kB\n");
+  REQUIRE(refresh());
+  CHECK(refresh.last_error().empty());
+  CHECK(st.snapshot().host.memory_total_bytes == 2048000);
+  CHECK(st.snapshot().host.cpu_usage_percentage == doctest::Approx(100.0));
 }
 
 TEST_CASE("fake root: a disk path that does not exist fails the disk part only") {

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include "anklet/metrics/host_platform.hpp"
+#include "anklet/metrics/store.hpp"
 
 #if defined(__APPLE__)
 #include <sys/mount.h>
@@ -173,6 +174,24 @@ TEST_CASE("macOS: a failing call fails its part only, visibly, and leaves the hi
     for (const auto p : all_host_parts) CHECK(s.failed(p));
     CHECK(s.values == host_metrics{});
   }
+}
+
+TEST_CASE("macOS: a failing call keeps the part's last good figures in the store") {
+  cpu_history h;
+  store st;
+  fixed_host_source source{figures(mac_reading(), h)};
+  REQUIRE(refresh_host_metrics(st, source).ok());
+  const auto good = st.snapshot().host;
+  REQUIRE(good.memory_total_bytes == 17'179'869'184);
+
+  auto c = mac_reading();
+  c.memory_error = "host_statistics64(HOST_VM_INFO64): (os/kern) resource shortage";
+  c.disk_error = "statfs(/): Too many open files";
+  source.set(figures(c, h));
+  const auto s = refresh_host_metrics(st, source);
+  CHECK(s.failed(host_part::memory));
+  CHECK(s.failed(host_part::disk));
+  CHECK(st.snapshot().host == good);  // the CPU part was read again: the same ticks, the same figures
 }
 
 TEST_CASE("macOS: the logical count stands in for an unknown physical one") {

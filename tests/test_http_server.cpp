@@ -2,10 +2,16 @@
 // these tests are about HTTP (routing, limits, connections), not about the formats.
 #include "anklet/metrics/http/server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <iterator>
 #include <thread>
 #include <vector>
@@ -664,3 +670,128 @@ TEST_CASE("pipelined requests behind a large response, then a half-close: all an
   }
   CHECK(c.closed_by_server());
 }
+
+#if defined(__linux__)
+namespace {
+
+// A body of 8 MiB, rendered once and shared by every connection (as a real scrape's is).
+struct big_renderer {
+  void render(metrics_format, const metrics_snapshot&, fmt::memory_buffer& out) const {
+    const std::string chunk(4096, 'x');
+    for (int i = 0; i < 2048; ++i) out.append(chunk.data(), chunk.data() + chunk.size());
+  }
+  [[nodiscard]] std::string_view content_type(metrics_format) const noexcept { return "text/plain"; }
+};
+
+// Bytes each established socket bound to 127.0.0.1:port has queued to send
+// (/proc/net/tcp's tx_queue): what the server's kernel holds for its clients.
+std::vector<std::size_t> server_send_queues(std::uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<std::size_t> out;
+  char local[64];
+  char state[8];
+  char queues[64];
+  while (std::getline(in, line)) {
+    if (std::sscanf(line.c_str(), "%*s %63s %*s %7s %63s", local, state, queues) != 3) continue;
+    const std::string l(local);
+    if (std::string(state) != "01" || std::stoul(l.substr(l.find(':') + 1), nullptr, 16) != port) continue;
+    const std::string q(queues);
+    out.push_back(std::stoul(q.substr(0, q.find(':')), nullptr, 16));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("accept out of descriptors (EMFILE): the newcomer is answered 503 at once, then serving goes on") {
+  store s;
+  auto o = local_options();
+  o.reserved_descriptors = 0;
+  // The client's socket exists before the limit drops: connect() needs no new descriptor.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  std::vector<int> fillers;
+  const auto restore = [&] {
+    for (const int f : fillers) ::close(f);
+    fillers.clear();
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+  };
+  test_server srv(s, o);
+  try {
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(fd + 32);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    srv.start();  // its descriptors (and its spare) below the low limit
+    // Every other descriptor below the limit taken: the server's accept() gets EMFILE.
+    for (int f = 0; (f = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(f);
+    REQUIRE(errno == EMFILE);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(srv.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    std::string answer;
+    char buf[512];
+    for (ssize_t n = 0; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    restore();
+    CHECK(answer.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+    CHECK(answer.find("too many connections") != std::string::npos);
+    CHECK(srv.stats().connections_rejected >= 1);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  const auto r = test_http::get(srv.port(), "/healthcheck");  // descriptors back: served again
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("clients that ask for a big body and never read: bounded kernel buffers, closed after the write timeout") {
+  store s;
+  auto o = local_options();
+  o.write_timeout = std::chrono::milliseconds(1500);
+  basic_server<store, big_renderer> srv(s, o);
+  srv.start();
+  const auto port = srv.port();
+
+  constexpr std::size_t stalled = 20;
+  std::vector<client> readers_that_never_read;
+  for (std::size_t i = 0; i < stalled; ++i) {
+    readers_that_never_read.emplace_back(port);
+    readers_that_never_read.back().send("GET /metrics/v1?format=prometheus HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  // A normal scraper meanwhile (a liveness bound only: generous for a shared machine).
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = test_http::get(port, "/healthcheck");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  }
+
+  const auto queued = server_send_queues(port);
+  REQUIRE(queued.size() >= stalled);
+  std::size_t total = 0;
+  for (const auto q : queued) {
+    total += q;
+    // The kernel doubles SO_SNDBUF for its bookkeeping; a queue may hold that much.
+    CHECK(q <= 2 * server_options::default_send_buffer_bytes + 65536);
+  }
+  MESSAGE("send queues of " << queued.size() << " stalled connections: " << total << " bytes");
+
+  // They stopped reading: closed once the write timeout passes.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (srv.stats().open_connections > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(srv.stats().open_connections == 0);
+  CHECK(srv.stats().connections_timed_out >= stalled);
+}
+#endif

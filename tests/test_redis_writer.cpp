@@ -80,6 +80,43 @@ void check_time_string(const json& v) {
   CHECK(parse_rfc3339(v.get<std::string>(), t));
 }
 
+// The writer's log lines, kept for the checks (the writer logs from its own thread).
+class captured_log {
+ public:
+  explicit captured_log(redis::writer& w) {
+    w.set_log([this](redis::log_level, std::string_view line) {
+      std::lock_guard lock(m_);
+      lines_.emplace_back(line);
+    });
+  }
+  [[nodiscard]] std::vector<std::string> lines() const {
+    std::lock_guard lock(m_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::vector<std::string> lines_;
+};
+
+// A fixed source that the test may change while the writer's thread samples it.
+class switchable_source {
+ public:
+  explicit switchable_source(host_sample s) : sample_(std::move(s)) {}
+  host_sample sample() {
+    std::lock_guard lock(m_);
+    return sample_;
+  }
+  void set(host_sample s) {
+    std::lock_guard lock(m_);
+    sample_ = std::move(s);
+  }
+
+ private:
+  std::mutex m_;
+  host_sample sample_;
+};
+
 }  // namespace
 
 TEST_CASE("key rule: owner and name, empty owner, first plugin, none") {
@@ -251,6 +288,47 @@ TEST_CASE("Cleanup deletes the key; a failure is reported, not thrown") {
   CHECK(lines.back().find("cleanup of anklet/metrics/veertuinc/RUNNER1 failed") != std::string::npos);
 }
 
+TEST_CASE("Cleanup right after an outage deletes the key, whatever the reconnect backoff says") {
+  redis_server srv;
+  store st;
+  st.add_handler({"RUNNER1", "github", "veertuinc", ""});
+  no_host_source source;
+  auto o = options_for(srv.url());
+  // Backoff that grows fast and far past the shutdown below: 300 ms, 1.2 s, 4.8 s, ...
+  o.client.backoff_initial = 300ms;
+  o.client.backoff_multiplier = 4;
+  o.client.backoff_max = 60s;
+  o.client.backoff_jitter = 0;
+  redis::writer w(o);
+  const captured_log log(w);
+  const std::string key = "anklet/metrics/veertuinc/RUNNER1";
+  w.start(st, source);
+  REQUIRE(eventually([&] { return w.health().writes_ok >= 1; }));
+  const std::string payload = reader_for(srv.url()).get(key).value().value();
+
+  srv.kill();
+  // Wait until the client holds reconnects back for seconds (its third failed connect).
+  REQUIRE(eventually([&] {
+    const auto e = w.health().last_error;
+    if (!e || e->code != redis::errc::backoff) return false;
+    const auto at = e->message.find("for another ");
+    return at != std::string::npos && std::stol(e->message.substr(at + 12)) > 2500;
+  }));
+  // Back on the same port with its data (--save "" forgets it, so it is put back).
+  REQUIRE(srv.start(srv.port()));
+  auto c = reader_for(srv.url());
+  REQUIRE(c.set(key, payload, 604800s));
+  std::this_thread::sleep_for(1s);  // SIGTERM a second later, still inside the backoff window
+  w.stop();
+
+  auto gone = w.cleanup();
+  const auto lines = log.lines();
+  INFO("last log line: " << (lines.empty() ? std::string() : lines.back()));
+  REQUIRE(gone);
+  CHECK(*gone);
+  CHECK(c.exists(key).value() == 0);
+}
+
 TEST_CASE("periodic export: first write at start, host figures refreshed, survives a Redis restart") {
   redis_server srv;
   store st;
@@ -311,6 +389,49 @@ TEST_CASE("periodic export: first write at start, host figures refreshed, surviv
   }
   CHECK(saw_failure);
   CHECK(saw_recovery);
+}
+
+TEST_CASE("a failing host source: the payload keeps the last good figures, health() and the log say why") {
+  redis_server srv;
+  store st;
+  st.add_handler({"RUNNER1", "github", "veertuinc", ""});
+  switchable_source source(host_sample{sample_host(), {}});
+  redis::writer w(options_for(srv.url()));
+  const captured_log log(w);
+  const std::string key = "anklet/metrics/veertuinc/RUNNER1";
+  auto c = reader_for(srv.url());
+  w.start(st, source);
+  REQUIRE(eventually([&] { return w.health().writes_ok >= 1; }));
+  CHECK(w.health().host_error.empty());
+
+  host_metrics newer = sample_host();
+  newer.cpu_usage_percentage = 90;
+  host_sample failing{newer, {}};
+  failing.fail(host_part::memory, "open /proc/meminfo: Too many open files");
+  source.set(failing);
+  REQUIRE(eventually([&] { return !w.health().host_error.empty(); }));
+  const auto ok_then = w.health().writes_ok;
+  REQUIRE(eventually([&] { return w.health().writes_ok > ok_then; }));  // written after the failure
+  host_report r;
+  REQUIRE(read_payload(c.get(key).value().value(), r));
+  CHECK(r.host.memory_total_bytes == sample_host().memory_total_bytes);
+  CHECK(r.host.memory_usage_percentage == sample_host().memory_usage_percentage);
+  CHECK(r.host.cpu_usage_percentage == 90);
+  const auto h = w.health();
+  CHECK(h.host_error == "memory: open /proc/meminfo: Too many open files");
+  CHECK(h.host_samples_failed >= 1);
+
+  source.set(host_sample{sample_host(), {}});
+  REQUIRE(eventually([&] { return w.health().host_error.empty(); }));
+  w.stop();
+  std::size_t reported = 0;
+  bool recovered = false;
+  for (const auto& line : log.lines()) {
+    reported += line.find("host metrics: memory: open /proc/meminfo") != std::string::npos ? 1U : 0U;
+    recovered = recovered || line.find("host metrics read again") != std::string::npos;
+  }
+  CHECK(reported == 1);  // once per problem, not once per write
+  CHECK(recovered);
 }
 
 TEST_CASE("stop returns while Redis hangs (bounded by the client's timeouts)") {

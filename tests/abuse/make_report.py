@@ -268,6 +268,10 @@ def main():
     shutdown_section(load_json(args.shutdown), load_json(args.shutdown_asan), out)
     faults_section(load_json(args.faults), load_json(args.client_faults), out)
     aggregator_section(load_json(args.aggregator), out)
+    # Figures taken by hand with the tests they name; copied, not regenerated.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "edge_figures.md")) as f:
+        out.append("")
+        out.append(f.read().rstrip() + "\n")
     with open(args.out, "w") as f:
         f.write("\n".join(out).rstrip() + "\n")
 

@@ -35,8 +35,34 @@ inline constexpr std::array<host_part, 3> all_host_parts{host_part::cpu, host_pa
   return "unknown";
 }
 
+namespace detail {
+// Copies the fields of part `p` only.
+constexpr void copy_host_part(host_metrics& to, const host_metrics& from, host_part p) noexcept {
+  switch (p) {
+    case host_part::cpu:
+      to.cpu_count = from.cpu_count;
+      to.cpu_used_count = from.cpu_used_count;
+      to.cpu_usage_percentage = from.cpu_usage_percentage;
+      break;
+    case host_part::memory:
+      to.memory_total_bytes = from.memory_total_bytes;
+      to.memory_used_bytes = from.memory_used_bytes;
+      to.memory_available_bytes = from.memory_available_bytes;
+      to.memory_usage_percentage = from.memory_usage_percentage;
+      break;
+    case host_part::disk:
+      to.disk_total_bytes = from.disk_total_bytes;
+      to.disk_used_bytes = from.disk_used_bytes;
+      to.disk_available_bytes = from.disk_available_bytes;
+      to.disk_usage_percentage = from.disk_usage_percentage;
+      break;
+  }
+}
+}  // namespace detail
+
 /// One reading of the host figures. A part that failed has all of its fields at zero and
-/// a non-empty message saying why; the other parts are still valid.
+/// a non-empty message saying why; the other parts are still valid. Zeros here are not
+/// figures: refresh_host_metrics keeps a failed part's last good values in the store.
 struct host_sample {
   host_metrics values;
   /// Indexed by host_part; empty means that part succeeded.
@@ -77,28 +103,7 @@ struct host_sample {
 
  private:
   static constexpr std::size_t index(host_part p) noexcept { return static_cast<std::size_t>(p); }
-  void zero(host_part p) noexcept {
-    auto& v = values;
-    switch (p) {
-      case host_part::cpu:
-        v.cpu_count = 0;
-        v.cpu_used_count = 0;
-        v.cpu_usage_percentage = 0;
-        break;
-      case host_part::memory:
-        v.memory_total_bytes = 0;
-        v.memory_used_bytes = 0;
-        v.memory_available_bytes = 0;
-        v.memory_usage_percentage = 0;
-        break;
-      case host_part::disk:
-        v.disk_total_bytes = 0;
-        v.disk_used_bytes = 0;
-        v.disk_available_bytes = 0;
-        v.disk_usage_percentage = 0;
-        break;
-    }
-  }
+  void zero(host_part p) noexcept { detail::copy_host_part(values, host_metrics{}, p); }
 };
 
 /// Something that can read the host figures. sample() is called on a non-const source
@@ -158,14 +163,26 @@ host_sample sample_guarded(Source& source) {
 }
 }  // namespace detail
 
-/// Samples `source` (no store lock is held meanwhile), stores the values with
-/// store.set_host_metrics and returns the whole sample so that the caller can log its
-/// errors. Failed parts are stored as zeros. A source that throws anyway is reported as
-/// every part failing; only std::bad_alloc and the store's own exceptions escape.
+/// Samples `source` (no store lock is held meanwhile), stores the parts that were read
+/// and returns the whole sample so that the caller can report its errors. A part that
+/// failed keeps its last good values in the store (zeros before the first good sample),
+/// so a failure is never published as real zeros; it is visible in the returned sample
+/// only. That needs a store with update_host_metrics (basic_store has it); other targets
+/// get set_host_metrics with the sample as it is. A source that throws anyway is
+/// reported as every part failing; only std::bad_alloc and the store's own exceptions
+/// escape.
 template <host_metrics_target Store, host_metrics_source Source>
 host_sample refresh_host_metrics(Store& store, Source& source) {
   host_sample s = detail::sample_guarded(source);
-  store.set_host_metrics(s.values);
+  if constexpr (requires { store.update_host_metrics([](host_metrics&) {}); }) {
+    store.update_host_metrics([&s](host_metrics& kept) {
+      for (const auto p : all_host_parts) {
+        if (!s.failed(p)) detail::copy_host_part(kept, s.values, p);
+      }
+    });
+  } else {
+    store.set_host_metrics(s.values);
+  }
   return s;
 }
 

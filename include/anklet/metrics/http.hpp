@@ -20,6 +20,7 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -92,14 +93,23 @@ class host_refresher {
     shared_->sampled = true;
     shared_->last = now;
     const auto sample = refresh_host_metrics(*store_, *source_);
+    shared_->last_error = sample.error_summary();
     if (shared_->on_sample) shared_->on_sample(sample);
     return true;
+  }
+
+  /// The failed parts of the last sample and why ("memory: ..."), empty when it was
+  /// complete. Failed parts are served with their last good values meanwhile.
+  [[nodiscard]] std::string last_error() const {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->last_error;
   }
 
  private:
   struct shared_state {
     std::mutex mutex;
     std::function<void(const host_sample&)> on_sample;
+    std::string last_error;
     std::chrono::milliseconds min_interval{0};
     std::chrono::steady_clock::time_point last{};
     bool sampled = false;

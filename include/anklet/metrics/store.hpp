@@ -255,6 +255,20 @@ class basic_store {
   /// One more canceled run, globally and for the named handler.
   void increment_canceled_runs(std::string_view handler_name) { count_run_by_name(handler_name, run_outcome::canceled); }
 
+  /// Changes the host figures in one step under the store's lock: `f(host_metrics&)` must
+  /// be quick and must not call the store (refresh_host_metrics uses it to replace only
+  /// the parts that were read, whatever another refresh does meanwhile).
+  template <class F>
+  void update_host_metrics(F&& f) {
+    std::unique_lock lock(mutex_);
+    host_metrics h = data_.host;
+    std::forward<F>(f)(h);
+    if (data_.host != h) {
+      data_.host = h;
+      changed();
+    }
+  }
+
   /// Replaces the host figures (sample them first, with no lock held).
   void set_host_metrics(const host_metrics& h) {
     std::unique_lock lock(mutex_);

@@ -20,11 +20,13 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -36,6 +38,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <concepts>
 #include <cstdint>
 #include <ctime>
@@ -145,6 +148,8 @@ using request_handler =
 /// Server settings; every limit has a named default.
 struct server_options {
   static constexpr std::size_t default_max_connections = 512;
+  static constexpr std::size_t default_reserved_descriptors = 64;
+  static constexpr std::size_t default_send_buffer_bytes = 64 * 1024;
   static constexpr std::chrono::milliseconds default_read_timeout{10'000};
   static constexpr std::chrono::milliseconds default_write_timeout{10'000};
   static constexpr std::chrono::milliseconds default_host_refresh_interval{1'000};
@@ -162,6 +167,13 @@ struct server_options {
   unsigned accept_batch = 64;
   /// At most this many connections are open at once; see evict_oldest_when_full.
   std::size_t max_connections = default_max_connections;
+  /// Descriptors kept free for the rest of the process (host figures read /proc, a Redis
+  /// connection, log files). The servers sharing a listener (start_sharing) split the
+  /// soft RLIMIT_NOFILE, less the descriptors open when the first one started, less their
+  /// own, less this many, into equal shares; each holds at most its share of connections,
+  /// as if it were max_connections. Should accept() still run out of descriptors, the
+  /// newcomer is answered 503 on a descriptor kept for that, and closed.
+  std::size_t reserved_descriptors = default_reserved_descriptors;
   /// When full, a new connection closes the open one that has waited longest for a request
   /// (idle keep-alive or incomplete request, nothing left to send), so idle or slow clients
   /// cannot lock a scraper out until their read timeout ends. When false, or when every
@@ -172,6 +184,11 @@ struct server_options {
   std::chrono::milliseconds read_timeout = default_read_timeout;
   /// A client that accepts no response bytes for this long is dropped.
   std::chrono::milliseconds write_timeout = default_write_timeout;
+  /// SO_SNDBUF of every accepted connection: what the kernel may hold for one client that
+  /// does not read (the system doubles it for its bookkeeping). Without a bound it grows
+  /// to several MiB per connection (Linux's tcp_wmem). 0 keeps the system's autotuning;
+  /// raise it for large bodies over long round trips (throughput is at most this per RTT).
+  std::size_t send_buffer_bytes = default_send_buffer_bytes;
   /// After an error answer the rest of a request is drained this long before closing,
   /// so that the client reads the answer instead of a reset.
   std::chrono::milliseconds linger_timeout{500};
@@ -280,6 +297,46 @@ class unique_fd {
  private:
   int fd_ = -1;
 };
+
+// What RLIMIT_NOFILE leaves the servers sharing a listener. Each loop gets an equal share
+// for its connections, so that a full one can always make room among its own (a global
+// count would leave a loop with no connections of its own nothing to evict).
+struct connection_budget {
+  std::size_t capacity = SIZE_MAX;     // descriptors for servers and connections together
+  std::atomic<std::size_t> loops{0};   // servers running on the listener
+  [[nodiscard]] std::size_t share(std::size_t own_descriptors) const noexcept {
+    const std::size_t n = std::max<std::size_t>(1, loops.load(std::memory_order_relaxed));
+    if (capacity == SIZE_MAX) return SIZE_MAX;
+    const std::size_t fixed = n * own_descriptors;
+    return capacity > fixed ? std::max<std::size_t>(1, (capacity - fixed) / n) : 1;
+  }
+};
+
+// Descriptors open in this process now; 0 when they cannot be listed.
+inline std::size_t open_descriptor_count() noexcept {
+#if defined(__linux__)
+  DIR* dir = ::opendir("/proc/self/fd");
+#else
+  DIR* dir = ::opendir("/dev/fd");
+#endif
+  if (dir == nullptr) return 0;
+  std::size_t n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n > 0 ? n - 1 : 0;  // less the listing's own descriptor
+}
+
+// What the soft RLIMIT_NOFILE leaves after the descriptors open now and `reserved`.
+inline std::size_t descriptor_capacity(std::size_t reserved) noexcept {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  const auto limit = static_cast<std::uint64_t>(rl.rlim_cur);
+  const std::uint64_t used = std::uint64_t{open_descriptor_count()} + reserved;
+  if (limit <= used) return 0;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(limit - used, SIZE_MAX));
+}
 
 using metrics::detail::accept_socket;
 using metrics::detail::open_socket;
@@ -397,6 +454,8 @@ class basic_server {
   void start() {
     if (thread_.joinable()) throw std::logic_error("anklet::metrics::http::basic_server: already started");
     prepare_auth();
+    budget_ = std::make_shared<detail::connection_budget>();
+    budget_->capacity = detail::descriptor_capacity(options_.reserved_descriptors);
     bind_listener();
     launch();
   }
@@ -421,6 +480,7 @@ class basic_server {
     listener_.reset(fd);
     port_ = primary.port_;
     bound_address_ = primary.bound_address_;
+    budget_ = primary.budget_;
     launch();
   }
 
@@ -436,13 +496,17 @@ class basic_server {
     wake_write_.reset(fds[1]);
     detail::set_nonblocking_cloexec(fds[0]);
     detail::set_nonblocking_cloexec(fds[1]);
+    open_spare();
+    budget_->loops.fetch_add(1, std::memory_order_relaxed);
     stopping_.store(false, std::memory_order_relaxed);
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error& e) {
+      budget_->loops.fetch_sub(1, std::memory_order_relaxed);
       listener_.reset();
       wake_read_.reset();
       wake_write_.reset();
+      spare_.reset();
       throw server_error(server_errc::thread, options_.address, port_, e.code().value(), e.what());
     }
   }
@@ -459,6 +523,8 @@ class basic_server {
     listener_.reset();
     wake_read_.reset();
     wake_write_.reset();
+    spare_.reset();
+    budget_->loops.fetch_sub(1, std::memory_order_relaxed);
   }
 
   [[nodiscard]] bool running() const noexcept { return thread_.joinable(); }
@@ -494,6 +560,11 @@ class basic_server {
   // Pipelined requests are answered in batches; reading pauses while this much is unsent.
   static constexpr std::size_t output_high_water = 256 * 1024;
   static constexpr std::size_t max_iov = 64;
+  // Listener (or its duplicate), the two ends of the wake-up pipe, the spare.
+  static constexpr std::size_t own_descriptors = 4;
+  static constexpr std::string_view busy_response =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
 
   struct out_item {
     std::string head;  // status line, headers and any small body
@@ -700,28 +771,63 @@ class basic_server {
         const int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK) return;
         if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
-        // Out of descriptors or memory: pause accepting briefly instead of spinning on a
-        // listener that stays readable; serving existing connections frees resources.
-        report("accept failed: " + std::system_category().message(err));
+        if ((err == EMFILE || err == ENFILE) && shed_one(now)) continue;
+        // Out of descriptors (no spare left) or memory: pause accepting briefly instead of
+        // spinning on a listener that stays readable; serving existing connections frees
+        // resources.
+        report_accept_failure(err, now, "accepting paused for 50 ms");
         accept_paused_until_ = now + std::chrono::milliseconds(50);
         return;
       }
       detail::unique_fd guard(fd);
-      if (conns_.size() >= options_.max_connections && !make_room()) {
-        static constexpr std::string_view busy =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
+      const auto cap = std::min(options_.max_connections, budget_->share(own_descriptors));
+      if (conns_.size() >= cap && !make_room()) {
         stat_rejected_.fetch_add(1, std::memory_order_relaxed);  // before the client can see it
-        [[maybe_unused]] const auto sent = ::send(fd, busy.data(), busy.size(), detail::send_nosignal);
+        [[maybe_unused]] const auto sent = ::send(fd, busy_response.data(), busy_response.size(), detail::send_nosignal);
         continue;
       }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (options_.send_buffer_bytes > 0) {
+        const int bytes = static_cast<int>(std::min<std::size_t>(options_.send_buffer_bytes, INT_MAX / 2));
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+      }
       auto c = std::make_unique<connection>(std::move(guard), options_.limits);
       c->deadline = now + options_.read_timeout;
       conns_.push_back(std::move(c));
       stat_accepted_.fetch_add(1, std::memory_order_relaxed);
     }
+  }
+
+  void open_spare() noexcept { spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+
+  // accept() found no descriptor: give up the spare one to accept a newcomer, answer it
+  // 503 and close it, so that it hears "busy" at once instead of waiting in the backlog.
+  // False when there is no spare (someone else took the descriptor), or nobody waits.
+  bool shed_one(clock::time_point now) {
+    if (!spare_) {
+      open_spare();
+      if (!spare_) return false;
+    }
+    spare_.reset();
+    const int fd = detail::accept_socket(listener_.get());
+    if (fd >= 0) {
+      stat_rejected_.fetch_add(1, std::memory_order_relaxed);
+      [[maybe_unused]] const auto sent = ::send(fd, busy_response.data(), busy_response.size(), detail::send_nosignal);
+      ::close(fd);
+    }
+    open_spare();
+    if (fd < 0) return false;
+    report_accept_failure(EMFILE, now, "newcomers answered 503 while it lasts");
+    return static_cast<bool>(spare_);
+  }
+
+  // At most one line a second, however many connections are refused.
+  void report_accept_failure(int err, clock::time_point now, std::string_view action) {
+    if (accept_reported_ && now - last_accept_report_ < std::chrono::seconds(1)) return;
+    accept_reported_ = true;
+    last_accept_report_ = now;
+    report("accept failed: " + std::system_category().message(err) + " (" + std::string(action) + ")");
   }
 
   // Frees one slot: a connection already marked dead (it would be dropped at the end of
@@ -1087,6 +1193,10 @@ class basic_server {
   // Owned by the loop thread.
   std::vector<std::unique_ptr<connection>> conns_;
   clock::time_point accept_paused_until_{};
+  clock::time_point last_accept_report_{};
+  bool accept_reported_ = false;
+  detail::unique_fd spare_;
+  std::shared_ptr<detail::connection_budget> budget_ = std::make_shared<detail::connection_budget>();
   metrics_snapshot snapshot_;
   std::array<cache_entry, all_formats.size()> cache_{};
   std::uint64_t host_epoch_ = 0;

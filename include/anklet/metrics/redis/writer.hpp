@@ -33,9 +33,10 @@
 // the process.
 //
 // Thread safety: every member may be called from any thread, except that stop() and the
-// destructor must not be called from the log callback. Redis traffic is serialised on one
-// connection. stop() returns once the write in flight, if any, ends; that is bounded by the
-// client's connect, write and read timeouts (a hung Redis cannot hold it longer).
+// destructor must not be called from the log callback. Writes are serialised on one
+// connection; cleanup() opens one of its own. stop() returns once the write in flight, if
+// any, ends; that is bounded by the client's connect, write and read timeouts (a hung
+// Redis cannot hold it longer).
 #pragma once
 
 #include <algorithm>
@@ -128,6 +129,10 @@ struct writer_options {
   std::chrono::milliseconds interval{10000};
   /// Time zone of the payload's times (both read back to the same instants).
   json_options json;
+  /// Bound of cleanup(): it opens a connection of its own with this connect, write and
+  /// read timeout and tries once at once, whatever the reconnect backoff of the periodic
+  /// writes says (after an outage it may still hold reconnects back for seconds).
+  std::chrono::milliseconds cleanup_timeout{1000};
 };
 
 /// What the writer has done so far; a copy, safe to keep.
@@ -140,6 +145,10 @@ struct writer_health {
   std::uint64_t writes_failed = 0;
   std::uint64_t consecutive_failures = 0;   ///< failed writes since the last good one
   std::optional<redis::error> last_error;   ///< the last failure, kept after a recovery
+  /// Host figures (start(store, source) only): the last sample's failed parts and why,
+  /// empty when it was complete. Failed parts were written with their last good values.
+  std::string host_error;
+  std::uint64_t host_samples_failed = 0;    ///< samples with at least one failed part
 
   /// True when at least one write succeeded and none failed since.
   [[nodiscard]] bool healthy() const noexcept { return writes_ok > 0 && consecutive_failures == 0; }
@@ -153,7 +162,7 @@ class writer {
   explicit writer(writer_options options = {})
       : opt_(std::move(options)),
         client_(opt_.client),
-        cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options{opt_.client, {}, 5, {}})
+        cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options_for(opt_.client))
                               : std::nullopt),
         rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
     if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
@@ -214,9 +223,8 @@ class writer {
   template <class Store, host_metrics_source Source>
     requires snapshot_store<Store>
   void start(Store& store, Source& source) {
-    start([&store, &source](metrics_snapshot& out) {
-      const host_sample h = refresh_host_metrics(store, source);
-      static_cast<void>(h);
+    start([this, &store, &source](metrics_snapshot& out) {
+      record_host(refresh_host_metrics(store, source));
       store.snapshot_into(out);
     });
   }
@@ -244,12 +252,16 @@ class writer {
     return health_;
   }
 
-  /// Deletes `key` (Go Anklet's Cleanup). Returns whether it existed; a failure is
-  /// returned and logged, never thrown.
+  /// Deletes `key` (Go Anklet's Cleanup): one attempt at once on a fresh connection
+  /// bounded by options().cleanup_timeout, so a shutdown right after an outage does not
+  /// leave the key behind because of the periodic writes' backoff. Returns whether it
+  /// existed; a failure is returned and logged, never thrown.
   result<bool> cleanup(std::string_view key) {
-    result<std::int64_t> r = [&] {
-      std::lock_guard io(io_mutex_);
-      return cluster_ ? cluster_->del(key) : client_.del(key);
+    result<std::int64_t> r = [&]() -> result<std::int64_t> {
+      client_options o = opt_.client;
+      o.connect_timeout = o.write_timeout = o.read_timeout = opt_.cleanup_timeout;
+      if (cluster_) return cluster_client(cluster_options_for(std::move(o))).del(key);
+      return client(std::move(o)).del(key);
     }();
     if (!r) {
       log(log_level::warning, "Redis cleanup of " + std::string(key) + " failed: " + r.error().to_string());
@@ -266,6 +278,8 @@ class writer {
   result<bool> cleanup() { return cleanup(opt_.key); }
 
  private:
+  static cluster_options cluster_options_for(client_options node) { return cluster_options{std::move(node), {}, 5, {}}; }
+
   void log(log_level level, std::string_view line) {
     log_function f;
     {
@@ -364,6 +378,23 @@ class writer {
           next = now + opt_.interval;
         }
       }
+    }
+  }
+
+  // Logs a host problem when it starts or changes and when it ends, not on every write.
+  void record_host(const host_sample& h) {
+    std::string summary = h.error_summary();
+    std::string before;
+    {
+      std::lock_guard lock(state_mutex_);
+      if (!summary.empty()) ++health_.host_samples_failed;
+      if (summary == health_.host_error) return;
+      before = std::exchange(health_.host_error, summary);
+    }
+    if (!summary.empty()) {
+      log(log_level::warning, "host metrics: " + summary + " (exporting the last good values)");
+    } else {
+      log(log_level::info, "host metrics read again after: " + before);
     }
   }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "anklet/metrics/catalogue.hpp"
 #include "anklet/metrics/model.hpp"
 
 namespace anklet::metrics {
@@ -36,26 +37,32 @@ inline constexpr std::array<host_part, 3> all_host_parts{host_part::cpu, host_pa
 }
 
 namespace detail {
+// A host figure belongs to the part its catalogue name says (host_cpu_*, host_memory_*,
+// host_disk_*), so a new field in the catalogue needs no line here.
+constexpr std::string_view host_part_prefix(host_part p) noexcept {
+  switch (p) {
+    case host_part::cpu: return "host_cpu_";
+    case host_part::memory: return "host_memory_";
+    case host_part::disk: return "host_disk_";
+  }
+  return "host_";
+}
+consteval bool every_host_field_has_a_part() {
+  for (const auto& f : catalogue::host_fields) {
+    bool found = false;
+    for (const auto p : all_host_parts) found = found || f.meta.name.starts_with(host_part_prefix(p));
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(every_host_field_has_a_part(), "a catalogue host field whose name names no host part");
+
 // Copies the fields of part `p` only.
 constexpr void copy_host_part(host_metrics& to, const host_metrics& from, host_part p) noexcept {
-  switch (p) {
-    case host_part::cpu:
-      to.cpu_count = from.cpu_count;
-      to.cpu_used_count = from.cpu_used_count;
-      to.cpu_usage_percentage = from.cpu_usage_percentage;
-      break;
-    case host_part::memory:
-      to.memory_total_bytes = from.memory_total_bytes;
-      to.memory_used_bytes = from.memory_used_bytes;
-      to.memory_available_bytes = from.memory_available_bytes;
-      to.memory_usage_percentage = from.memory_usage_percentage;
-      break;
-    case host_part::disk:
-      to.disk_total_bytes = from.disk_total_bytes;
-      to.disk_used_bytes = from.disk_used_bytes;
-      to.disk_available_bytes = from.disk_available_bytes;
-      to.disk_usage_percentage = from.disk_usage_percentage;
-      break;
+  for (const auto& f : catalogue::host_fields) {
+    if (!f.meta.name.starts_with(host_part_prefix(p))) continue;
+    if (f.count != nullptr) to.*f.count = from.*f.count;
+    else to.*f.share = from.*f.share;
   }
 }
 }  // namespace detail

@@ -394,7 +394,13 @@ long current_rss_mib() {
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 // One answer of `agg` and how many MiB the peak RSS rose above the RSS before it.
-std::pair<aggregator_response, long> answer_and_rss(aggregator& agg, std::string_view path, std::string_view query) {
+// A named pair, not structured bindings: clang 14 cannot capture those in doctest's CAPTURE.
+struct answer_with_rss {
+  aggregator_response response;
+  long rss_growth_mib = 0;
+};
+
+answer_with_rss answer_and_rss(aggregator& agg, std::string_view path, std::string_view query) {
   reset_peak_rss();
   const long before = current_rss_mib();
   auto r = agg.respond("GET", path, query);
@@ -426,7 +432,9 @@ TEST_CASE("one value over the per-value limit is skipped and counted; every othe
   o.read.limits.max_string_bytes = 4096;
   o.refresh = 1h;
   aggregator agg(o);
-  const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
+  const auto answer = answer_and_rss(agg, "/metrics/v2", "format=json");
+  const auto& r = answer.response;
+  const long rss_growth = answer.rss_growth_mib;
   REQUIRE(r.status == 200);
   const auto j = nlohmann::json::parse(r.body);
   REQUIRE(j.size() == 2);
@@ -457,7 +465,9 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
   o.client.read_timeout = 10s;
   o.refresh = 1h;
   aggregator agg(o);
-  const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
+  const auto answer = answer_and_rss(agg, "/metrics/v2", "format=json");
+  const auto& r = answer.response;
+  const long rss_growth = answer.rss_growth_mib;
   REQUIRE(r.status == 200);
   const auto j = nlohmann::json::parse(r.body);
   REQUIRE(j.size() == 1);
@@ -573,7 +583,9 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
     auto o = fake_options(fake);
     o.client.read_timeout = 5s;
     aggregator agg(o);
-    const auto [r, rss_growth] = answer_and_rss(agg, "/metrics/v2", "format=json");
+    const auto answer = answer_and_rss(agg, "/metrics/v2", "format=json");
+    const auto& r = answer.response;
+    const long rss_growth = answer.rss_growth_mib;
     CAPTURE(r.body);
     REQUIRE(r.status == 200);
     CHECK(nlohmann::json::parse(r.body).size() == 1);

@@ -29,10 +29,10 @@
 
 #include "../tests/redis_cluster.hpp"
 #include "../tests/redis_test_server.hpp"
-#include "anklet/metrics/aggregator.hpp"
-#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
+#include "anklet/metrics/render/json.hpp"
 #if ANKLET_METRICS_TLS
 #include "anklet/metrics/redis/tls.hpp"
 #endif

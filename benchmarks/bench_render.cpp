@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "anklet/metrics/anklet_text.hpp"
-#include "anklet/metrics/catalogue.hpp"
-#include "anklet/metrics/json.hpp"
-#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/render/anklet_text.hpp"
+#include "anklet/metrics/render/json.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 
 namespace am = anklet::metrics;
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "anklet/metrics/aggregator.hpp"
-#include "anklet/metrics/aggregator_server.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
+#include "anklet/metrics/fleet/routes.hpp"
 #include "anklet/metrics/redis/url.hpp"
 #include "cli.hpp"
 #include "redis_flags.hpp"

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "anklet/metrics/host_platform.hpp"
-#include "anklet/metrics/http.hpp"
+#include "anklet/metrics/host/platform.hpp"
+#include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 #include "cli.hpp"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that the docs follow the catalogue (include/anklet/metrics/catalogue.hpp):
+"""Checks that the docs follow the catalogue (include/anklet/metrics/core/catalogue.hpp):
 
 - docs/metrics.md's first table (the exporter's families) lists exactly the catalogue's
   exporter families, in the catalogue's order, with its TYPE and labels;

@@ -1,7 +1,7 @@
 // Checks that fail on purpose: tests/doctest_messages.py runs this program and reads the
-// values doctest prints for them, which include/anklet/metrics/testing_doctest.hpp provides.
+// values doctest prints for them, which include/anklet/metrics/testing/doctest.hpp provides.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include "anklet/metrics/testing_doctest.hpp"
+#include "anklet/metrics/testing/doctest.hpp"
 
 namespace am = anklet::metrics;
 namespace amt = anklet::metrics::testing;

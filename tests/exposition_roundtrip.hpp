@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 #include "anklet/metrics/testing.hpp"
 
 namespace roundtrip {

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "anklet/metrics/anklet_text.hpp"
-#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/render/anklet_text.hpp"
+#include "anklet/metrics/render/json.hpp"
 
 namespace am = anklet::metrics;
 using nlohmann::json;

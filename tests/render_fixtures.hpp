@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/model.hpp"
 
 namespace anklet_test {
 

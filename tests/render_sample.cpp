@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "anklet/metrics/catalogue.hpp"
-#include "anklet/metrics/payload_reader.hpp"
-#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/fleet/payload_reader.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 #include "render_fixtures.hpp"
 
 using namespace anklet::metrics;

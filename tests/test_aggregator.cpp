@@ -16,9 +16,9 @@
 #include <thread>
 #include <string>
 
-#include "anklet/metrics/aggregator.hpp"
-#include "anklet/metrics/aggregator_server.hpp"
-#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
+#include "anklet/metrics/fleet/routes.hpp"
+#include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/testing.hpp"
 #include "http_test_client.hpp"

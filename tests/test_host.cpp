@@ -1,8 +1,8 @@
-#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/host/source.hpp"
 #if defined(__linux__)  // the Linux source's tests; the macOS arithmetic is in test_host_macos.cpp
-#include "anklet/metrics/host_linux.hpp"
+#include "anklet/metrics/host/linux.hpp"
 #endif
-#include "anklet/metrics/host_platform.hpp"
+#include "anklet/metrics/host/platform.hpp"
 
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -21,7 +21,7 @@
 
 #include <doctest/doctest.h>
 
-#include "anklet/metrics/http.hpp"
+#include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/store.hpp"
 
 using namespace anklet::metrics;

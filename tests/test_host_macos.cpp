@@ -1,7 +1,7 @@
 // The macOS host arithmetic on readings shaped like a Mac's (32-bit tick counters, 16 KiB
 // pages, an APFS volume with 4 KiB blocks), run on every platform; on a Mac, also the
 // real source against the sysctl and statfs answers of that machine.
-#include "anklet/metrics/host_macos.hpp"
+#include "anklet/metrics/host/macos.hpp"
 
 #include <array>
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include <doctest/doctest.h>
 
-#include "anklet/metrics/host_platform.hpp"
+#include "anklet/metrics/host/platform.hpp"
 #include "anklet/metrics/store.hpp"
 
 #if defined(__APPLE__)

@@ -1,5 +1,5 @@
-// The responder wired to the library's renderers and a host source (http.hpp).
-#include "anklet/metrics/http.hpp"
+// The responder wired to the library's renderers and a host source (http/metrics_routes.hpp).
+#include "anklet/metrics/http/metrics_routes.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // Reading Redis payloads back: Go Anklet's and ours, and hostile ones.
-#include "anklet/metrics/payload_reader.hpp"
-#include "anklet/metrics/render_common.hpp"
+#include "anklet/metrics/fleet/payload_reader.hpp"
+#include "anklet/metrics/render/common.hpp"
 
 #include <doctest/doctest.h>
 

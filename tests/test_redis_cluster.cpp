@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"

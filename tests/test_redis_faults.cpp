@@ -13,11 +13,11 @@
 #include <string>
 #include <thread>
 
-#include "anklet/metrics/aggregator.hpp"
-#include "anklet/metrics/json.hpp"
-#include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
+#include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/writer.hpp"
+#include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "redis_fault_tools.hpp"
 

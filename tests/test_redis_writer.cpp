@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "anklet/metrics/host.hpp"
-#include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/fleet/payload_reader.hpp"
+#include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/transport.hpp"

@@ -1,5 +1,5 @@
 // The shared rendering pieces: sinks, numbers, times, escaping, the status state set.
-#include "anklet/metrics/render_common.hpp"
+#include "anklet/metrics/render/common.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>

@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "anklet/metrics/json.hpp"
+#include "anklet/metrics/render/json.hpp"
 #include "render_fixtures.hpp"
 
 using namespace anklet::metrics;

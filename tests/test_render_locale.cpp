@@ -9,9 +9,9 @@
 #include <locale>
 #include <string>
 
-#include "anklet/metrics/anklet_text.hpp"
-#include "anklet/metrics/json.hpp"
-#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/render/anklet_text.hpp"
+#include "anklet/metrics/render/json.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 #include "render_fixtures.hpp"
 #include "render_goldens.hpp"
 

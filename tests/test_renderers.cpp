@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "anklet/metrics/anklet_text.hpp"
-#include "anklet/metrics/json.hpp"
-#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/render/anklet_text.hpp"
+#include "anklet/metrics/render/json.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 #include "render_fixtures.hpp"
 #include "render_goldens.hpp"
 

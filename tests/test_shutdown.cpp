@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "anklet/metrics/http.hpp"
+#include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/store.hpp"
 #include "http_test_client.hpp"
 

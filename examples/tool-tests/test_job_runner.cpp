@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <anklet/metrics/testing.hpp>
-#include <anklet/metrics/testing_doctest.hpp>  // failure messages that show the values
+#include <anklet/metrics/testing/doctest.hpp>  // failure messages that show the values
 
 #include "job_runner.hpp"
 

@@ -159,7 +159,7 @@ def faults_section(f, cf, out):
     if cf is None:
         out.append("| RESP client | not run in this report | | |")
     if f is None:
-        out.append("| writer and aggregator | not run in this report: `redis/writer.hpp` and `aggregator.hpp` "
+        out.append("| writer and aggregator | not run in this report: `redis/writer.hpp` and `fleet/aggregator.hpp` "
                    "were not in the tree | | |")
         out.append("")
         return

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
 
 namespace {
 

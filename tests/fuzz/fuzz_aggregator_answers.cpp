@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "anklet/metrics/aggregator.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/testing.hpp"
 #include "../strict_json.hpp"
 

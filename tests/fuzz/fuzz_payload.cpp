@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/fleet/payload_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace am = anklet::metrics;

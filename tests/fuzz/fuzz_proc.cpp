@@ -1,4 +1,4 @@
-// libFuzzer target for the /proc parsers of host_linux.hpp. /proc is local, but a parser
+// libFuzzer target for the /proc parsers of host/linux.hpp. /proc is local, but a parser
 // that can be fed any bytes without crashing is what "a malformed file fails its part"
 // promises. The first byte picks the parser; the rest is the file's text.
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "anklet/metrics/host_linux.hpp"
+#include "anklet/metrics/host/linux.hpp"
 
 namespace lh = anklet::metrics::detail::linux_host;
 

@@ -24,9 +24,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include "anklet/metrics/clock.hpp"
-#include "anklet/metrics/lock_policy.hpp"
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/clock.hpp"
+#include "anklet/metrics/core/lock_policy.hpp"
+#include "anklet/metrics/core/model.hpp"
 
 namespace anklet::metrics {
 

@@ -36,12 +36,13 @@
 #include <utility>
 #include <vector>
 
-#include "anklet/metrics/clock.hpp"
+#include "anklet/metrics/core/clock.hpp"
+#include "anklet/metrics/core/lock_policy.hpp"
+#include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/detail/decimal.hpp"
-#include "anklet/metrics/host.hpp"
-#include "anklet/metrics/lock_policy.hpp"
-#include "anklet/metrics/model.hpp"
-#include "anklet/metrics/prometheus.hpp"
+#include "anklet/metrics/detail/text.hpp"
+#include "anklet/metrics/host/source.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/transport.hpp"
 
@@ -162,39 +163,8 @@ class exposition_parse_error : public std::runtime_error {
 
 namespace detail {
 
-// Length of the well-formed UTF-8 sequence at p (left bytes available), 0 if none:
-// no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629).
-constexpr std::size_t utf8_length(const unsigned char* p, std::size_t left) noexcept {
-  const unsigned char b = p[0];
-  const auto cont = [](unsigned char c) { return c >= 0x80 && c <= 0xBF; };
-  if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) return left >= 2 && cont(p[1]) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (left < 3) return 0;
-    const unsigned char lo = b == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char hi = b == 0xED ? 0x9F : 0xBF;
-    return p[1] >= lo && p[1] <= hi && cont(p[2]) ? 3 : 0;
-  }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (left < 4) return 0;
-    const unsigned char lo = b == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = b == 0xF4 ? 0x8F : 0xBF;
-    return p[1] >= lo && p[1] <= hi && cont(p[2]) && cont(p[3]) ? 4 : 0;
-  }
-  return 0;
-}
-
-// Offset of the first byte that does not start a well-formed sequence, or npos.
-inline std::size_t first_invalid_utf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const std::size_t n = utf8_length(p + i, s.size() - i);
-    if (n == 0) return i;
-    i += n;
-  }
-  return std::string_view::npos;
-}
+using metrics::detail::first_invalid_utf8;
+using metrics::detail::iequals;
 
 constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 constexpr bool is_alpha_(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -204,14 +174,6 @@ constexpr bool is_metric_name_char(char c, bool first) noexcept {
 }
 constexpr bool is_label_name_char(char c, bool first) noexcept { return is_alpha_(c) || (!first && is_digit(c)); }
 
-constexpr bool iequals(std::string_view a, std::string_view lower) noexcept {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 // Go's strconv.ParseFloat as the exposition uses it, decimal forms only: [+-]digits
 // [.digits] [e[+-]digits], NaN, and [+-]Inf / Infinity (any case). Out of range fails.
@@ -560,7 +522,7 @@ class exposition_reader {
       }
       if (static_cast<unsigned char>(c) >= 0x80) {
         const std::size_t n =
-            utf8_length(reinterpret_cast<const unsigned char*>(line_text_.data()) + pos_, line_text_.size() - pos_);
+            metrics::detail::utf8_sequence_length(reinterpret_cast<const unsigned char*>(line_text_.data()) + pos_, line_text_.size() - pos_);
         if (n == 0) return fail_at(pos_, "label value is not valid UTF-8");
         value.append(line_text_.data() + pos_, n);
         pos_ += n;

@@ -22,8 +22,8 @@
 #include <utility>
 #include <vector>
 
-#include "anklet/metrics/host.hpp"
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/host/source.hpp"
 
 namespace anklet::metrics {
 

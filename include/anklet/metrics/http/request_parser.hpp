@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/detail/text.hpp"
+
 namespace anklet::metrics::http {
 
 /// Bounds on one request. The defaults follow common servers (cpp-httplib, nginx).
@@ -46,17 +48,7 @@ struct header_field {
 
 namespace detail {
 
-[[nodiscard]] constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-[[nodiscard]] constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
+using metrics::detail::iequals;
 
 // RFC 9110 token characters (method and header names).
 [[nodiscard]] constexpr bool is_tchar(char c) noexcept {
@@ -84,37 +76,11 @@ namespace detail {
   return s;
 }
 
-[[nodiscard]] constexpr int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace detail
 
 /// Decodes %XX escapes of `in` into `out` (replacing its content); with `plus_is_space`
 /// (query strings) '+' becomes a space. Returns false on a malformed escape.
-inline bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (in.size() - i < 3) return false;
-      const int hi = detail::hex_value(in[i + 1]);
-      const int lo = detail::hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return true;
-}
+using metrics::detail::percent_decode;
 
 /// Calls `f(name, value)` for each `name=value` pair of a raw query string (either order,
 /// any number, empty pairs skipped), both percent-decoded; `f` returns false to stop early.
@@ -412,14 +378,7 @@ class request_parser {
   }
 
   static bool parse_length(std::string_view s, std::uint64_t& out) noexcept {
-    if (s.empty() || s.size() > 19) return false;  // 19 digits always fit in 64 bits
-    std::uint64_t n = 0;
-    for (const char c : s) {
-      if (c < '0' || c > '9') return false;
-      n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    out = n;
-    return true;
+    return s.size() <= 19 && metrics::detail::parse_unsigned(s, ~std::uint64_t{0}, out);
   }
 
   request_limits limits_;

@@ -7,7 +7,7 @@
 // What it serves comes from three compile-time parts:
 //  - a snapshot source: the store (anything with generation() and snapshot_into()),
 //  - a renderer: turns a snapshot into the body of one format (see standard_renderer in
-//    "anklet/metrics/http.hpp"),
+//    "anklet/metrics/http/metrics_routes.hpp"),
 //  - optionally a host refresher: a callable that refreshes host figures in the store,
 //    run on a scrape at most once per host_refresh_interval; it may return bool, false
 //    meaning it declined and nothing changed.
@@ -57,9 +57,9 @@
 
 #include <fmt/format.h>
 
+#include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/detail/socket.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
-#include "anklet/metrics/model.hpp"
 
 namespace anklet::metrics::http {
 

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/redis/error.hpp"
 
 namespace anklet::metrics::redis {
@@ -293,12 +294,7 @@ class reply_parser {
     if (s.empty() || s.size() > 19) return false;
     const std::uint64_t limit = neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
     std::uint64_t v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      auto d = static_cast<std::uint64_t>(c - '0');
-      if (v > (limit - d) / 10) return false;
-      v = v * 10 + d;
-    }
+    if (!metrics::detail::parse_unsigned(s, limit, v)) return false;
     if (neg) {
       out = v == (std::uint64_t{1} << 63) ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(v);
     } else {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/redis/error.hpp"
 
 namespace anklet::metrics::redis {
@@ -35,55 +36,6 @@ inline redis::error url_error(std::string_view what) {
   return {errc::invalid_url, "redis URL: " + std::string(what)};
 }
 
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `in`; false on a truncated or non-hex escape.
-inline bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (in.size() - i < 3) return false;
-    int hi = hex_value(in[i + 1]);
-    int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
-
-// Strict non-negative decimal with an upper bound.
-inline bool parse_bounded(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept {
-  if (s.empty() || s.size() > 10) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > max) return false;
-  out = static_cast<std::uint32_t>(v);
-  return true;
-}
-
-inline bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 // Redis's default config has 16 databases; servers can raise it, so only absurd values are refused.
 inline constexpr std::uint32_t max_db_number = 1u << 20;
 
@@ -102,7 +54,7 @@ inline result<connection_target> parse_unix_url(std::string_view rest) {
   }
   if (path.empty()) return url_error("unix socket path is empty");
   if (path.front() != '/') return url_error("unix socket path must be absolute (unix:///path)");
-  if (!percent_decode(path, t.unix_path)) return url_error("invalid percent-encoding in the unix socket path");
+  if (!metrics::detail::percent_decode(path, t.unix_path)) return url_error("invalid percent-encoding in the unix socket path");
   if (t.unix_path.find('\0') != std::string::npos) return url_error("unix socket path contains a NUL byte");
   while (!query.empty()) {
     auto amp = query.find('&');
@@ -114,12 +66,12 @@ inline result<connection_target> parse_unix_url(std::string_view rest) {
     std::string_view val = item.substr(eq + 1);
     if (key == "db") {
       std::uint32_t db = 0;
-      if (!parse_bounded(val, max_db_number, db)) return url_error("db must be a number from 0 to 1048576");
+      if (!metrics::detail::parse_unsigned<std::uint32_t>(val, max_db_number, db)) return url_error("db must be a number from 0 to 1048576");
       t.db = static_cast<int>(db);
     } else if (key == "user") {
-      if (!percent_decode(val, t.user)) return url_error("invalid percent-encoding in the user");
+      if (!metrics::detail::percent_decode(val, t.user)) return url_error("invalid percent-encoding in the user");
     } else if (key == "password") {
-      if (!percent_decode(val, t.password)) return url_error("invalid percent-encoding in the password");
+      if (!metrics::detail::percent_decode(val, t.password)) return url_error("invalid percent-encoding in the password");
     } else {
       return url_error("unknown query parameter '" + std::string(key.substr(0, 32)) + "' (known: db, user, password)");
     }
@@ -154,8 +106,8 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
     std::string_view user = userinfo.substr(0, colon);
     if (colon == std::string_view::npos) return url_error("a user needs a password (redis://user:password@host)");
     std::string_view pass = userinfo.substr(colon + 1);
-    if (!percent_decode(user, t.user)) return url_error("invalid percent-encoding in the user");
-    if (!percent_decode(pass, t.password)) return url_error("invalid percent-encoding in the password");
+    if (!metrics::detail::percent_decode(user, t.user)) return url_error("invalid percent-encoding in the user");
+    if (!metrics::detail::percent_decode(pass, t.password)) return url_error("invalid percent-encoding in the password");
     if (t.password.empty()) return url_error("the password is empty");
   }
   // host, then an optional port
@@ -173,7 +125,7 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
     }
     if (host.empty()) return url_error("the host is empty");
     for (char c : host) {
-      if (hex_value(c) < 0 && c != ':' && c != '.') return url_error("invalid character in the IPv6 host");
+      if (metrics::detail::hex_value(c) < 0 && c != ':' && c != '.') return url_error("invalid character in the IPv6 host");
     }
   } else {
     auto colon = authority.find(':');
@@ -190,12 +142,12 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
   t.host.assign(host);
   if (!port.empty()) {
     std::uint32_t p = 0;
-    if (!parse_bounded(port, 65535, p) || p == 0) return url_error("the port must be a number from 1 to 65535");
+    if (!metrics::detail::parse_unsigned<std::uint32_t>(port, 65535, p) || p == 0) return url_error("the port must be a number from 1 to 65535");
     t.port = static_cast<std::uint16_t>(p);
   }
   if (path.size() > 1) {
     std::uint32_t db = 0;
-    if (!parse_bounded(path.substr(1), max_db_number, db)) {
+    if (!metrics::detail::parse_unsigned<std::uint32_t>(path.substr(1), max_db_number, db)) {
       return url_error("the path must be a database number from 0 to 1048576 (redis://host/2)");
     }
     t.db = static_cast<int>(db);
@@ -207,9 +159,9 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
 
 /// Parses a connection string (see the file comment).
 [[nodiscard]] inline result<connection_target> parse_url(std::string_view url) {
-  if (detail::iequals_prefix(url, "redis://")) return detail::parse_tcp_url(url.substr(8));
-  if (detail::iequals_prefix(url, "unix://")) return detail::parse_unix_url(url.substr(7));
-  if (detail::iequals_prefix(url, "rediss://")) {
+  if (metrics::detail::istarts_with(url, "redis://")) return detail::parse_tcp_url(url.substr(8));
+  if (metrics::detail::istarts_with(url, "unix://")) return detail::parse_unix_url(url.substr(7));
+  if (metrics::detail::istarts_with(url, "rediss://")) {
     auto t = detail::parse_tcp_url(url.substr(9));
     if (t) t->tls = true;
     return t;

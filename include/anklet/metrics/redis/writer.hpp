@@ -55,14 +55,15 @@
 #include <thread>
 #include <utility>
 
-#include "anklet/metrics/clock.hpp"
-#include "anklet/metrics/host.hpp"
-#include "anklet/metrics/json.hpp"
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/clock.hpp"
+#include "anklet/metrics/core/log.hpp"
+#include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/core/time.hpp"
+#include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/redis/error.hpp"
-#include "anklet/metrics/time.hpp"
+#include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/transport.hpp"
 
 namespace anklet::metrics::redis {
@@ -95,22 +96,10 @@ inline constexpr std::chrono::seconds default_metrics_ttl{604800};
   return metrics_key(s.plugins.front().owner_name, s.plugins.front().name);
 }
 
-/// Severity of a log line of the writer.
-enum class log_level : std::uint8_t { debug, info, warning, error };
-
-[[nodiscard]] constexpr std::string_view to_string(log_level l) noexcept {
-  switch (l) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warning: return "warning";
-    case log_level::error: return "error";
-  }
-  return "unknown";
-}
-
-/// Receives the writer's log lines; called without any lock of the writer held, from the
-/// thread that did the work (the periodic thread or the caller of write/cleanup).
-using log_function = std::function<void(log_level, std::string_view)>;
+using metrics::log_level;
+using metrics::to_string;
+/// Receives the writer's log lines (the library's one log sink type).
+using log_function = metrics::log_sink;
 
 /// Where and how to write.
 struct writer_options {

@@ -5,7 +5,7 @@
 #include <concepts>
 #include <mutex>
 
-#include "anklet/metrics/time.hpp"
+#include "anklet/metrics/core/time.hpp"
 
 #if defined(__linux__)
 #include <time.h>

@@ -27,8 +27,9 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
-#include "anklet/metrics/status.hpp"
-#include "anklet/metrics/time.hpp"
+#include "anklet/metrics/core/status.hpp"
+#include "anklet/metrics/core/time.hpp"
+#include "anklet/metrics/detail/text.hpp"
 
 namespace anklet::metrics {
 
@@ -606,29 +607,6 @@ void write_rfc3339_nano(Sink& s, time_point t, time_zone zone) {
 // ---- UTF-8 -------------------------------------------------------------------------
 
 namespace detail {
-
-// Length of the valid UTF-8 sequence starting at p[0] (at most `left` bytes available),
-// or 0 when the bytes there are not one. Same acceptance as Go's utf8.DecodeRune:
-// no overlong forms, no surrogates, nothing above U+10FFFF.
-inline std::size_t utf8_sequence_length(const unsigned char* p, std::size_t left) noexcept {
-  const unsigned char b0 = p[0];
-  if (b0 < 0x80) return 1;
-  const auto cont = [](unsigned char b) { return b >= 0x80 && b <= 0xBF; };
-  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && cont(p[1]) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (left < 3) return 0;
-    const unsigned char lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char hi = b0 == 0xED ? 0x9F : 0xBF;
-    return p[1] >= lo && p[1] <= hi && cont(p[2]) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (left < 4) return 0;
-    const unsigned char lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return p[1] >= lo && p[1] <= hi && cont(p[2]) && cont(p[3]) ? 4 : 0;
-  }
-  return 0;
-}
 
 inline constexpr std::string_view utf8_replacement = "\xEF\xBF\xBD";  // U+FFFD
 

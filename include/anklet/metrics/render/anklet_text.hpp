@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "anklet/metrics/catalogue.hpp"
-#include "anklet/metrics/model.hpp"
-#include "anklet/metrics/render_common.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/render/common.hpp"
 
 namespace anklet::metrics {
 

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "anklet/metrics/detail/host_rules.hpp"
-#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/host/rules.hpp"
+#include "anklet/metrics/host/source.hpp"
 
 #if defined(__APPLE__)
 #include <mach/mach.h>

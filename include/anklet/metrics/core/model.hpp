@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "anklet/metrics/status.hpp"
-#include "anklet/metrics/time.hpp"
+#include "anklet/metrics/core/status.hpp"
+#include "anklet/metrics/core/time.hpp"
 
 namespace anklet::metrics {
 

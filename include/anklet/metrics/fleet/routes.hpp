@@ -1,4 +1,4 @@
-// anklet::metrics aggregator over HTTP: the responder of "anklet/metrics/http.hpp" with
+// anklet::metrics aggregator over HTTP: the responder of "anklet/metrics/http/metrics_routes.hpp" with
 // every route answered by an aggregator (docs/metrics.md: /metrics/v1 and /metrics/v2 in json and
 // prometheus, /healthcheck, /metrics 501).
 //
@@ -25,8 +25,8 @@
 #include <string_view>
 #include <utility>
 
-#include "anklet/metrics/aggregator.hpp"
-#include "anklet/metrics/http.hpp"
+#include "anklet/metrics/fleet/aggregator.hpp"
+#include "anklet/metrics/http/metrics_routes.hpp"
 
 namespace anklet::metrics {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <utility>
 
-#include "anklet/metrics/catalogue.hpp"
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/model.hpp"
 
 namespace anklet::metrics {
 

@@ -2,12 +2,12 @@
 // for, so that servers and exporters can default to "the real figures" without #ifdefs.
 #pragma once
 
-#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/host/source.hpp"
 
 #if defined(__linux__)
-#include "anklet/metrics/host_linux.hpp"
+#include "anklet/metrics/host/linux.hpp"
 #elif defined(__APPLE__)
-#include "anklet/metrics/host_macos.hpp"
+#include "anklet/metrics/host/macos.hpp"
 #endif
 
 namespace anklet::metrics {

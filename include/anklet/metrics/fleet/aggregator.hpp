@@ -42,14 +42,14 @@
 #include <utility>
 #include <vector>
 
-#include "anklet/metrics/catalogue.hpp"
-#include "anklet/metrics/payload_reader.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/status.hpp"
+#include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
-#include "anklet/metrics/prometheus.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
-#include "anklet/metrics/render_common.hpp"
-#include "anklet/metrics/status.hpp"
+#include "anklet/metrics/render/common.hpp"
+#include "anklet/metrics/render/prometheus.hpp"
 
 namespace anklet::metrics {
 

@@ -15,9 +15,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include "anklet/metrics/catalogue.hpp"
-#include "anklet/metrics/model.hpp"
-#include "anklet/metrics/render_common.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/render/common.hpp"
 
 namespace anklet::metrics {
 

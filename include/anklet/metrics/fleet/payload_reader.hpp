@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "anklet/metrics/catalogue.hpp"
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/core/time.hpp"
 #include "anklet/metrics/detail/decimal.hpp"
-#include "anklet/metrics/model.hpp"
-#include "anklet/metrics/time.hpp"
 
 namespace anklet::metrics {
 

@@ -25,7 +25,7 @@
 
 #include <doctest/doctest.h>
 
-#include "anklet/metrics/status.hpp"
+#include "anklet/metrics/core/status.hpp"
 #include "anklet/metrics/testing.hpp"
 
 namespace anklet::metrics::testing::detail {

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/model.hpp"
 
 namespace anklet::metrics::catalogue {
 

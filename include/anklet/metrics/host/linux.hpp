@@ -8,7 +8,7 @@
 #pragma once
 
 #if !defined(__linux__)
-#error "anklet/metrics/host_linux.hpp reads /proc and /sys; it is for Linux only"
+#error "anklet/metrics/host/linux.hpp reads /proc and /sys; it is for Linux only"
 #endif
 
 #include <dirent.h>
@@ -27,8 +27,9 @@
 #include <utility>
 #include <vector>
 
-#include "anklet/metrics/detail/host_rules.hpp"
-#include "anklet/metrics/host.hpp"
+#include "anklet/metrics/detail/text.hpp"
+#include "anklet/metrics/host/rules.hpp"
+#include "anklet/metrics/host/source.hpp"
 
 namespace anklet::metrics {
 
@@ -112,15 +113,7 @@ inline bool read_file(const std::string& path, std::size_t limit, std::string& o
 
 // A decimal unsigned number, at most 20 digits, no sign, no overflow.
 inline bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  std::uint64_t v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    if (__builtin_mul_overflow(v, std::uint64_t{10}, &v)) return false;
-    if (__builtin_add_overflow(v, static_cast<std::uint64_t>(c - '0'), &v)) return false;
-  }
-  out = v;
-  return true;
+  return s.size() <= 20 && metrics::detail::parse_unsigned(s, ~std::uint64_t{0}, out);
 }
 
 constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "anklet/metrics/model.hpp"
+#include "anklet/metrics/core/model.hpp"
 
 namespace anklet::metrics::detail::host_rules {
 

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Compile time is a performance figure for a header-only library. Times three translation
-# units with the same compiler and flags, in the same run, median of N builds each:
+# Compile time is a performance figure for a header-only library. Times five translation
+# units with the same compiler and flags, in the same run, median of N builds each, and
+# prints three ratios, each against a peer compiled in the same run:
 #   std-only : the standard headers the store needs, nothing of ours
-#   update   : a file that only updates metrics (store.hpp) -- goal: within 1.2x of std-only
-#   umbrella : anklet/metrics.hpp, everything including {fmt} header-only
-# usage: benchmarks/compile_time.sh [N=5]   (CXX and CXXFLAGS are honoured)
+#   update   : a file that only updates metrics (store.hpp)              update/std-only, goal <= 1.2x
+#   fmt      : <fmt/format.h> header-only alone
+#   umbrella : anklet/metrics.hpp alone                                   umbrella/fmt, goal <= 1.2x
+#   setup    : the exporter's setup file: store, HTTP server with host    setup/umbrella, goal <= 1.5x
+#              figures and Redis writer instantiated
+# usage: benchmarks/compile_time.sh [N=5] [TREE...]
+#   TREE: other checkouts (e.g. a `git worktree` of an older commit) measured in the same run,
+#   rounds interleaved with this one, so that a before/after comparison shares the machine's
+#   noise. CXX and CXXFLAGS are honoured.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-5}
+shift || true
+trees=("$root" "$@")
 cxx=${CXX:-c++}
 flags=${CXXFLAGS:--std=c++20 -O2}
 tmp=$(mktemp -d)
@@ -40,6 +49,10 @@ void job_done(anklet::metrics::store::handler_handle h) {
   h.set_status(anklet::metrics::plugin_status::idle);
 }
 CPP
+cat >"$tmp/fmt.cpp" <<'CPP'
+#include <fmt/format.h>
+std::string hello(int n) { return fmt::format("{}", n); }
+CPP
 cat >"$tmp/umbrella.cpp" <<'CPP'
 #include "anklet/metrics.hpp"
 void job_done(anklet::metrics::store::handler_handle h) {
@@ -47,24 +60,52 @@ void job_done(anklet::metrics::store::handler_handle h) {
   h.set_status(anklet::metrics::plugin_status::idle);
 }
 CPP
+# What examples/anklet-metrics-exporter.cpp instantiates, without its flag parsing.
+cat >"$tmp/setup.cpp" <<'CPP'
+#include "anklet/metrics.hpp"
+namespace am = anklet::metrics;
+void serve(am::store& metrics, const am::redis::connection_target& target) {
+  am::platform_host_source host;
+  am::http::host_refresher<am::store, am::platform_host_source> refresh{metrics, host};
+  am::http::server_options options;
+  options.address = "127.0.0.1";
+  am::http::server_with_host<am::store, am::platform_host_source> server{metrics, options, {}, refresh};
+  server.start();
+  am::redis::writer_options wo;
+  wo.client.target = target;
+  wo.key = am::redis::metrics_key("owner", "name");
+  am::redis::writer writer(wo);
+  writer.start(metrics, host);
+  writer.stop();
+  static_cast<void>(writer.cleanup());
+  server.stop();
+}
+CPP
 
-median_seconds() {  # file -> median wall seconds of n compiles
-  local f=$1 i times=()
-  for ((i = 0; i < n; i++)); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    # shellcheck disable=SC2086
-    $cxx $flags -DFMT_HEADER_ONLY -I"$root/include" -c "$f" -o "$tmp/out.o"
-    t1=$(date +%s.%N)
-    times+=("$(echo "$t1 - $t0" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+units=(std_only update fmt umbrella setup)
+compile_once() {  # tree unit -> wall seconds
+  local t0 t1
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  $cxx $flags -DFMT_HEADER_ONLY -I"$1/include" -c "$tmp/$2.cpp" -o "$tmp/out.o"
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc -l
 }
 
-std=$(median_seconds "$tmp/std_only.cpp")
-upd=$(median_seconds "$tmp/update.cpp")
-umb=$(median_seconds "$tmp/umbrella.cpp")
-printf 'compiler: %s %s\n' "$cxx" "$flags"
-printf '%-10s %8.3f s\n' std-only "$std" update "$upd" umbrella "$umb"
-printf 'update/std-only   %.2fx (goal <= 1.20x)\n' "$(echo "$upd / $std" | bc -l)"
-printf 'umbrella/std-only %.2fx\n' "$(echo "$umb / $std" | bc -l)"
+for ((i = 0; i < n; i++)); do
+  for t in "${!trees[@]}"; do
+    for u in "${units[@]}"; do compile_once "${trees[$t]}" "$u" >>"$tmp/times.$t.$u"; done
+  done
+done
+
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf 'compiler: %s %s, median of %s\n' "$cxx" "$flags" "$n"
+for t in "${!trees[@]}"; do
+  declare -A m=()
+  for u in "${units[@]}"; do m[$u]=$(median "$tmp/times.$t.$u"); done
+  printf '\ntree: %s (%s)\n' "${trees[$t]}" "$(git -C "${trees[$t]}" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  for u in "${units[@]}"; do printf '%-10s %8.3f s\n' "$u" "${m[$u]}"; done
+  printf 'update/std-only   %.2fx (goal <= 1.20x)\n' "$(echo "${m[update]} / ${m[std_only]}" | bc -l)"
+  printf 'umbrella/fmt      %.2fx (goal <= 1.20x)\n' "$(echo "${m[umbrella]} / ${m[fmt]}" | bc -l)"
+  printf 'setup/umbrella    %.2fx (goal <= 1.50x)\n' "$(echo "${m[setup]} / ${m[umbrella]}" | bc -l)"
+done

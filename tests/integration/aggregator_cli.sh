@@ -6,8 +6,8 @@
 # Usage: aggregator_cli.sh AGGREGATOR
 set -uo pipefail
 aggregator=${1:?aggregator path}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2

@@ -5,8 +5,8 @@
 # Usage: exporter_cli.sh EXPORTER
 set -uo pipefail
 exporter=${1:?exporter path}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2

@@ -8,8 +8,8 @@ set -uo pipefail
 exporter=${1:?exporter path}
 limit=${2:-256}
 idle=${3:-$((limit * 3 / 2))}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2

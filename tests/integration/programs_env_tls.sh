@@ -8,8 +8,8 @@ set -uo pipefail
 exporter=${1:?exporter path}
 aggregator=${2:?aggregator path}
 tls=${3:?tls or notls}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 status=0
 fail() {
   echo "FAIL: $*" >&2

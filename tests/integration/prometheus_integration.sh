@@ -17,8 +17,8 @@ for tool in "$prometheus" "$promtool"; do
   fi
 done
 
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
 fail() {
   echo "FAIL: $*" >&2

@@ -8,11 +8,6 @@ set -uo pipefail
 aggregator=${1:?aggregator path}
 # shellcheck source=tests/support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
 
 for args in "--bogus" "--listen" "--listen 127.0.0.1" "--listen 127.0.0.1:99999" "--redis" \
   "--redis http://x" "--redis redis://h:notaport" "--refresh -1" "--refresh x" "--help=1"; do

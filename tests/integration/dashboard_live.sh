@@ -14,11 +14,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # shellcheck source=tests/support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "$tmp"/*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
-  exit 1
-}
+fail_fast=1  # each step needs the one before
 http_ok() {  # exit status only: does the URL answer 200?
   python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null
 }

@@ -10,11 +10,6 @@ aggregator=${2:?aggregator path}
 tls=${3:?tls or notls}
 # shellcheck source=tests/support/lib.sh
 source "$(dirname "$0")/../support/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
 # Unset every Anklet database variable a caller may have, so only ours count.
 for v in URL PORT USER PASSWORD DATABASE CLUSTER_MODE TLS_ENABLED TLS_INSECURE; do unset "ANKLET_GLOBAL_DATABASE_$v"; done
 

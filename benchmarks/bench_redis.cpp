@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "../tests/redis_cluster.hpp"
-#include "../tests/redis_test_server.hpp"
+#include "../tests/support/redis_cluster.hpp"
+#include "../tests/support/redis_test_server.hpp"
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"

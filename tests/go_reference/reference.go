@@ -1,5 +1,5 @@
 // Command reference renders metrics states the way Go Anklet's own code does, for the
-// differential test (tests/go_differential.py). It is our own program, written from what
+// differential test (tests/integration/go_differential.py). It is our own program, written from what
 // Go Anklet's internal/metrics does: the same struct shapes (a Plugin embedding a
 // *PluginBase, MetricsData with Plugins []any), the handler's Fprintf lines for
 // format=anklet, and ExportMetricsToDB's json.Marshal -> map -> json.Marshal for the

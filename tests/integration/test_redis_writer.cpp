@@ -16,11 +16,13 @@
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/transport.hpp"
+#include "host_fixture.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
 using namespace std::chrono_literals;
 using anklet_test::redis_server;
+using anklet_test::sample_host;
 using nlohmann::json;
 
 namespace {
@@ -40,22 +42,6 @@ redis::writer_options options_for(const std::string& url,
 }
 
 redis::client reader_for(const std::string& url) { return redis::client::from_url(url).value(); }
-
-host_metrics sample_host() {
-  host_metrics h;
-  h.cpu_count = 8;
-  h.cpu_used_count = 2;
-  h.cpu_usage_percentage = 25.5;
-  h.memory_total_bytes = 17179869184;
-  h.memory_used_bytes = 8589934592;
-  h.memory_available_bytes = 8589934592;
-  h.memory_usage_percentage = 50;
-  h.disk_total_bytes = 500000000000;
-  h.disk_used_bytes = 250000000000;
-  h.disk_available_bytes = 250000000000;
-  h.disk_usage_percentage = 50;
-  return h;
-}
 
 // Waits up to `limit` for `pred`; the limit only guards against a hang.
 template <class Pred>

@@ -23,6 +23,7 @@
 
 #include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/store.hpp"
+#include "host_fixture.hpp"
 
 using namespace anklet::metrics;
 namespace fs = std::filesystem;
@@ -125,18 +126,7 @@ TEST_CASE("a failed part is zeroed and reported, the others keep their values") 
 
 TEST_CASE("refresh_host_metrics puts a fixed source's values into the store") {
   basic_store<null_lock, manual_clock> store;
-  host_metrics v;
-  v.cpu_count = 8;
-  v.cpu_used_count = 2;
-  v.cpu_usage_percentage = 25.5;
-  v.memory_total_bytes = 17179869184;
-  v.memory_used_bytes = 8589934592;
-  v.memory_available_bytes = 8589934592;
-  v.memory_usage_percentage = 50;
-  v.disk_total_bytes = 500000000000;
-  v.disk_used_bytes = 250000000000;
-  v.disk_available_bytes = 250000000000;
-  v.disk_usage_percentage = 50;
+  const host_metrics v = anklet_test::sample_host();
   fixed_host_source source{v};
   const auto before = store.generation();
   const auto s = refresh_host_metrics(store, source);

@@ -9,9 +9,11 @@
 #include <doctest/doctest.h>
 
 #include "anklet/metrics/store.hpp"
+#include "host_fixture.hpp"
 
 using namespace anklet::metrics;
 using namespace std::chrono_literals;
+using anklet_test::sample_host;
 
 namespace {
 
@@ -58,22 +60,6 @@ struct logging_source {
     return host_sample{values, {}};
   }
 };
-
-host_metrics some_host() {
-  host_metrics h;
-  h.cpu_count = 8;
-  h.cpu_used_count = 2;
-  h.cpu_usage_percentage = 25.5;
-  h.memory_total_bytes = 1000;
-  h.memory_used_bytes = 600;
-  h.memory_available_bytes = 400;
-  h.memory_usage_percentage = 60;
-  h.disk_total_bytes = 10;
-  h.disk_used_bytes = 5;
-  h.disk_available_bytes = 5;
-  h.disk_usage_percentage = 50;
-  return h;
-}
 
 }  // namespace
 
@@ -133,7 +119,7 @@ TEST_CASE("the exporter hands the same snapshot to every transport") {
   test_store s{manual_clock{time_point{std::chrono::seconds{1700000000}}}};
   auto h = s.add_handler({"RUNNER1", "github", "org", "repo"});
   h.increment_successful_runs();
-  fixed_host_source host{some_host()};
+  fixed_host_source host{sample_host()};
   memory_transport a;
   memory_transport b;
   memory_transport c;
@@ -153,7 +139,7 @@ TEST_CASE("the exporter hands the same snapshot to every transport") {
   CHECK(a.last()->total_successful_runs_since_start == 1);
   REQUIRE(a.last()->plugins.size() == 1);
   CHECK(a.last()->plugins[0].name == "RUNNER1");
-  CHECK(a.last()->host == some_host());
+  CHECK(a.last()->host == sample_host());
 
   s.clock().advance(10s);
   h.increment_failed_runs();
@@ -168,7 +154,7 @@ TEST_CASE("the exporter hands the same snapshot to every transport") {
 TEST_CASE("the exporter samples the host before taking the snapshot") {
   test_store s;
   std::vector<std::string> log;
-  logging_source src{&log, some_host()};
+  logging_source src{&log, sample_host()};
   order_probe probe;
   memory_transport mem;
   auto ex = make_exporter(s, src, probe, mem);
@@ -176,8 +162,8 @@ TEST_CASE("the exporter samples the host before taking the snapshot") {
   CHECK(r.ok());
   probe.log.insert(probe.log.begin(), log.begin(), log.end());
   CHECK(probe.log == std::vector<std::string>{"sample", "publish cpu=8"});
-  CHECK(mem.last()->host == some_host());
-  CHECK(s.snapshot().host == some_host());
+  CHECK(mem.last()->host == sample_host());
+  CHECK(s.snapshot().host == sample_host());
 }
 
 TEST_CASE("a throwing transport does not stop the others and is reported") {
@@ -216,7 +202,7 @@ TEST_CASE("a throwing transport does not stop the others and is reported") {
 
 TEST_CASE("host errors reach the publish result while the snapshot still goes out") {
   test_store s;
-  host_sample broken{some_host(), {}};
+  host_sample broken{sample_host(), {}};
   broken.fail(host_part::disk, "statvfs failed");
   fixed_host_source src{broken};
   memory_transport mem;
@@ -231,7 +217,7 @@ TEST_CASE("host errors reach the publish result while the snapshot still goes ou
 
 TEST_CASE("function_transport adapts a lambda; an exporter without transports only refreshes") {
   test_store s;
-  fixed_host_source src{some_host()};
+  fixed_host_source src{sample_host()};
   int seen = 0;
   function_transport fn{[&](const metrics_snapshot& snap) { seen += static_cast<int>(snap.host.cpu_count); }};
   static_assert(transport<decltype(fn)>);
@@ -244,13 +230,13 @@ TEST_CASE("function_transport adapts a lambda; an exporter without transports on
   const auto r = bare.publish();
   CHECK(r.ok());
   CHECK(r.delivered == 0);
-  CHECK(t.snapshot().host == some_host());
+  CHECK(t.snapshot().host == sample_host());
 }
 
 TEST_CASE("the exporter works over a thread-safe store from several threads") {
   store s;
   s.add_handler({"h", "github", "o", ""});
-  fixed_host_source src{some_host()};
+  fixed_host_source src{sample_host()};
   memory_transport mem;
   exporter ex{s, src, mem};
   std::thread a([&] {

@@ -8,13 +8,8 @@ set -uo pipefail
 exporter=${1:?exporter path}
 limit=${2:-256}
 idle=${3:-$((limit * 3 / 2))}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l; }
 
 # Only the exporter gets the low limit; the clients below need more than it has.

@@ -6,13 +6,8 @@
 set -uo pipefail
 exporter=${1:?exporter path}
 aggregator=${2:?aggregator path}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
 for prog in "$exporter --handler A:github:o" "$aggregator"; do
   for args in "--redis-cluster=1 --redis redis://127.0.0.1:1" "--redis redis://127.0.0.1:1/2 --redis-cluster" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Differential test against Go: random metrics states rendered by our library
-(tests/go_differential.cpp) and by a Go program written from Go Anklet's own code paths
+(tests/integration/go_differential.cpp) and by a Go program written from Go Anklet's own code paths
 (tests/go_reference/reference.go), compared byte for byte: the format=anklet text and the
 JSON payload that goes to Redis. Runs each state set under several time zones, since both
 formats print local time.

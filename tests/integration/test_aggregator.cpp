@@ -21,6 +21,7 @@
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/testing.hpp"
+#include "host_fixture.hpp"
 #include "http_test_client.hpp"
 #include "redis_fault_tools.hpp"
 #include "strict_json.hpp"
@@ -58,19 +59,7 @@ std::string our_host() {
   basic_store<null_lock, manual_clock> st(manual_clock(utc(2025, 1, 8, 9, 30, 15) + 250ms));
   auto h = st.add_handler({"RUNNER2", "github", "", ""});
   h.finish_run(run_outcome::successful, "https://ci/x?y=1&z=<2>");
-  host_metrics hm;
-  hm.cpu_count = 8;
-  hm.cpu_used_count = 2;
-  hm.cpu_usage_percentage = 25.5;
-  hm.memory_total_bytes = 17179869184;
-  hm.memory_used_bytes = 8589934592;
-  hm.memory_available_bytes = 8589934592;
-  hm.memory_usage_percentage = 50;
-  hm.disk_total_bytes = 500000000000;
-  hm.disk_used_bytes = 250000000000;
-  hm.disk_available_bytes = 250000000000;
-  hm.disk_usage_percentage = 50;
-  st.set_host_metrics(hm);
+  st.set_host_metrics(anklet_test::sample_host());
   return to_json(st.snapshot(), {.zone = time_zone::utc});
 }
 

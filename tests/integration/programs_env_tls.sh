@@ -8,13 +8,8 @@ set -uo pipefail
 exporter=${1:?exporter path}
 aggregator=${2:?aggregator path}
 tls=${3:?tls or notls}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 # Unset every Anklet database variable a caller may have, so only ours count.
 for v in URL PORT USER PASSWORD DATABASE CLUSTER_MODE TLS_ENABLED TLS_INSECURE; do unset "ANKLET_GLOBAL_DATABASE_$v"; done
 

@@ -6,13 +6,8 @@
 # Usage: exporter_redis.sh EXPORTER
 set -uo pipefail
 exporter=${1:?exporter path}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
 for args in "--redis" "--redis http://x" "--interval 1" "--redis redis://127.0.0.1:1 --interval 0" \
   "--redis redis://127.0.0.1:1 --interval x" "--key-name a" "--redis redis://127.0.0.1:1" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs tests/doctest_messages.cpp, whose checks fail on purpose, and compares the values
+"""Runs tests/integration/doctest_messages.cpp, whose checks fail on purpose, and compares the values
 doctest prints with what docs/testing.md promises: numbers, `nullopt` for a lookup that
 matched nothing, statuses and labels by name, never `{?}`.
 Usage: doctest_messages.py PROGRAM"""

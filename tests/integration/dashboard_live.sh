@@ -3,22 +3,18 @@
 # 127.0.0.1 (port 0) and Debian's `prometheus` on a free loopback port scraping it every
 # second, waits (bounded) until the demo has produced successful, failed and canceled runs,
 # then requires every query of docs/grafana-dashboard.json to return data
-# (tests/check_dashboard.py --prometheus). Stops exactly the processes it started.
+# (tests/integration/check_dashboard.py --prometheus). Stops exactly the processes it started.
 # Usage: dashboard_live.sh EXPORTER RENDER_SAMPLE [PROMETHEUS]
 set -euo pipefail
 exporter=${1:?exporter path}
 render_sample=${2:?render_sample path}
 prometheus=${3:-$(command -v prometheus || true)}
 [ -n "$prometheus" ] && [ -x "$prometheus" ] || { echo "FAIL: prometheus not found (Debian package 'prometheus')" >&2; exit 1; }
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "$tmp"/*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
-  exit 1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
+fail_fast=1  # each step needs the one before
 http_ok() {  # exit status only: does the URL answer 200?
   python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null
 }
@@ -83,5 +79,5 @@ for _ in $(seq 120); do  # at most ~60 s
 done
 [ -n "$ready" ] || fail "the demo did not produce every kind of run in time"
 
-python3 "$root/tests/check_dashboard.py" --prometheus "$prom" "$root/docs/grafana-dashboard.json" \
+python3 "$root/tests/integration/check_dashboard.py" --prometheus "$prom" "$root/docs/grafana-dashboard.json" \
   "$root/docs/metrics.md" "$render_sample" full || fail "dashboard queries against live data"

@@ -1,6 +1,6 @@
 # Sourced by the project's test and benchmark scripts: a private temporary directory, the
 # PIDs a script started (each stopped by its PID at exit, also when the script fails; never
-# by name), and a free loopback port found at run time.
+# by name), fail() for failed checks, and a free loopback port found at run time.
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -10,6 +10,25 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# A failed check, said on stderr. The script goes on, so that one run reports every failure,
+# and ends with `exit "$status"`. A script whose later steps need what failed sets
+# fail_fast=1 after sourcing this file: then fail also shows the last lines of every
+# $tmp/*.log and exits 1.
+status=0
+fail_fast=0
+# shellcheck disable=SC2034  # status is read by the sourcing script's exit
+fail() {
+  echo "FAIL: $*" >&2
+  status=1
+  if [ "$fail_fast" = 1 ]; then
+    local log
+    for log in "$tmp"/*.log; do
+      [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
+    done
+    exit 1
+  fi
+}
 
 # A port that was free on 127.0.0.1 a moment ago (callers retry when a start races for it).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -10,17 +10,15 @@ if [ -z "$promtool" ] || [ ! -x "$promtool" ]; then
   echo "FAIL: promtool not found (CI installs it with Debian's 'prometheus' package)" >&2
   exit 1
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
 allowed='^(total|plugin_total)_[a-z_]+ counter metrics should have "_total" suffix$'
 allowed+='|^host_cpu(_used)?_count non-histogram and non-summary metrics should not have "_count" suffix$'
 
-status=0
 for mode in full solo unknown-status; do
   if ! "$sample" "$mode" > "$tmp/$mode.prom"; then
-    echo "FAIL: render_sample $mode failed" >&2
-    status=1
+    fail "render_sample $mode failed"
     continue
   fi
   "$promtool" check metrics < "$tmp/$mode.prom" > "$tmp/$mode.out" 2>&1
@@ -29,21 +27,18 @@ for mode in full solo unknown-status; do
   cat "$tmp/$mode.out"
   # promtool exits 0 when clean, 3 when it only has lint remarks, 1 on parse errors.
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-    echo "FAIL: promtool rejected the $mode output" >&2
-    status=1
+    fail "promtool rejected the $mode output"
   fi
   if grep -v -E "$allowed" "$tmp/$mode.out" | grep -q .; then
-    echo "FAIL: promtool remarks beyond the allowed naming lints for $mode:" >&2
+    fail "promtool remarks beyond the allowed naming lints for $mode:"
     grep -v -E "$allowed" "$tmp/$mode.out" >&2
-    status=1
   fi
 done
 # The full output has counters and host_cpu_count: promtool must have linted them, which
 # shows it really parsed the whole text.
 for expected in 'host_cpu_count non-histogram' 'plugin_total_ran_vms counter metrics should have "_total" suffix'; do
   if ! grep -qF "$expected" "$tmp/full.out"; then
-    echo "FAIL: expected promtool remark missing: $expected" >&2
-    status=1
+    fail "expected promtool remark missing: $expected"
   fi
 done
 exit $status

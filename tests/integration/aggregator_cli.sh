@@ -6,13 +6,8 @@
 # Usage: aggregator_cli.sh AGGREGATOR
 set -uo pipefail
 aggregator=${1:?aggregator path}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
 for args in "--bogus" "--listen" "--listen 127.0.0.1" "--listen 127.0.0.1:99999" "--redis" \
   "--redis http://x" "--redis redis://h:notaport" "--refresh -1" "--refresh x" "--help=1"; do

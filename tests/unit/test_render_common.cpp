@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "render_fixtures.hpp"
+#include "tz_guard.hpp"
 
 using namespace anklet::metrics;
 using anklet_test::at;
+using anklet_test::tz_guard;
 
 namespace {
 
@@ -43,29 +45,6 @@ std::string json_double(double v) {
 std::string go_f(double v) {
   return render([&](auto& s) { write_go_fixed6(s, v); });
 }
-
-// Sets TZ for one test and restores the previous value (and tzset) afterwards.
-class tz_guard {
- public:
-  explicit tz_guard(const char* tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    ::setenv("TZ", tz, 1);
-    ::tzset();
-  }
-  ~tz_guard() {
-    if (old_) {
-      ::setenv("TZ", old_->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-  tz_guard(const tz_guard&) = delete;
-  tz_guard& operator=(const tz_guard&) = delete;
-
- private:
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 

@@ -5,13 +5,8 @@
 # Usage: exporter_cli.sh EXPORTER
 set -uo pipefail
 exporter=${1:?exporter path}
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
-status=0
-fail() {
-  echo "FAIL: $*" >&2
-  status=1
-}
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
 for args in "--bogus" "--listen" "--listen 127.0.0.1" "--listen 127.0.0.1:99999" "--listen ::1:80" \
   "--handler a:b" "--handler :p:o" "--receiver a:b:c:d:e" "--host-refresh -1" "--host-refresh x" "--demo=1"; do

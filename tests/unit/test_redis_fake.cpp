@@ -23,6 +23,7 @@
 #include "anklet/metrics/detail/socket.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
+#include "redis_fault_tools.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics::redis;
@@ -356,38 +357,17 @@ namespace {
 
 using argv_t = std::vector<std::string>;
 
-// Answers each command of one connection with answer(argv) until the client closes it; the
-// commands are RESP arrays, which the reply parser reads as well as any reply.
-void serve_commands(int fd, const std::atomic<bool>& stop, const std::function<std::string(const argv_t&)>& answer) {
-  reply_parser p;
-  while (!stop) {
-    pollfd pf{fd, POLLIN, 0};
-    if (::poll(&pf, 1, 20) <= 0) continue;
-    char buf[4096];
-    const auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) return;
-    p.feed(buf, static_cast<std::size_t>(n));
-    reply r;
-    while (p.next(r) == reply_parser::status::complete) {
-      argv_t argv;
-      for (const auto& e : r.elements) argv.push_back(e.str);
-      if (!send_all(fd, answer(argv))) return;
-    }
-  }
-}
-
 // A fake cluster node: answer(argv) for every command, and a log of the commands received.
+// The fake is the fault drills' scripted_redis (redis_fault_tools.hpp), with a log.
 class fake_node {
  public:
   explicit fake_node(std::function<std::string(const argv_t&)> answer)
-      : answer_(std::move(answer)), srv_([this](int fd, int, const std::atomic<bool>& stop) {
-          serve_commands(fd, stop, [this](const argv_t& argv) {
-            {
-              std::lock_guard lock(mutex_);
-              log_.push_back(argv);
-            }
-            return answer_(argv);
-          });
+      : answer_(std::move(answer)), srv_(0, [this](const argv_t& argv) {
+          {
+            std::lock_guard lock(mutex_);
+            log_.push_back(argv);
+          }
+          return answer_(argv);
         }) {}
   [[nodiscard]] int port() const { return srv_.port(); }
   [[nodiscard]] int count(std::string_view command) const {
@@ -405,7 +385,7 @@ class fake_node {
   std::function<std::string(const argv_t&)> answer_;
   mutable std::mutex mutex_;
   std::vector<argv_t> log_;
-  fake_server srv_;  // last: its thread calls the members above
+  fault_test::scripted_redis srv_;  // last: its thread calls the members above
 };
 
 // CLUSTER SLOTS naming one master, 127.0.0.1:port, for slots [first, last].

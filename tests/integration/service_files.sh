@@ -3,12 +3,12 @@
 # unit passes `systemd-analyze verify` (where systemd-analyze is installed); and the
 # command line each of them starts is one the exporter accepts: it is run here, with the
 # built program and a free port, until it prints its URL.
-# Usage: tests/service_files.sh EXPORTER
+# Usage: tests/integration/service_files.sh EXPORTER
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 exporter=$(realpath "$1")  # systemd wants an absolute ExecStart
-# shellcheck source=tests/lib.sh
-source "$root/tests/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$root/tests/support/lib.sh"
 plist=$root/examples/service/anklet-metrics-exporter.plist
 unit=$root/examples/service/anklet-metrics-exporter.service
 

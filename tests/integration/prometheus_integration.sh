@@ -17,16 +17,10 @@ for tool in "$prometheus" "$promtool"; do
   fi
 done
 
-# shellcheck source=tests/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/support/lib.sh
+source "$(dirname "$0")/../support/lib.sh"
 
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "$tmp"/*.log; do
-    [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
-  done
-  exit 1
-}
+fail_fast=1  # each step needs the one before
 
 # HTTP GET with python3 (always there; curl may not be).
 http_get() {
@@ -117,9 +111,10 @@ echo "up: $up"
 [[ "$up" == *'"value": "1"'* ]] || fail "up is not 1: '$up'"
 
 # Labels and values of a demo handler (handler 1 has a repo, handler 2 none).
-status=$(query 'plugin_status{name="demo-handler-1"}')
-echo "$status"
-python3 - "$status" <<'EOF' || fail "plugin_status series are not as expected"
+# (not `status`: lib.sh's fail() keeps the script's exit status there)
+series=$(query 'plugin_status{name="demo-handler-1"}')
+echo "$series"
+python3 - "$series" <<'EOF' || fail "plugin_status series are not as expected"
 import json, sys
 series = [json.loads(l) for l in sys.argv[1].splitlines()]
 statuses = sorted(s["metric"]["status"] for s in series)

@@ -1,4 +1,4 @@
-// Shared by tests/test_testing.cpp and tests/fuzz/fuzz_exposition_roundtrip.cpp: renders
+// Shared by tests/unit/test_testing.cpp and tests/fuzz/fuzz_exposition_roundtrip.cpp: renders
 // a snapshot with format_prometheus, reads it back with the testing kit's reader and
 // checks that every plugin's labels come back exactly as the store held them (after the
 // renderer's one allowed change: bytes that are not UTF-8 become U+FFFD).

@@ -16,6 +16,7 @@
 #include "anklet/metrics/render/prometheus.hpp"
 #include "render_fixtures.hpp"
 #include "render_goldens.hpp"
+#include "tz_guard.hpp"
 
 using namespace anklet::metrics;
 using namespace anklet_test;
@@ -24,29 +25,6 @@ namespace {
 
 constexpr anklet_text_options text_utc{time_zone::utc};
 constexpr json_options json_utc{time_zone::utc};
-
-// Sets TZ for one test and restores it afterwards.
-class tz_guard {
- public:
-  explicit tz_guard(const char* tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    ::setenv("TZ", tz, 1);
-    ::tzset();
-  }
-  ~tz_guard() {
-    if (old_) {
-      ::setenv("TZ", old_->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-  tz_guard(const tz_guard&) = delete;
-  tz_guard& operator=(const tz_guard&) = delete;
-
- private:
-  std::optional<std::string> old_;
-};
 
 // Every line that starts with `prefix`, in order.
 std::vector<std::string> lines_starting_with(const std::string& text, std::string_view prefix) {

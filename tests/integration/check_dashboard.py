@@ -12,7 +12,7 @@ a name must be in both. Labels must appear in that text or be added by Prometheu
 (instance, job). With --promtool, every expression must also parse as PromQL
 (`promtool check rules` on a rule file of them, Grafana variables substituted). With
 --prometheus (the base URL of a Prometheus that scrapes an exporter), every expression
-must also return data there (tests/dashboard_live.sh).
+must also return data there (tests/integration/dashboard_live.sh).
 """
 import json
 import os

@@ -1,4 +1,4 @@
-// Checks that fail on purpose: tests/doctest_messages.py runs this program and reads the
+// Checks that fail on purpose: tests/integration/doctest_messages.py runs this program and reads the
 // values doctest prints for them, which include/anklet/metrics/testing/doctest.hpp provides.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "anklet/metrics/testing/doctest.hpp"

@@ -18,6 +18,7 @@
 #include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/core/time.hpp"
 #include "anklet/metrics/detail/decimal.hpp"
+#include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/render/time.hpp"
 
 namespace anklet::metrics {
@@ -239,12 +240,9 @@ class json_cursor {
     if (end_ - p_ < 4) return false;
     out = 0;
     for (int i = 0; i < 4; ++i) {
-      const char c = *p_++;
-      out <<= 4;
-      if (c >= '0' && c <= '9') out |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') out |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') out |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else return false;
+      const int v = hex_value(*p_++);
+      if (v < 0) return false;
+      out = out << 4 | static_cast<std::uint32_t>(v);
     }
     return true;
   }

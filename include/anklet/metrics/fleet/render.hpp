@@ -12,6 +12,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -327,28 +328,21 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
     else write(every);
   }
 
-  const auto host_uint = [](auto member) {
+  const auto host_value = [](auto member) {
     return [member](auto& sink, const detail::labelled_entry& l) {
-      const fleet_entry& e = l.e;
       sink.write(l.host_labels);
       sink.write("} ");
-      write_uint(sink, e.host->report.host.*member);
-    };
-  };
-  const auto host_double = [](auto member) {
-    return [member](auto& sink, const detail::labelled_entry& l) {
-      const fleet_entry& e = l.e;
-      sink.write(l.host_labels);
-      sink.write("} ");
-      write_prometheus_double(sink, e.host->report.host.*member);
+      const auto v = l.e.host->report.host.*member;
+      if constexpr (std::is_floating_point_v<decltype(v)>) write_prometheus_double(sink, v);
+      else write_uint(sink, v);
     };
   };
   for (const auto& hf : catalogue::host_fields) {
     const std::string_view type = to_string(hf.meta.type);
     if (hf.count != nullptr) {
-      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_uint(hf.count));
+      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_value(hf.count));
     } else {
-      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_double(hf.share));
+      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_value(hf.share));
     }
   }
   const auto& last_update = catalogue::fleet_last_update;

@@ -83,6 +83,19 @@ inline void replace_invalid_utf8(std::string& s) {
   s.swap(out);
 }
 
+// At a byte of v that starts a UTF-8 sequence of `len` bytes (0 when it is not valid):
+// keeps the sequence in the run, or writes the run so far and U+FFFD for the byte.
+// Returns the index past what was taken; `run` is the start of the unwritten bytes.
+template <char_sink Sink>
+[[gnu::always_inline]] inline std::size_t keep_or_replace_utf8(Sink& s, std::string_view v, std::size_t& run,
+                                                               std::size_t i, std::size_t len) {
+  if (len != 0) return i + len;
+  s.write(v.data() + run, v.data() + i);
+  s.write(utf8_replacement);
+  run = i + 1;
+  return run;
+}
+
 }  // namespace detail
 
 /// A label value's inside (no quotes): `\` -> `\\`, `"` -> `\"`, newline -> `\n`; bytes
@@ -98,14 +111,7 @@ void write_prometheus_label_value(Sink& s, std::string_view v) {
     if (i >= n) break;
     const unsigned char b = p[i];
     if (b >= 0x80) {
-      const std::size_t len = detail::utf8_sequence_length(p + i, n - i);
-      if (len != 0) {
-        i += len;
-        continue;
-      }
-      s.write(v.data() + run, v.data() + i);
-      s.write(detail::utf8_replacement);
-      run = ++i;
+      i = detail::keep_or_replace_utf8(s, v, run, i, detail::utf8_sequence_length(p + i, n - i));
       continue;
     }
     if (b == '\\' || b == '"' || b == '\n') {
@@ -157,13 +163,7 @@ void write_json_string(Sink& s, std::string_view v) {
         run = i;
         continue;
       }
-      if (len != 0) {
-        i += len;
-        continue;
-      }
-      s.write(v.data() + run, v.data() + i);
-      s.write(detail::utf8_replacement);
-      run = ++i;
+      i = detail::keep_or_replace_utf8(s, v, run, i, len);
       continue;
     }
     if (b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&') {

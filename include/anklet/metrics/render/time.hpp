@@ -24,7 +24,6 @@
 
 namespace anklet::metrics {
 
-
 /// Which clock face times are shown on. Go Anklet prints times in the process's local
 /// zone (its time.Now() carries time.Local), so `local` is the compatible default; `utc`
 /// gives output that does not depend on the host's TZ.
@@ -155,7 +154,6 @@ inline char* put_offset(char* p, std::int32_t offset_seconds) noexcept {
   *p++ = ':';
   return put2(p, static_cast<unsigned>(minutes % 60));
 }
-
 
 // Go's ".999999999": the fraction with trailing zeros dropped, nothing for zero.
 inline char* put_fraction(char* p, std::uint32_t nanosecond) noexcept {

@@ -43,7 +43,7 @@ std::string json_double(double v) {
   return render([&](auto& s) { write_json_double(s, v); });
 }
 std::string go_f(double v) {
-  return render([&](auto& s) { write_go_fixed6(s, v); });
+  return render([&](auto& s) { detail::write_go_fixed6(s, v); });
 }
 
 }  // namespace
@@ -189,7 +189,7 @@ TEST_CASE("RFC 3339 in UTC, to the second and in Go's nano form") {
 
 TEST_CASE("RFC 3339 with fixed offsets, as Go's Z07:00 prints them") {
   const auto fmt_at = [](time_point t, std::int32_t offset) {
-    return render([&](auto& s) { write_rfc3339(s, to_civil(t, offset)); });
+    return render([&](auto& s) { detail::write_rfc3339(s, detail::to_civil(t, offset)); });
   };
   CHECK(fmt_at(at(1705314600), 7200) == "2024-01-15T12:30:00+02:00");
   CHECK(fmt_at(at(1705314600), -(5 * 3600 + 30 * 60)) == "2024-01-15T05:00:00-05:30");
@@ -199,7 +199,7 @@ TEST_CASE("RFC 3339 with fixed offsets, as Go's Z07:00 prints them") {
   CHECK(fmt_at(at(1705314600), -30) == "2024-01-15T10:29:30+00:00");
   CHECK(fmt_at(at(1705314600), 3600 + 59) == "2024-01-15T11:30:59+01:00");
   const auto nano_at = [](time_point t, std::int32_t offset) {
-    return render([&](auto& s) { write_rfc3339_nano(s, to_civil(t, offset)); });
+    return render([&](auto& s) { detail::write_rfc3339_nano(s, detail::to_civil(t, offset)); });
   };
   CHECK(nano_at(at(1705314600, 120000000), 3600) == "2024-01-15T11:30:00.12+01:00");
 }
@@ -207,7 +207,7 @@ TEST_CASE("RFC 3339 with fixed offsets, as Go's Z07:00 prints them") {
 TEST_CASE("local time follows TZ, with the offset written out") {
   SUBCASE("a fixed POSIX zone two hours east") {
     tz_guard tz("UTC-2");
-    CHECK(local_utc_offset(at(1705314600)) == 7200);
+    CHECK(detail::local_utc_offset(at(1705314600)) == 7200);
     CHECK(to_rfc3339(at(1705314600), time_zone::local) == "2024-01-15T12:30:00+02:00");
     CHECK(to_rfc3339_nano(at(1705314600, 5000000), time_zone::local) == "2024-01-15T12:30:00.005+02:00");
     CHECK(to_rfc3339(at(1705314600), time_zone::utc) == "2024-01-15T10:30:00Z");
@@ -356,7 +356,7 @@ TEST_CASE("short copies of every length between 0 and 100 bytes are exact") {
 }
 
 TEST_CASE("pre-escaped label sets give the same state set as a label writer") {
-  prometheus_label_sets sets;
+  detail::prometheus_label_sets sets;
   CHECK(sets.size() == 0);
   const auto first = sets.add([](auto& s) {
     write_prometheus_label(s, "name", "a\"b");

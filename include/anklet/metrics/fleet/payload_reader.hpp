@@ -8,10 +8,8 @@
 #pragma once
 
 #include <charconv>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,16 +18,10 @@
 #include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/core/time.hpp"
 #include "anklet/metrics/detail/decimal.hpp"
+#include "anklet/metrics/detail/text.hpp"
+#include "anklet/metrics/render/time.hpp"
 
 namespace anklet::metrics {
-
-/// A time as a payload carried it: the instant plus the UTC offset it was written with, so
-/// the aggregator can print it back the way Go would (same offset, seconds precision).
-struct zoned_time {
-  time_point instant = never;
-  std::int32_t offset_seconds = 0;  ///< east of UTC
-  friend bool operator==(const zoned_time&, const zoned_time&) = default;
-};
 
 /// One plugin as read from a payload. The status stays a string: the aggregator must show
 /// statuses it does not know.
@@ -81,79 +73,6 @@ struct payload_error {
   /// True when a payload_limits bound was hit, false when the bytes are not a payload.
   bool limit = false;
 };
-
-namespace detail {
-
-// Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-inline bool parse_digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) noexcept {
-  if (pos + n > s.size()) return false;
-  unsigned v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + static_cast<unsigned>(s[i] - '0');
-  }
-  out = v;
-  return true;
-}
-
-}  // namespace detail
-
-/// Parses an RFC 3339 time (`2024-01-15T10:30:00.123456789+02:00`, `...Z`), any year from
-/// 0000 to 9999 at full precision. Go's zero time (0001-01-01T00:00:00Z, at any offset)
-/// reads as `never`. Returns false on a malformed string.
-inline bool parse_rfc3339(std::string_view s, zoned_time& out) noexcept {
-  unsigned year, month, day, hour, minute, second;
-  if (!detail::parse_digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !detail::parse_digits(s, 5, 2, month) ||
-      s[7] != '-' || !detail::parse_digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !detail::parse_digits(s, 11, 2, hour) || s[13] != ':' || !detail::parse_digits(s, 14, 2, minute) ||
-      s[16] != ':' || !detail::parse_digits(s, 17, 2, second)) {
-    return false;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
-  std::size_t pos = 19;
-  std::int64_t nanos = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 9) nanos = nanos * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return false;
-    for (std::size_t i = digits; i < 9; ++i) nanos *= 10;
-  }
-  std::int32_t offset = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    const bool negative = s[pos] == '-';
-    unsigned oh, om;
-    if (!detail::parse_digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !detail::parse_digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
-      return false;
-    }
-    offset = static_cast<std::int32_t>(oh * 3600 + om * 60) * (negative ? -1 : 1);
-    pos += 6;
-  } else {
-    return false;
-  }
-  if (pos != s.size()) return false;
-  out.offset_seconds = offset;
-  const std::int64_t days = detail::days_from_civil(year, month, day);
-  const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset;
-  out.instant = time_point::from_unix(secs, nanos);
-  return true;
-}
 
 namespace detail {
 
@@ -321,12 +240,9 @@ class json_cursor {
     if (end_ - p_ < 4) return false;
     out = 0;
     for (int i = 0; i < 4; ++i) {
-      const char c = *p_++;
-      out <<= 4;
-      if (c >= '0' && c <= '9') out |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') out |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') out |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else return false;
+      const int v = hex_value(*p_++);
+      if (v < 0) return false;
+      out = out << 4 | static_cast<std::uint32_t>(v);
     }
     return true;
   }

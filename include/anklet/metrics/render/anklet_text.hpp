@@ -12,7 +12,9 @@
 
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/core/model.hpp"
-#include "anklet/metrics/render/common.hpp"
+#include "anklet/metrics/render/numbers.hpp"
+#include "anklet/metrics/render/sink.hpp"
+#include "anklet/metrics/render/time.hpp"
 
 namespace anklet::metrics {
 

@@ -17,7 +17,11 @@
 
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/core/model.hpp"
-#include "anklet/metrics/render/common.hpp"
+#include "anklet/metrics/render/escape.hpp"
+#include "anklet/metrics/render/exposition.hpp"
+#include "anklet/metrics/render/numbers.hpp"
+#include "anklet/metrics/render/sink.hpp"
+#include "anklet/metrics/render/time.hpp"
 
 namespace anklet::metrics {
 
@@ -125,7 +129,7 @@ void write_prometheus(Sink& s, const metrics_snapshot& m, const prometheus_optio
   }
 
   // Every plugin's labels, escaped once for the up to 15 lines that carry them.
-  prometheus_label_sets labels;
+  detail::prometheus_label_sets labels;
   for (const auto& p : m.plugins) labels.add([&p](auto& ls) { detail::write_plugin_prometheus_labels(ls, p); });
 
   const auto& families = catalogue::plugin_families<plugin_metrics>;

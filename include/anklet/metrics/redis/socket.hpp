@@ -25,7 +25,7 @@
 
 namespace anklet::metrics::redis::detail {
 
-using time_point = std::chrono::steady_clock::time_point;
+using steady_point = std::chrono::steady_clock::time_point;
 
 /// errc::io naming the call and the errno text.
 [[nodiscard]] inline redis::error errno_error(std::string_view what, int err) {
@@ -33,13 +33,13 @@ using time_point = std::chrono::steady_clock::time_point;
 }
 
 /// Milliseconds left before `deadline`, as poll(2) takes them.
-[[nodiscard]] inline int poll_ms(time_point deadline) {
+[[nodiscard]] inline int poll_ms(steady_point deadline) {
   auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
 }
 
 /// Waits for `events` on `fd`; 0 on timeout, the revents otherwise, -1 with errno on failure.
-inline int wait_fd(int fd, short events, time_point deadline) {
+inline int wait_fd(int fd, short events, steady_point deadline) {
   for (;;) {
     pollfd p{fd, events, 0};
     int n = ::poll(&p, 1, poll_ms(deadline));
@@ -50,7 +50,7 @@ inline int wait_fd(int fd, short events, time_point deadline) {
 }
 
 // A socket connected to one address, or the reason why not (no socket left open).
-inline result<int> connect_address(int family, const sockaddr* addr, socklen_t len, time_point deadline,
+inline result<int> connect_address(int family, const sockaddr* addr, socklen_t len, steady_point deadline,
                                    std::chrono::milliseconds timeout, const std::string& name) {
   int fd = metrics::detail::open_socket(family, SOCK_STREAM, 0);
   if (fd < 0) return errno_error("socket", errno);
@@ -85,7 +85,7 @@ inline result<int> connect_address(int family, const sockaddr* addr, socklen_t l
 /// A non-blocking socket connected to `t` (its Unix path, else each address its host
 /// resolves to in turn) before `deadline`; `timeout` is what the deadline came from, for
 /// the message. Host names are resolved with getaddrinfo, which has no timeout of its own.
-inline result<int> connect_target(const connection_target& t, time_point deadline, std::chrono::milliseconds timeout) {
+inline result<int> connect_target(const connection_target& t, steady_point deadline, std::chrono::milliseconds timeout) {
   if (!t.unix_path.empty()) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;

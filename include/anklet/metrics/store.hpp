@@ -61,24 +61,13 @@ class plugin_kind_error : public std::logic_error {
 /// A merge into one plugin (Go's UpdatePlugin): non-empty strings overwrite, times other
 /// than `never` overwrite, counters only move up (a lower value is ignored), and a status
 /// that differs from the current one also moves status_since to now (unless status_since
-/// is given too). The run fields apply to handlers only.
-struct plugin_update {
+/// is given too). The run fields (handler_fields) apply to handlers only.
+struct plugin_update : handler_fields {
   std::string plugin_name;
   std::string repo_name;
   std::string owner_name;
   std::optional<plugin_status> status;
   time_point status_since = never;
-
-  std::string last_successful_run_job_url;
-  std::string last_failed_run_job_url;
-  std::string last_canceled_run_job_url;
-  time_point last_successful_run = never;
-  time_point last_failed_run = never;
-  time_point last_canceled_run = never;
-  std::uint64_t total_ran_vms = 0;
-  std::uint64_t total_successful_runs_since_start = 0;
-  std::uint64_t total_failed_runs_since_start = 0;
-  std::uint64_t total_canceled_runs_since_start = 0;
 
   /// True when any handler-only field is set.
   [[nodiscard]] bool touches_handler_fields() const noexcept {

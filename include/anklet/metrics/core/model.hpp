@@ -24,16 +24,10 @@ struct plugin_info {
   std::string repo_name;    ///< may be empty
 };
 
-/// One plugin's metrics. Handler-only fields stay at their zero values for receivers.
-struct plugin_metrics {
-  plugin_kind kind = plugin_kind::handler;
-  std::string name;
-  std::string plugin_name;
-  std::string repo_name;
-  std::string owner_name;
-  plugin_status status = plugin_status::idle;
-  time_point status_since = never;
-
+/// What only handlers carry: the job URLs and times of their last runs and their run
+/// counters. One definition for a plugin's metrics and for a merge into them (store.hpp's
+/// plugin_update), so the two cannot drift.
+struct handler_fields {
   std::string last_successful_run_job_url;
   std::string last_failed_run_job_url;
   std::string last_canceled_run_job_url;
@@ -44,6 +38,20 @@ struct plugin_metrics {
   std::uint64_t total_successful_runs_since_start = 0;
   std::uint64_t total_failed_runs_since_start = 0;
   std::uint64_t total_canceled_runs_since_start = 0;
+
+  friend bool operator==(const handler_fields&, const handler_fields&) = default;
+};
+
+/// One plugin's metrics. Handler-only fields (handler_fields) stay at their zero values for
+/// receivers.
+struct plugin_metrics : handler_fields {
+  plugin_kind kind = plugin_kind::handler;
+  std::string name;
+  std::string plugin_name;
+  std::string repo_name;
+  std::string owner_name;
+  plugin_status status = plugin_status::idle;
+  time_point status_since = never;
 
   [[nodiscard]] bool is_handler() const noexcept { return kind == plugin_kind::handler; }
   friend bool operator==(const plugin_metrics&, const plugin_metrics&) = default;

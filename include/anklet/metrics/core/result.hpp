@@ -27,10 +27,11 @@ enum class errc : std::uint8_t {
   server,        ///< the server answered with an error reply; the message is the server's text
   backoff,       ///< a reconnect was refused because the backoff window after a failure is open
   invalid_url,   ///< a connection string could not be parsed
-  invalid_argument,  ///< a request the client refuses to send (e.g. a Unix path that is too long)
+  invalid_argument,  ///< settings or a request that cannot work (a Unix path too long, a TLS file that does not load)
   cluster,       ///< a Redis Cluster cannot route the command: no master for its slot, or too many redirections
   parse,         ///< untrusted text (a payload, a /proc file, a request) is malformed; offset() says where
-  system,        ///< a local system call failed (sysctl, statfs, ...); errno text in the message
+  system,        ///< a local system call failed (open, read, sysctl, statfs, ...); errno text in the message
+  callback,      ///< a function the caller supplied (a collect function, a host source) threw; its what() in the message
 };
 
 /// A short stable name for an error kind, for logs.
@@ -48,6 +49,7 @@ enum class errc : std::uint8_t {
     case errc::cluster: return "cluster";
     case errc::parse: return "parse";
     case errc::system: return "system";
+    case errc::callback: return "callback";
   }
   return "unknown";
 }

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/core/result.hpp"
 #include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/host/rules.hpp"
 #include "anklet/metrics/host/source.hpp"
@@ -70,22 +71,23 @@ inline std::string join(const std::string& root, std::string_view rel) {
   return out;
 }
 
-// Reads at most `limit` bytes of `path` into `out`. `truncated` tells whether more was
-// there; callers decide whether a prefix is enough.
-inline bool read_file(const std::string& path, std::size_t limit, std::string& out, bool& truncated,
-                      std::string& error) {
-  out.clear();
-  truncated = false;
+/// What read_file found: the bytes read, and whether the file went on past the limit.
+struct file_text {
+  std::string text;
+  bool truncated = false;
+};
+
+// Reads at most `limit` bytes of `path`; callers decide whether a prefix is enough.
+// errc::system when the file cannot be opened or read.
+inline result<file_text> read_file(const std::string& path, std::size_t limit) {
+  file_text f;
+  std::string& out = f.text;
   int fd = -1;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    error = "cannot open " + path + ": " + errno_text(errno);
-    return false;
-  }
+  if (fd < 0) return error{errc::system, "cannot open " + path + ": " + errno_text(errno)};
   constexpr std::size_t chunk = 4096;
-  bool ok = true;
   for (;;) {
     // One byte past the limit tells a file of exactly `limit` bytes from a longer one.
     const std::size_t want = std::min(chunk, limit + 1 - out.size());
@@ -95,20 +97,20 @@ inline bool read_file(const std::string& path, std::size_t limit, std::string& o
     if (n < 0) {
       out.resize(old);
       if (errno == EINTR || errno == EAGAIN) continue;
-      error = "cannot read " + path + ": " + errno_text(errno);
-      ok = false;
-      break;
+      error e{errc::system, "cannot read " + path + ": " + errno_text(errno)};
+      ::close(fd);
+      return e;
     }
     out.resize(old + static_cast<std::size_t>(n));
     if (n == 0) break;
     if (out.size() > limit) {
       out.resize(limit);
-      truncated = true;
+      f.truncated = true;
       break;
     }
   }
   ::close(fd);
-  return ok;
+  return f;
 }
 
 // A decimal unsigned number, at most 20 digits, no sign, no overflow.
@@ -137,38 +139,31 @@ inline std::string_view next_token(std::string_view& s) noexcept {
 /// Parses the aggregate line of /proc/stat: "cpu  user nice system idle iowait irq
 /// softirq steal guest guest_nice". Old kernels print fewer fields (at least four);
 /// guest and guest_nice are already inside user and nice, so they are not added.
-inline bool parse_proc_stat(std::string_view text, cpu_times& out, std::string& error) {
+/// errc::parse with the offset in the text where it was found.
+inline result<cpu_times> parse_proc_stat(std::string_view text) {
+  const auto at = [text](std::string_view part) { return static_cast<std::size_t>(part.data() - text.data()); };
   const auto eol = text.find('\n');
   std::string_view line = text.substr(0, eol);
-  if (next_token(line) != "cpu") {
-    error = "first line does not start with the aggregate \"cpu\" entry";
-    return false;
-  }
+  if (next_token(line) != "cpu") return error{errc::parse, "first line does not start with the aggregate \"cpu\" entry", 0};
   std::uint64_t fields[8] = {};
   std::size_t count = 0;
   for (auto tok = next_token(line); !tok.empty(); tok = next_token(line)) {
     std::uint64_t v = 0;
-    if (!parse_u64(tok, v)) {
-      error = "malformed number in the \"cpu\" line";
-      return false;
-    }
+    if (!parse_u64(tok, v)) return error{errc::parse, "malformed number in the \"cpu\" line", at(tok)};
     if (count < 8) fields[count] = v;
     ++count;
   }
   if (count < 4) {
-    error = "the \"cpu\" line has " + std::to_string(count) + " fields, expected at least 4";
-    return false;
+    return error{errc::parse, "the \"cpu\" line has " + std::to_string(count) + " fields, expected at least 4", at(line)};
   }
+  cpu_times out;
   std::uint64_t total = 0;
   for (const auto f : fields) {
-    if (__builtin_add_overflow(total, f, &total)) {
-      error = "CPU time counters overflow";
-      return false;
-    }
+    if (__builtin_add_overflow(total, f, &total)) return error{errc::parse, "CPU time counters overflow", 0};
   }
   out.total = total;
   out.busy = total - fields[3] - fields[4];  // idle and iowait are part of total
-  return true;
+  return out;
 }
 
 /// Busy share between two readings, 0..100. `previous_usage` is answered when no clock
@@ -179,13 +174,17 @@ inline double usage_between(cpu_times before, cpu_times now, double previous_usa
   return host_rules::busy_share(now.busy - before.busy, now.total - before.total, previous_usage);
 }
 
-/// Reads MemTotal and MemAvailable ("Key:   12345 kB" lines) from /proc/meminfo text.
-inline bool parse_meminfo(std::string_view text, meminfo& out, std::string& error) {
+/// Reads MemTotal and MemAvailable ("Key:   12345 kB" lines) from /proc/meminfo text;
+/// errc::parse with the offset of the offending line (none for a missing key).
+inline result<meminfo> parse_meminfo(std::string_view text) {
+  const std::string_view all = text;
+  meminfo out;
   bool have_total = false;
   bool have_available = false;
   while (!text.empty()) {
     const auto eol = text.find('\n');
     std::string_view line = text.substr(0, eol);
+    const auto line_at = static_cast<std::size_t>(line.data() - all.data());
     text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
@@ -198,30 +197,19 @@ inline bool parse_meminfo(std::string_view text, meminfo& out, std::string& erro
     const auto unit = next_token(rest);
     std::uint64_t v = 0;
     if (!parse_u64(number, v) || !next_token(rest).empty()) {
-      error = "malformed " + std::string(key) + " line";
-      return false;
+      return error{errc::parse, "malformed " + std::string(key) + " line", line_at};
     }
     if (unit == "kB") {
-      if (__builtin_mul_overflow(v, std::uint64_t{1024}, &v)) {
-        error = std::string(key) + " overflows";
-        return false;
-      }
+      if (__builtin_mul_overflow(v, std::uint64_t{1024}, &v)) return error{errc::parse, std::string(key) + " overflows", line_at};
     } else if (!unit.empty()) {
-      error = "unknown unit in the " + std::string(key) + " line";
-      return false;
+      return error{errc::parse, "unknown unit in the " + std::string(key) + " line", line_at};
     }
     (is_total ? out.total_bytes : out.available_bytes) = v;
     (is_total ? have_total : have_available) = true;
   }
-  if (!have_total || !have_available) {
-    error = std::string(have_total ? "MemAvailable" : "MemTotal") + " missing";
-    return false;
-  }
-  if (out.available_bytes > out.total_bytes) {
-    error = "MemAvailable exceeds MemTotal";
-    return false;
-  }
-  return true;
+  if (!have_total || !have_available) return error{errc::parse, std::string(have_total ? "MemAvailable" : "MemTotal") + " missing"};
+  if (out.available_bytes > out.total_bytes) return error{errc::parse, "MemAvailable exceeds MemTotal"};
+  return out;
 }
 
 /// Physical cores from /proc/cpuinfo text: distinct (physical id, core id) pairs. Zero
@@ -283,13 +271,11 @@ inline std::size_t count_cores_sysfs(const linux_host_options& o) {
   ::closedir(dir);
 
   std::vector<std::string> lists;
-  std::string content;
-  std::string ignored;
-  bool truncated = false;
   for (const auto& name : names) {
     for (const char* file : {"/topology/core_cpus_list", "/topology/thread_siblings_list"}) {
-      if (!read_file(base + "/" + name + file, 4096, content, truncated, ignored) || truncated) continue;
-      const auto list = trim(content);
+      const auto content = read_file(base + "/" + name + file, 4096);
+      if (!content || content->truncated) continue;
+      const auto list = trim(content->text);
       if (!valid_cpu_list(list)) continue;
       lists.emplace_back(list);
       break;
@@ -308,11 +294,8 @@ inline std::size_t logical_cpu_count() noexcept {
 /// gopsutil's cpu.Counts(false), with the logical count where physical cores are unknown.
 inline std::size_t physical_cpu_count(const linux_host_options& o) {
   if (const auto n = count_cores_sysfs(o); n > 0) return n;
-  std::string text;
-  std::string ignored;
-  bool truncated = false;
-  if (read_file(join(o.root, "proc/cpuinfo"), o.max_file_bytes, text, truncated, ignored) && !truncated) {
-    if (const auto n = count_cores_cpuinfo(text); n > 0) return n;
+  if (const auto f = read_file(join(o.root, "proc/cpuinfo"), o.max_file_bytes); f && !f->truncated) {
+    if (const auto n = count_cores_cpuinfo(f->text); n > 0) return n;
   }
   return logical_cpu_count();
 }
@@ -350,29 +333,27 @@ class linux_host_source {
  private:
   void sample_cpu(host_sample& s) {
     namespace d = detail::linux_host;
-    std::string text;
-    std::string error;
-    bool truncated = false;
-    d::cpu_times now;
     const auto path = d::join(options_.root, "proc/stat");
     // Held from the read to the update of previous_, so that concurrent samples compare
     // readings in the order they were taken (an out-of-order pair would look like a reset).
     std::unique_lock lock(mutex_);
-    if (!d::read_file(path, options_.max_stat_line_bytes, text, truncated, error)) {
-      s.fail(host_part::cpu, std::move(error));
+    const auto file = d::read_file(path, options_.max_stat_line_bytes);
+    if (!file) {
+      s.fail(host_part::cpu, file.error().message);
       return;
     }
-    if (truncated && text.find('\n') == std::string::npos) {
+    if (file->truncated && file->text.find('\n') == std::string::npos) {
       s.fail(host_part::cpu, "first line of " + path + " is longer than " +
                                  std::to_string(options_.max_stat_line_bytes) + " bytes");
       return;
     }
-    if (!d::parse_proc_stat(text, now, error)) {
-      s.fail(host_part::cpu, path + ": " + error);
+    const auto now = d::parse_proc_stat(file->text);
+    if (!now) {
+      s.fail(host_part::cpu, path + ": " + now.error().message);
       return;
     }
-    const double usage = d::usage_between(previous_, now, previous_usage_);
-    previous_ = now;
+    const double usage = d::usage_between(previous_, *now, previous_usage_);
+    previous_ = *now;
     previous_usage_ = usage;
     lock.unlock();
     const auto cores = d::physical_cpu_count(options_);
@@ -385,24 +366,22 @@ class linux_host_source {
 
   void sample_memory(host_sample& s) const {
     namespace d = detail::linux_host;
-    std::string text;
-    std::string error;
-    bool truncated = false;
     const auto path = d::join(options_.root, "proc/meminfo");
-    if (!d::read_file(path, options_.max_file_bytes, text, truncated, error)) {
-      s.fail(host_part::memory, std::move(error));
+    const auto file = d::read_file(path, options_.max_file_bytes);
+    if (!file) {
+      s.fail(host_part::memory, file.error().message);
       return;
     }
-    if (truncated) {
+    if (file->truncated) {
       s.fail(host_part::memory, path + " is longer than " + std::to_string(options_.max_file_bytes) + " bytes");
       return;
     }
-    d::meminfo m;
-    if (!d::parse_meminfo(text, m, error)) {
-      s.fail(host_part::memory, path + ": " + error);
+    const auto m = d::parse_meminfo(file->text);
+    if (!m) {
+      s.fail(host_part::memory, path + ": " + m.error().message);
       return;
     }
-    detail::host_rules::set_memory(s.values, m.total_bytes, m.available_bytes);  // parse_meminfo checked the order
+    detail::host_rules::set_memory(s.values, m->total_bytes, m->available_bytes);  // parse_meminfo checked the order
   }
 
   void sample_disk(host_sample& s) const {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "anklet/metrics/core/result.hpp"
 #include "anklet/metrics/host/rules.hpp"
 #include "anklet/metrics/host/source.hpp"
 
@@ -144,27 +145,22 @@ inline std::string kern_text(const char* call, kern_return_t kr) {
   return std::string(call) + ": " + ::mach_error_string(kr) + " (" + std::to_string(kr) + ")";
 }
 
+// One fixed-size sysctl value; errc::system when the call fails or answers another size.
 template <class T>
-bool sysctl_value(const char* name, T& out, std::string& error) {
+result<T> sysctl_value(const char* name) {
   T v{};
   std::size_t len = sizeof v;
   if (::sysctlbyname(name, &v, &len, nullptr, 0) != 0) {
-    error = std::string("sysctl ") + name + ": " + errno_text(errno);
-    return false;
+    return error{errc::system, std::string("sysctl ") + name + ": " + errno_text(errno)};
   }
-  if (len != sizeof v) {
-    error = std::string("sysctl ") + name + ": answered " + std::to_string(len) + " bytes";
-    return false;
-  }
-  out = v;
-  return true;
+  if (len != sizeof v) return error{errc::system, std::string("sysctl ") + name + ": answered " + std::to_string(len) + " bytes"};
+  return v;
 }
 
 inline void read_cpu(mach_port_t host, counters& c) {
-  std::string ignored;  // an unknown count falls back; only both unknown is an error
-  std::int32_t n = 0;
-  if (sysctl_value("hw.physicalcpu", n, ignored) && n > 0) c.physical_cpus = static_cast<std::uint64_t>(n);
-  if (sysctl_value("hw.logicalcpu", n, ignored) && n > 0) c.logical_cpus = static_cast<std::uint64_t>(n);
+  // An unknown count falls back to the other; only both unknown is an error.
+  if (const auto n = sysctl_value<std::int32_t>("hw.physicalcpu"); n && *n > 0) c.physical_cpus = static_cast<std::uint64_t>(*n);
+  if (const auto n = sysctl_value<std::int32_t>("hw.logicalcpu"); n && *n > 0) c.logical_cpus = static_cast<std::uint64_t>(*n);
   host_cpu_load_info_data_t load{};
   mach_msg_type_number_t count = HOST_CPU_LOAD_INFO_COUNT;
   const kern_return_t kr = ::host_statistics(host, HOST_CPU_LOAD_INFO, reinterpret_cast<host_info_t>(&load), &count);
@@ -177,7 +173,12 @@ inline void read_cpu(mach_port_t host, counters& c) {
 }
 
 inline void read_memory(mach_port_t host, counters& c) {
-  if (!sysctl_value("hw.memsize", c.memsize, c.memory_error)) return;
+  const auto memsize = sysctl_value<std::uint64_t>("hw.memsize");
+  if (!memsize) {
+    c.memory_error = memsize.error().message;
+    return;
+  }
+  c.memsize = *memsize;
   vm_statistics64_data_t vm{};
   mach_msg_type_number_t count = HOST_VM_INFO64_COUNT;
   const kern_return_t kr = ::host_statistics64(host, HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&vm), &count);

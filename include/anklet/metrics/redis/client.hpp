@@ -10,8 +10,8 @@
 // Every operation returns result<T>; see error.hpp for the error kinds. Error replies of the
 // server become errc::server with the server's text and keep the connection. Any other
 // failure (I/O, timeout, close, protocol, limit) drops the connection; the next call
-// reconnects, but only once a backoff delay has passed (exponential with jitter, in
-// client_options). A call inside that window fails at once with errc::backoff.
+// reconnects, but only once a backoff delay has passed (exponential with jitter, set in
+// client_options, computed by redis/backoff.hpp). A call inside that window fails at once with errc::backoff.
 //
 // Timeouts: connect_timeout bounds connecting plus AUTH/SELECT; write_timeout bounds sending
 // one request (or pipeline); read_timeout bounds the wait for all its replies once sent.
@@ -26,13 +26,7 @@
 // raises SIGPIPE (MSG_NOSIGNAL, or SO_NOSIGPIPE where send() lacks it).
 #pragma once
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,99 +34,25 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "anklet/metrics/detail/socket.hpp"
+#include "anklet/metrics/redis/backoff.hpp"
+#include "anklet/metrics/redis/command.hpp"
 #include "anklet/metrics/redis/error.hpp"
+#include "anklet/metrics/redis/options.hpp"
+#include "anklet/metrics/redis/replies.hpp"
 #include "anklet/metrics/redis/resp.hpp"
+#include "anklet/metrics/redis/socket.hpp"
 #include "anklet/metrics/redis/url.hpp"
 
 namespace anklet::metrics::redis {
-
-/// A layer over a connected non-blocking socket, such as TLS (redis/tls.hpp). One per connection.
-class stream_layer {
- public:
-  stream_layer() = default;
-  stream_layer(const stream_layer&) = delete;
-  stream_layer& operator=(const stream_layer&) = delete;
-  virtual ~stream_layer() = default;
-  /// Sets the layer up on `fd` before `deadline` (e.g. the TLS handshake).
-  virtual result<void> start(int fd, std::chrono::steady_clock::time_point deadline) = 0;
-  /// As send(2)/recv(2) on a non-blocking socket: bytes moved, 0 for an orderly close
-  /// (read), -1 with errno set, EAGAIN when the socket must become readable or writable.
-  virtual long write(const char* data, std::size_t n) = 0;
-  virtual long read(char* data, std::size_t n) = 0;
-};
-
-/// Makes the stream_layer of each connection to a target.
-class stream_layer_factory {
- public:
-  stream_layer_factory() = default;
-  stream_layer_factory(const stream_layer_factory&) = delete;
-  stream_layer_factory& operator=(const stream_layer_factory&) = delete;
-  virtual ~stream_layer_factory() = default;
-  virtual result<std::unique_ptr<stream_layer>> make(const connection_target& target) const = 0;
-};
-
-/// Connection, timeouts, reconnect backoff and reply limits.
-struct client_options {
-  connection_target target;
-  std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds write_timeout{2000};
-  std::chrono::milliseconds read_timeout{2000};
-  /// Delay before the first reconnect after a failure; each further consecutive failure
-  /// multiplies it by backoff_multiplier, up to backoff_max.
-  std::chrono::milliseconds backoff_initial{100};
-  std::chrono::milliseconds backoff_max{10000};
-  double backoff_multiplier = 2.0;
-  /// Up to this fraction of each delay is removed at random, so that many hosts that lost
-  /// the same Redis do not come back in lockstep. 0 disables jitter.
-  double backoff_jitter = 0.5;
-  reply_limits limits;
-  /// Bytes asked of the kernel per read.
-  std::size_t read_chunk = std::size_t{64} << 10;
-  /// TLS for targets with tls set (rediss://): redis::tls_layer(...) of redis/tls.hpp.
-  std::shared_ptr<const stream_layer_factory> tls;
-};
-
-/// Many commands sent in one write; their replies are read in one go by client::execute.
-class pipeline {
- public:
-  /// Appends a command; arguments as for append_command (strings, integers, ranges of strings).
-  template <command_arg... Args>
-  pipeline& add(const Args&... args) {
-    append_command(buf_, args...);
-    ++count_;
-    return *this;
-  }
-  [[nodiscard]] std::size_t size() const noexcept { return count_; }
-  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
-  [[nodiscard]] std::string_view encoded() const noexcept { return buf_; }
-  void clear() noexcept {
-    buf_.clear();
-    count_ = 0;
-  }
-
- private:
-  std::string buf_;
-  std::size_t count_ = 0;
-};
-
-/// One page of SCAN: the cursor to continue with (0 when done) and the keys found.
-struct scan_page {
-  std::uint64_t cursor = 0;
-  std::vector<std::string> keys;
-  /// Keys the reply limits threw away (reply_limits::discard_bulk_over): too long to keep.
-  std::size_t discarded = 0;
-};
 
 class client {
  public:
@@ -284,26 +204,7 @@ class client {
 
   /// Converts an MGET reply (e.g. one from a pipeline) to values. Never touches the
   /// connection, so it is safe inside an execute() callback.
-  static result<std::vector<std::optional<std::string>>> values_of(reply&& r) {
-    constexpr std::string_view what = "MGET";
-    if (r.is_error()) return redis::error{errc::server, std::move(r.str)};
-    if (!r.is_array()) return shape_error(what, r);
-    std::vector<std::optional<std::string>> out;
-    out.reserve(r.elements.size());
-    for (auto& e : r.elements) {
-      if (e.is_nil()) {
-        out.emplace_back();
-      } else if (e.discarded) {
-        return redis::error{errc::limit, "MGET: a value of " + std::to_string(e.integer) +
-                                             " bytes exceeds discard_bulk_over"};
-      } else if (e.type == reply_type::bulk_string) {
-        out.emplace_back(std::move(e.str));
-      } else {
-        return shape_error(what, e);
-      }
-    }
-    return out;
-  }
+  static result<std::vector<std::optional<std::string>>> values_of(reply&& r) { return mget_values(std::move(r)); }
 
   /// DEL keys...: how many existed.
   template <command_arg... Keys>
@@ -355,32 +256,7 @@ class client {
   }
 
   /// Converts a SCAN reply (e.g. one from a pipeline) to a page; leaves the connection alone.
-  static result<scan_page> scan_page_of(reply&& r) {
-    if (r.is_error()) return redis::error{errc::server, std::move(r.str)};
-    if (!r.is_array() || r.elements.size() != 2 || r.elements[0].type != reply_type::bulk_string ||
-        !r.elements[1].is_array()) {
-      return shape_error("SCAN", r);
-    }
-    scan_page page;
-    const std::string& c = r.elements[0].str;
-    if (c.empty() || c.size() > 20) return shape_error("SCAN", r);
-    for (char ch : c) {
-      if (ch < '0' || ch > '9') return shape_error("SCAN", r);
-      auto d = static_cast<std::uint64_t>(ch - '0');
-      if (page.cursor > (UINT64_MAX - d) / 10) return shape_error("SCAN", r);
-      page.cursor = page.cursor * 10 + d;
-    }
-    page.keys.reserve(r.elements[1].elements.size());
-    for (auto& k : r.elements[1].elements) {
-      if (k.type != reply_type::bulk_string) return shape_error("SCAN", r);
-      if (k.discarded) {
-        ++page.discarded;
-        continue;
-      }
-      page.keys.push_back(std::move(k.str));
-    }
-    return page;
-  }
+  static result<scan_page> scan_page_of(reply&& r) { return redis::scan_page_of(std::move(r)); }
 
  private:
   using time_point = clock::time_point;
@@ -393,18 +269,11 @@ class client {
     return r->integer;
   }
 
-  static redis::error shape_error(std::string_view what, const reply& r) {
-    return {errc::protocol, "unexpected " + std::string(to_string(r.type)) + " reply to " + std::string(what)};
-  }
   // A reply of the wrong shape: the peer is not behaving as Redis, so the connection goes.
   redis::error unexpected(std::string_view what, const reply& r) {
     redis::error e = shape_error(what, r);
     fail(e);
     return e;
-  }
-
-  static redis::error errno_error(std::string_view what, int err) {
-    return {errc::io, std::string(what) + ": " + std::system_category().message(err)};
   }
 
   void close_socket() noexcept {
@@ -421,31 +290,14 @@ class client {
     close_socket();
     last_error_ = e;
     ++failures_;
-    double delay = static_cast<double>(opt_.backoff_initial.count());
-    const auto max = static_cast<double>(opt_.backoff_max.count());
-    for (unsigned i = 1; i < failures_ && delay < max; ++i) delay *= std::max(1.0, opt_.backoff_multiplier);
-    delay = std::min(delay, max);
-    const double jitter = std::clamp(opt_.backoff_jitter, 0.0, 1.0);
-    delay *= 1.0 - jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    window_ = std::chrono::microseconds(static_cast<std::int64_t>(delay * 1000.0));
+    const auto delay = jittered_backoff(opt_.backoff_initial, opt_.backoff_max, opt_.backoff_multiplier,
+                                        opt_.backoff_jitter, failures_, rng_);
+    window_ = std::chrono::microseconds(static_cast<std::int64_t>(delay.count() * 1000.0));
     retry_at_ = clock::now() + window_;
   }
 
-  static int poll_ms(time_point deadline) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-    return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
-  }
-
   // Waits for `events`; 0 on timeout, the revents otherwise, -1 with errno on failure.
-  int wait(short events, time_point deadline) const {
-    for (;;) {
-      pollfd p{fd_, events, 0};
-      int n = ::poll(&p, 1, poll_ms(deadline));
-      if (n > 0) return p.revents == 0 ? events : p.revents;
-      if (n == 0) return 0;
-      if (errno != EINTR) return -1;
-    }
-  }
+  int wait(short events, time_point deadline) const { return detail::wait_fd(fd_, events, deadline); }
 
   result<void> ensure_connected() {
     if (fd_ >= 0) return {};
@@ -465,74 +317,12 @@ class client {
     return {};
   }
 
-  // Connects fd_ to one address; on failure fd_ stays closed.
-  result<void> connect_addr(int family, const sockaddr* addr, socklen_t len, time_point deadline,
-                            const std::string& name) {
-    int fd = metrics::detail::open_socket(family, SOCK_STREAM, 0);
-    if (fd < 0) return errno_error("socket", errno);
-    int rc = ::connect(fd, addr, len);
-    if (rc != 0 && errno != EINPROGRESS && errno != EINTR) {
-      int err = errno;
-      ::close(fd);
-      return errno_error("connect " + name, err);
-    }
-    if (rc != 0) {
-      fd_ = fd;
-      int ev = wait(POLLOUT, deadline);
-      fd_ = -1;
-      if (ev == 0) {
-        ::close(fd);
-        return redis::error{errc::timeout, "connect " + name + ": timed out after " +
-                                               std::to_string(opt_.connect_timeout.count()) + " ms"};
-      }
-      int err = 0;
-      socklen_t elen = sizeof err;
-      if (ev < 0) err = errno;
-      else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = errno;
-      if (err != 0) {
-        ::close(fd);
-        return errno_error("connect " + name, err);
-      }
-    }
-    if (family != AF_UNIX) {
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    fd_ = fd;
-    return {};
-  }
-
   result<void> open() {
     const auto deadline = clock::now() + opt_.connect_timeout;
     const auto& t = opt_.target;
-    if (!t.unix_path.empty()) {
-      sockaddr_un sa{};
-      sa.sun_family = AF_UNIX;
-      if (t.unix_path.size() >= sizeof sa.sun_path) {
-        return redis::error{errc::invalid_argument, "unix socket path longer than " +
-                                                        std::to_string(sizeof sa.sun_path - 1) + " bytes"};
-      }
-      std::memcpy(sa.sun_path, t.unix_path.data(), t.unix_path.size());
-      auto r = connect_addr(AF_UNIX, reinterpret_cast<const sockaddr*>(&sa), sizeof sa, deadline, t.unix_path);
-      if (!r) return r;
-    } else {
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = AI_NUMERICSERV;
-      addrinfo* res = nullptr;
-      const std::string port = std::to_string(t.port);
-      const std::string name = (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) + ":" + port;
-      int gai = ::getaddrinfo(t.host.c_str(), port.c_str(), &hints, &res);
-      if (gai != 0) return redis::error{errc::io, "resolve " + name + ": " + ::gai_strerror(gai)};
-      result<void> r = redis::error{errc::io, "resolve " + name + ": no address"};
-      for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-        r = connect_addr(a->ai_family, a->ai_addr, a->ai_addrlen, deadline, name);
-        if (r || clock::now() >= deadline) break;
-      }
-      ::freeaddrinfo(res);
-      if (!r) return r;
-    }
+    auto fd = detail::connect_target(t, deadline, opt_.connect_timeout);
+    if (!fd) return fd.error();
+    fd_ = *fd;
     if (t.tls) {
       if (!opt_.tls) {
         close_socket();
@@ -603,7 +393,7 @@ class client {
       }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-      return errno_error("recv", errno);
+      return detail::errno_error("recv", errno);
     }
   }
 
@@ -637,8 +427,8 @@ class client {
       }
       if (k < 0 && errno == EINTR) continue;
       if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        if (errno == EPIPE || errno == ECONNRESET) return errno_error("send (connection lost)", errno);
-        return errno_error("send", errno);
+        if (errno == EPIPE || errno == ECONNRESET) return detail::errno_error("send (connection lost)", errno);
+        return detail::errno_error("send", errno);
       }
       // The kernel buffer is full: a server busy answering the first commands may wait for
       // us to read, so read while waiting to write.
@@ -646,7 +436,7 @@ class client {
       if (ev == 0) {
         return redis::error{errc::timeout, "write timed out after " + std::to_string(opt_.write_timeout.count()) + " ms"};
       }
-      if (ev < 0) return errno_error("poll", errno);
+      if (ev < 0) return detail::errno_error("poll", errno);
       if (ev & (POLLIN | POLLHUP | POLLERR)) {
         auto rd = read_some();
         if (!rd) return rd.error();
@@ -671,7 +461,7 @@ class client {
         return redis::error{errc::timeout, "no reply within " + std::to_string(opt_.read_timeout.count()) + " ms (" +
                                                std::to_string(got) + " of " + std::to_string(n) + " replies read)"};
       }
-      if (ev < 0) return errno_error("poll", errno);
+      if (ev < 0) return detail::errno_error("poll", errno);
       auto rd = read_some();
       if (!rd) return rd.error();
       data_flowing = true;

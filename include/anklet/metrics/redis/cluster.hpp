@@ -40,6 +40,7 @@
 
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/error.hpp"
+#include "anklet/metrics/redis/replies.hpp"
 #include "anklet/metrics/redis/resp.hpp"
 #include "anklet/metrics/redis/slots.hpp"
 #include "anklet/metrics/redis/url.hpp"
@@ -251,10 +252,6 @@ class cluster_client {
   }
 
  private:
-  static redis::error shape_error(std::string_view what, const reply& r) {
-    return {errc::protocol, "unexpected " + std::string(to_string(r.type)) + " reply to " + std::string(what)};
-  }
-
   result<void> ensure_map() {
     if (!stale_ && !slots_.empty()) return {};
     auto r = refresh();

@@ -124,7 +124,7 @@ class openssl_layer final : public stream_layer {
   result<void> start(int fd, std::chrono::steady_clock::time_point deadline) override {
     BIO_METHOD* method = nosignal_socket_method();
     BIO* bio = method == nullptr ? nullptr : BIO_new(method);
-    if (bio == nullptr) return redis::error{errc::io, openssl_error("TLS: BIO_new")};
+    if (bio == nullptr) return redis::error{errc::system, openssl_error("TLS: BIO_new")};
     BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
     SSL_set_bio(ssl_, bio, bio);
     for (;;) {
@@ -192,7 +192,7 @@ class openssl_factory final : public stream_layer_factory {
 
   result<std::unique_ptr<stream_layer>> make(const connection_target& t) const override {
     SSL* ssl = SSL_new(ctx_.get());
-    if (ssl == nullptr) return redis::error{errc::io, openssl_error("TLS: SSL_new")};
+    if (ssl == nullptr) return redis::error{errc::system, openssl_error("TLS: SSL_new")};
     auto layer = std::make_unique<openssl_layer>(ssl, t.host + ":" + std::to_string(t.port));
     const std::string& name = settings_.server_name.empty() ? t.host : settings_.server_name;
     const bool ip = is_ip_literal(name);
@@ -219,7 +219,7 @@ class openssl_factory final : public stream_layer_factory {
 [[nodiscard]] inline result<std::shared_ptr<const stream_layer_factory>> tls_layer(const tls_settings& s = {}) {
   using detail::openssl_error;
   std::unique_ptr<SSL_CTX, detail::ssl_ctx_deleter> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) return redis::error{errc::invalid_argument, openssl_error("TLS: SSL_CTX_new")};
+  if (!ctx) return redis::error{errc::system, openssl_error("TLS: SSL_CTX_new")};
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (s.insecure) {
@@ -233,7 +233,7 @@ class openssl_factory final : public stream_layer_factory {
                             openssl_error("TLS: cannot load the CA " + (s.ca_file.empty() ? s.ca_dir : s.ca_file))};
       }
     } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
-      return redis::error{errc::invalid_argument, openssl_error("TLS: cannot load the system's CA store")};
+      return redis::error{errc::system, openssl_error("TLS: cannot load the system's CA store")};
     }
   }
   if (s.cert_file.empty() != s.key_file.empty()) {

@@ -60,41 +60,15 @@
 #include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/core/time.hpp"
 #include "anklet/metrics/host/source.hpp"
+#include "anklet/metrics/redis/backoff.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/redis/error.hpp"
+#include "anklet/metrics/redis/keys.hpp"
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/transport.hpp"
 
 namespace anklet::metrics::redis {
-
-/// Every metrics key starts with this; the aggregator SCANs for `anklet/metrics/*`.
-inline constexpr std::string_view metrics_key_prefix = "anklet/metrics/";
-
-/// How long Go Anklet keeps a host's metrics: 7 days.
-inline constexpr std::chrono::seconds default_metrics_ttl{604800};
-
-/// The key Go Anklet uses: `anklet/metrics/{owner}/{name}`, or `anklet/metrics/{name}` when the
-/// owner is empty.
-[[nodiscard]] inline std::string metrics_key(std::string_view owner, std::string_view name) {
-  std::string key;
-  key.reserve(metrics_key_prefix.size() + owner.size() + 1 + name.size());
-  key += metrics_key_prefix;
-  if (!owner.empty()) {
-    key += owner;
-    key += '/';
-  }
-  key += name;
-  return key;
-}
-
-/// Go Anklet's key for a snapshot: the one of its first registered plugin; empty when it has
-/// no plugin. Call it once registration is complete, or name the key from your own
-/// configuration: with threads registering at once, "first" is whoever won the race.
-[[nodiscard]] inline std::string metrics_key(const metrics_snapshot& s) {
-  if (s.plugins.empty()) return {};
-  return metrics_key(s.plugins.front().owner_name, s.plugins.front().name);
-}
 
 using metrics::log_level;
 using metrics::to_string;
@@ -319,13 +293,9 @@ class writer {
   // the interval.
   std::chrono::milliseconds retry_delay(std::uint64_t failures) {
     const auto& c = opt_.client;
-    double delay = static_cast<double>(c.backoff_initial.count());
-    const double cap = static_cast<double>(std::min<std::chrono::milliseconds>(c.backoff_max, opt_.interval).count());
-    for (std::uint64_t i = 1; i < failures && delay < cap; ++i) delay *= std::max(1.0, c.backoff_multiplier);
-    delay = std::min(delay, cap);
-    const double jitter = std::clamp(c.backoff_jitter, 0.0, 1.0);
-    delay *= 1.0 - jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    auto d = std::chrono::milliseconds(static_cast<std::int64_t>(delay));
+    const auto delay = jittered_backoff(c.backoff_initial, std::min<std::chrono::milliseconds>(c.backoff_max, opt_.interval),
+                                        c.backoff_multiplier, c.backoff_jitter, failures, rng_);
+    auto d = std::chrono::milliseconds(static_cast<std::int64_t>(delay.count()));
     {
       std::lock_guard io(io_mutex_);
       d = std::max(d, cluster_ ? cluster_->backoff_remaining() : client_.backoff_remaining());
@@ -389,7 +359,7 @@ class writer {
 
   void record_exception(const char* what) noexcept {
     try {
-      record({}, redis::error{errc::invalid_argument, std::string("collecting the snapshot failed: ") + what});
+      record({}, redis::error{errc::callback, std::string("collecting the snapshot failed: ") + what});
     } catch (...) {
       // Out of memory while reporting: nothing sensible is left to do; try again next time.
     }

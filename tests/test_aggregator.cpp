@@ -715,7 +715,7 @@ TEST_CASE("background reads: answers from the last complete read with its age; a
   o.refresh = 200ms;
   std::vector<std::string> logged;
   std::mutex log_mutex;
-  o.log = [&](std::string_view line) {
+  o.log = [&](log_level, std::string_view line) {
     std::lock_guard lock(log_mutex);
     logged.emplace_back(line);
   };

@@ -18,6 +18,8 @@
 
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/fleet/routes.hpp"
+// Before store.hpp: refresh_host_metrics(Store& store, ...) shadows the alias under -Wshadow.
+#include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/testing.hpp"

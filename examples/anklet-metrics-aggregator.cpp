@@ -111,14 +111,14 @@ int main(int argc, char** argv) {
     options.cluster = cfg->redis_flags.cluster();
     options.refresh = cfg->refresh;
     options.read.max_age = std::chrono::ceil<std::chrono::seconds>(cfg->max_age);
-    options.log = [](std::string_view line) { print_error(line); };
+    options.log = [](am::log_level, std::string_view line) { print_error(line); };
     options.prometheus.job_url_label = cfg->job_url_label;
     am::aggregator agg(options);
 
     am::http::server_options http;
     http.address = cfg->address;
     http.port = cfg->port;
-    http.on_error = [](std::string_view what) { print_error(what); };
+    http.log = [](am::log_level, std::string_view what) { print_error(what); };
     am::aggregator_server server(agg, http);
     agg.start();  // reads Redis in the background; stopped by its destructor
     server.start();

@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
     options.port = cfg->port;
     if (loops > 1) options.accept_batch = 1;
     options.host_refresh_interval = std::chrono::milliseconds(0);  // the refresher limits the rate
-    options.on_error = [](std::string_view what) { print_error(what); };
+    options.log = [](am::log_level, std::string_view what) { print_error(what); };
     using server_type = am::http::server_with_host<am::store, am::platform_host_source>;
     std::vector<std::unique_ptr<server_type>> servers;
     std::optional<demo> demo_plugins;

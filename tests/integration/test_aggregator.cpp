@@ -18,6 +18,8 @@
 
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/fleet/routes.hpp"
+// Before store.hpp: refresh_host_metrics(Store& store, ...) shadows the alias under -Wshadow.
+#include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/testing.hpp"
@@ -704,7 +706,7 @@ TEST_CASE("background reads: answers from the last complete read with its age; a
   o.refresh = 200ms;
   std::vector<std::string> logged;
   std::mutex log_mutex;
-  o.log = [&](std::string_view line) {
+  o.log = [&](log_level, std::string_view line) {
     std::lock_guard lock(log_mutex);
     logged.emplace_back(line);
   };

@@ -1,6 +1,6 @@
 // The responder over real loopback sockets. Bodies come from a small test renderer, so
 // these tests are about HTTP (routing, limits, connections), not about the formats.
-#include "anklet/metrics/http/server.hpp"
+#include "anklet/metrics/http/metrics_routes.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>

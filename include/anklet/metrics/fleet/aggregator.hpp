@@ -43,11 +43,13 @@
 #include <vector>
 
 #include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/log.hpp"
 #include "anklet/metrics/core/status.hpp"
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
+#include "anklet/metrics/http/response.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/render/common.hpp"
@@ -57,15 +59,9 @@ namespace anklet::metrics {
 
 // ---- serving -------------------------------------------------------------------------
 
-/// An HTTP answer, independent of any server.
-struct aggregator_response {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::string allow;  ///< set for 405
-  /// Seconds since the read this answer was made from (the Age header), when it was.
-  std::optional<std::int64_t> age_seconds;
-};
+/// An answer of aggregator::respond(): the HTTP layer's response, whose age_seconds (the Age
+/// header) is the time since the read the answer was made from, when it was.
+using aggregator_response = http::response;
 
 /// The aggregator: a Redis client, a refresh period and the routes in docs/metrics.md.
 struct aggregator_options {
@@ -79,9 +75,10 @@ struct aggregator_options {
   std::chrono::milliseconds refresh{0};
   /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
   prometheus_options prometheus{};
-  /// Where the background reader reports a failed read and the keys it skipped (at most
-  /// max_logged_skips lines a minute, then a count); nothing when empty.
-  std::function<void(std::string_view)> log;
+  /// Where the background reader reports a failed read (error) and the keys it skipped or
+  /// a SCAN cut short (warning; at most max_logged_skips lines a minute, then a count);
+  /// nothing when empty.
+  log_sink log;
   std::size_t max_logged_skips = 20;
 };
 
@@ -271,8 +268,8 @@ class aggregator {
     r.body += tail;
   }
 
-  void log(const std::string& line) const {
-    if (opt_.log) opt_.log(line);
+  void log(log_level level, const std::string& line) const {
+    if (opt_.log) opt_.log(level, line);
   }
 
   // Skipped keys, rate-limited: at most max_logged_skips lines a minute, then one count.
@@ -286,13 +283,13 @@ class aggregator {
     std::size_t shown = 0;
     for (const auto& k : f.skipped_keys) {
       if (logged_ >= opt_.max_logged_skips) break;
-      log("skipped key " + (k.key.empty() ? std::string("(name not kept)") : k.key) + " (" +
+      log(log_level::warning, "skipped key " + (k.key.empty() ? std::string("(name not kept)") : k.key) + " (" +
           std::string(to_string(k.reason)) + "): " + k.detail);
       ++logged_;
       ++shown;
     }
     if (shown < f.skipped_total()) {
-      log(std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see aggregator_skipped_keys)");
+      log(log_level::warning, std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see aggregator_skipped_keys)");
     }
   }
 
@@ -303,7 +300,7 @@ class aggregator {
       auto r = read_into(next->read, stop);
       if (stop.stop_requested()) break;
       if (!r) {
-        log("cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
+        log(log_level::error, "cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
         std::lock_guard lock(view_mutex_);
         last_failure_ = "cannot read the fleet from Redis: " + r.error().to_string();
       } else {
@@ -312,7 +309,7 @@ class aggregator {
         }
         next->read_at = clock::now();
         log_skips(next->read);
-        if (!next->read.scan_cut.empty()) log("SCAN ended early: " + next->read.scan_cut);
+        if (!next->read.scan_cut.empty()) log(log_level::warning, "SCAN ended early: " + next->read.scan_cut);
         std::lock_guard lock(view_mutex_);
         view_ = std::move(next);
         ++reads_;

@@ -1,6 +1,6 @@
-// anklet::metrics aggregator over HTTP: the responder of "anklet/metrics/http/metrics_routes.hpp" with
-// every route answered by an aggregator (docs/metrics.md: /metrics/v1 and /metrics/v2 in json and
-// prometheus, /healthcheck, /metrics 501).
+// anklet::metrics aggregator over HTTP: the fleet routes as a router over the server of
+// "anklet/metrics/http/server.hpp", a peer of the exporter's metrics routes (docs/metrics.md:
+// /metrics/v1 and /metrics/v2 in json and prometheus, /healthcheck, /metrics 501).
 //
 // Example:
 //   namespace am = anklet::metrics;
@@ -26,29 +26,49 @@
 #include <utility>
 
 #include "anklet/metrics/fleet/aggregator.hpp"
-#include "anklet/metrics/http/metrics_routes.hpp"
+#include "anklet/metrics/http/options.hpp"
+#include "anklet/metrics/http/response.hpp"
+#include "anklet/metrics/http/router.hpp"
+#include "anklet/metrics/http/server.hpp"
 
 namespace anklet::metrics {
 
-/// A server_options::handler that answers every request from `agg`, which must outlive it.
+/// The aggregator's routes: every request, once authorized (/healthcheck as
+/// server_options say), is answered by aggregator::respond(). `agg` must outlive it.
+class fleet_router {
+ public:
+  explicit fleet_router(aggregator& agg) noexcept : agg_(&agg) {}
+
+  void route(const http::routed_request& req, http::response& out) {
+    if (!req.authorized()) return req.auth.deny(out);
+    http::answer_with(req, out, [this](std::string_view method, std::string_view path, std::string_view query) {
+      return agg_->respond(method, path, query);
+    });
+  }
+
+ private:
+  aggregator* agg_;
+};
+
+static_assert(http::router<fleet_router>);
+
+/// A server_options::handler that answers every request from `agg`, which must outlive it
+/// (for a server that has routes of its own; aggregator_server needs none).
 [[nodiscard]] inline http::request_handler aggregator_routes(aggregator& agg) {
   return [&agg](std::string_view method, std::string_view path,
                 std::string_view query) -> std::optional<http::handler_response> {
-    auto r = agg.respond(method, path, query);
-    std::string headers = r.age_seconds ? "Age: " + std::to_string(*r.age_seconds) + "\r\n" : std::string();
-    return http::handler_response{r.status, std::move(r.content_type), std::move(r.body), std::move(r.allow),
-                                  std::move(headers)};
+    return agg.respond(method, path, query);
   };
 }
 
 /// The HTTP side of an aggregator. Not copyable; the aggregator must outlive it.
 class aggregator_server {
  public:
-  /// `options.handler` is replaced by the aggregator's routes; the rest (address, port,
-  /// limits, auth) applies as for the exporter's server.
-  aggregator_server(aggregator& agg, http::server_options options) : server_(unused_, with_routes(agg, std::move(options))) {}
+  /// `options.handler` is not used: the aggregator answers every route; the rest (address,
+  /// port, limits, auth, log) applies as for the exporter's server.
+  aggregator_server(aggregator& agg, http::server_options options) : server_(std::move(options), agg) {}
 
-  /// Binds and starts serving; throws http::server_error (see server.hpp).
+  /// Binds and starts serving; throws http::server_error (see http/options.hpp).
   void start() { server_.start(); }
   /// Stops serving; idempotent.
   void stop() { server_.stop(); }
@@ -56,18 +76,11 @@ class aggregator_server {
   [[nodiscard]] std::uint16_t port() const { return server_.port(); }
   /// The bound address as text, e.g. "127.0.0.1" or "::".
   [[nodiscard]] const std::string& bound_address() const { return server_.bound_address(); }
+  /// Connection and request counters.
+  [[nodiscard]] http::server_stats stats() const { return server_.stats(); }
 
  private:
-  static http::server_options with_routes(aggregator& agg, http::server_options o) {
-    o.handler = aggregator_routes(agg);
-    o.cache_bodies = false;
-    return o;
-  }
-
-  // The responder needs a snapshot source; the aggregator answers every route, so this
-  // one is never read.
-  http::published_snapshot unused_;
-  http::server<http::published_snapshot> server_;
+  http::router_server<fleet_router> server_;
 };
 
 }  // namespace anklet::metrics

@@ -1,6 +1,17 @@
-// anklet::metrics HTTP exporter: the responder of "anklet/metrics/http/server.hpp" wired
-// to the library's renderers (Prometheus 0.0.4, JSON, Go Anklet's text) and, optionally,
-// to a host metrics source refreshed on scrapes.
+// anklet::metrics HTTP exporter: the metrics routes (/metrics/v1 in Prometheus 0.0.4, JSON
+// and Go Anklet's text, /healthcheck, /metrics 501; docs/http.md) as a router over the
+// server of "anklet/metrics/http/server.hpp", with the library's renderers and, optionally,
+// a host metrics source refreshed on scrapes.
+//
+// What is served comes from three compile-time parts:
+//  - a snapshot source: the store (anything with generation() and snapshot_into()),
+//  - a renderer: turns a snapshot into the body of one format (standard_renderer below),
+//  - optionally a host refresher: a callable that refreshes host figures in the store,
+//    run on a scrape at most once per host_refresh_interval; it may return bool, false
+//    meaning it declined and nothing changed.
+// A scrape takes a snapshot under the store's shared lock, releases it, renders, and only
+// then writes; no lock is held while a socket is written. Rendered bodies are cached per
+// format while neither the store's generation nor the host refresh epoch changed.
 //
 // Example:
 //   #include "anklet/metrics/host/platform.hpp"
@@ -15,24 +26,233 @@
 //   srv.start();  // serves /metrics/v1?format=prometheus|json|anklet until srv.stop()
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <functional>
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/http/server.hpp"
 #include "anklet/metrics/render/anklet_text.hpp"
+#include "anklet/metrics/render/format.hpp"
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/transport.hpp"
 
 namespace anklet::metrics::http {
+
+using metrics::all_formats;
+using metrics::metrics_format;
+using metrics::parse_format;
+using metrics::to_string;
+
+/// Where snapshots come from: a store, or a published_snapshot.
+template <class S>
+concept snapshot_source = requires(const S& s, metrics_snapshot& out) {
+  { s.generation() } -> std::convertible_to<std::uint64_t>;
+  { s.snapshot_into(out) } -> std::convertible_to<std::uint64_t>;
+};
+
+/// Renders a snapshot into the body of one format (appending to `out`) and names its
+/// Content-Type. Called on the server's thread only, with no lock held.
+template <class R>
+concept snapshot_renderer = requires(R& r, metrics_format f, const metrics_snapshot& s, fmt::memory_buffer& out) {
+  r.render(f, s, out);
+  { r.content_type(f) } -> std::convertible_to<std::string_view>;
+};
+
+/// The host refresher of servers that have none.
+struct no_host_refresh {
+  void operator()() const noexcept {}
+};
+
+/// Latest snapshot pushed by publish(); a snapshot_source for servers that are fed by an
+/// exporter instead of reading a store themselves. Thread-safe.
+class published_snapshot {
+ public:
+  void publish(const metrics_snapshot& snap) {
+    std::lock_guard lock(mutex_);
+    snap_ = snap;
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  [[nodiscard]] std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+  std::uint64_t snapshot_into(metrics_snapshot& out) const {
+    std::lock_guard lock(mutex_);
+    out = snap_;
+    return generation_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  metrics_snapshot snap_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+/// The exporter's routes over a snapshot source: server_options::handler first (behind
+/// authorization), then /metrics/v1, /metrics and /healthcheck. Runs on the server thread.
+template <snapshot_source Source, snapshot_renderer Renderer, std::invocable<> HostRefresh = no_host_refresh>
+class metrics_routes {
+ public:
+  metrics_routes(Source& source, const server_options& options, Renderer renderer, HostRefresh host_refresh)
+      : source_(source),
+        renderer_(std::move(renderer)),
+        host_refresh_(std::move(host_refresh)),
+        handler_(options.handler),
+        host_refresh_interval_(options.host_refresh_interval),
+        cache_bodies_(options.cache_bodies) {}
+
+  void route(const routed_request& req, response& out) {
+    // A handler may answer any path, so it is guarded before it runs; the built-in routes
+    // answer 404 and 405 before asking for credentials, as Go Anklet does.
+    const bool guarded = static_cast<bool>(handler_);
+    if (guarded) {
+      if (!req.authorized()) return req.auth.deny(out);
+      if (answer_with(req, out, handler_)) return;
+    }
+    const bool health = req.path == "/healthcheck";
+    const bool v1 = req.path == "/metrics/v1";
+    if (!health && !v1 && req.path != "/metrics") return out.text(404, "404 page not found\n");
+    if (req.method != "GET" && req.method != "HEAD") {
+      out.text(405, "method not allowed; use GET or HEAD\n");
+      out.allow = "GET, HEAD";
+      return;
+    }
+    if (!guarded && !req.authorized()) return req.auth.deny(out);
+    if (health) return out.text(200, "ok");
+    if (!v1) return out.text(501, "please use /metrics/v1");
+    serve_metrics(req, out);
+  }
+
+  void add_stats(server_stats& s) const noexcept {
+    s.renders = renders_.load(std::memory_order_relaxed);
+    s.host_refreshes = refreshes_.load(std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] Source& source() noexcept { return source_; }
+
+ private:
+  struct cache_entry {
+    std::shared_ptr<shared_body> body;
+    std::uint64_t generation = 0;
+    std::uint64_t host_epoch = 0;
+  };
+
+  void serve_metrics(const routed_request& req, response& out) {
+    // Lenient as Go: a malformed escape in another parameter does not fail the request.
+    std::optional<metrics_format> format;
+    if (const auto value = query_value(req.query, "format")) format = parse_format(*value);
+    if (!format) {
+      return out.text(400, "missing or unsupported format; supported: format=prometheus, format=json, format=anklet\n");
+    }
+    try {
+      out.shared = render(*format, req);
+    } catch (const std::exception& e) {
+      req.report(log_level::error, std::string("rendering failed: ") + e.what());
+      return out.text(500, "rendering failed\n");
+    }
+    out.content_type.assign(renderer_.content_type(*format));
+  }
+
+  void maybe_refresh_host(const routed_request& req) {
+    if constexpr (!std::is_same_v<HostRefresh, no_host_refresh>) {
+      if (refreshed_once_ && host_refresh_interval_.count() > 0 && req.now - last_refresh_ < host_refresh_interval_) {
+        return;
+      }
+      refreshed_once_ = true;
+      last_refresh_ = req.now;
+      bool refreshed = true;
+      try {
+        // A refresher returning bool may decline (e.g. one rate-limited across servers);
+        // then the cached bodies stay valid.
+        if constexpr (std::is_same_v<std::invoke_result_t<HostRefresh&>, bool>) {
+          refreshed = host_refresh_();
+        } else {
+          host_refresh_();
+        }
+      } catch (const std::exception& e) {
+        req.report(log_level::error, std::string("host metrics refresh failed: ") + e.what());
+      }
+      if (!refreshed) return;
+      ++host_epoch_;
+      refreshes_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  std::shared_ptr<const shared_body> render(metrics_format f, const routed_request& req) {
+    maybe_refresh_host(req);
+    auto& entry = cache_[static_cast<std::size_t>(f)];
+    if (cache_bodies_ && entry.body && entry.generation == source_.generation() && entry.host_epoch == host_epoch_) {
+      return entry.body;
+    }
+    const auto generation = source_.snapshot_into(snapshot_);  // the only time the store is locked
+    // Connections may still be sending the previous body; then it stays theirs.
+    if (!entry.body || entry.body.use_count() > 1) entry.body = std::make_shared<shared_body>();
+    entry.body->bytes.clear();
+    try {
+      renderer_.render(f, snapshot_, entry.body->bytes);
+    } catch (...) {
+      entry.body.reset();  // never serve a half-rendered body from the cache
+      throw;
+    }
+    entry.generation = generation;
+    entry.host_epoch = host_epoch_;
+    renders_.fetch_add(1, std::memory_order_relaxed);
+    return entry.body;
+  }
+
+  Source& source_;
+  Renderer renderer_;
+  HostRefresh host_refresh_;
+  request_handler handler_;
+  std::chrono::milliseconds host_refresh_interval_;
+  bool cache_bodies_;
+
+  metrics_snapshot snapshot_;
+  std::array<cache_entry, all_formats.size()> cache_{};
+  std::uint64_t host_epoch_ = 0;
+  std::chrono::steady_clock::time_point last_refresh_{};
+  bool refreshed_once_ = false;
+  std::atomic<std::uint64_t> renders_{0};
+  std::atomic<std::uint64_t> refreshes_{0};
+};
+
+/// The exporter's HTTP server: the metrics routes over `Source`, which must outlive it.
+///
+/// As a transport (publish(snapshot)), a pull server needs nothing pushed: when its source
+/// is a store, publish() is accepted and ignored, because every scrape reads the store
+/// itself and is never older than a pushed copy; when its source is a published_snapshot,
+/// publish() replaces what is served.
+template <snapshot_source Source, snapshot_renderer Renderer, std::invocable<> HostRefresh = no_host_refresh>
+class basic_server : public router_server<metrics_routes<Source, Renderer, HostRefresh>> {
+ public:
+  explicit basic_server(Source& source, server_options options = {}, Renderer renderer = {},
+                        HostRefresh host_refresh = {})
+      : router_server<metrics_routes<Source, Renderer, HostRefresh>>(options, source, options, std::move(renderer),
+                                                                     std::move(host_refresh)) {}
+
+  /// Transport hook; see the class comment.
+  void publish(const metrics_snapshot& snap) {
+    if constexpr (requires(Source& s) { s.publish(snap); }) {
+      this->router().source().publish(snap);
+    }
+  }
+};
 
 /// Content-Type of format=anklet: Go Anklet's text, which is not Prometheus exposition.
 inline constexpr std::string_view anklet_text_content_type = "text/plain; charset=utf-8";

@@ -550,7 +550,7 @@ TEST_CASE("a SCAN that never ends ends the read with what it found: page limit, 
   SUBCASE("a stop request ends the SCAN at once") {
     auto fake = scan_fake([](int page) { return scan_reply(static_cast<std::uint64_t>(page) + 1, {"anklet/metrics/A"}); });
     redis::client c(fault_test::client_opts(fake.port()));
-    std::stop_source stop;
+    anklet::metrics::stop_source stop;
     stop.request_stop();
     fleet f;
     REQUIRE(read_fleet(c, f, {}, stop.get_token()));

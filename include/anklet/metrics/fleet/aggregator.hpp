@@ -34,7 +34,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <stop_token>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -45,6 +44,7 @@
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/core/log.hpp"
 #include "anklet/metrics/core/status.hpp"
+#include "anklet/metrics/core/stop.hpp"
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
@@ -106,11 +106,20 @@ class aggregator {
     std::lock_guard lock(mutex_);
     if (reader_.joinable()) return;
     background_ = true;
-    reader_ = std::jthread([this](std::stop_token st) { background(std::move(st)); });
+    {
+      std::lock_guard wake(wake_mutex_);
+      stop_ = stop_source();
+    }
+    reader_ = std::thread([this, token = stop_.get_token()] { background(token); });
   }
   /// Stops the background reader (ending a read in progress at its next SCAN page); idempotent.
   void stop() {
-    reader_.request_stop();
+    {
+      // Under the wake mutex, so that the reader cannot miss the notification between
+      // its check and its wait.
+      std::lock_guard lock(wake_mutex_);
+      stop_.request_stop();
+    }
     wake_.notify_all();
     if (reader_.joinable()) reader_.join();
   }
@@ -199,7 +208,7 @@ class aggregator {
     return body;
   }
 
-  redis::result<void> read_into(fleet& f, std::stop_token stop = {}) {
+  redis::result<void> read_into(fleet& f, stop_token stop = {}) {
     auto r = cluster_ ? read_fleet(*cluster_, f, opt_.read, std::move(stop))
                       : read_fleet(client_, f, opt_.read, std::move(stop));
     if (!r) return r;
@@ -293,7 +302,7 @@ class aggregator {
     }
   }
 
-  void background(std::stop_token stop) {
+  void background(stop_token stop) {
     const auto pause = std::max<std::chrono::milliseconds>(opt_.refresh, std::chrono::milliseconds(100));
     while (!stop.stop_requested()) {
       auto next = std::make_shared<view>();
@@ -315,7 +324,7 @@ class aggregator {
         ++reads_;
       }
       std::unique_lock lock(wake_mutex_);
-      wake_.wait_for(lock, stop, pause, [] { return false; });
+      wake_.wait_for(lock, pause, [&stop] { return stop.stop_requested(); });
     }
   }
 
@@ -335,8 +344,10 @@ class aggregator {
   clock::time_point log_window_{};
   std::size_t logged_ = 0;
   std::mutex wake_mutex_;
-  std::condition_variable_any wake_;
-  std::jthread reader_;
+  std::condition_variable wake_;
+  // std::thread and our stop_source, not std::jthread: Apple's libc++ has no <stop_token>.
+  stop_source stop_;
+  std::thread reader_;
 };
 
 }  // namespace anklet::metrics

@@ -17,16 +17,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <stop_token>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/core/stop.hpp"
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
+#include "anklet/metrics/redis/keys.hpp"
 #include "anklet/metrics/render/escape.hpp"
 #include "anklet/metrics/render/time.hpp"
 
@@ -37,7 +38,7 @@ namespace anklet::metrics {
 /// that reaches a whole-read bound serves what it has read.
 struct fleet_read_options {
   /// SCAN pattern; Go Anklet hosts and ours write under anklet/metrics/.
-  std::string match = "anklet/metrics/*";
+  std::string match = std::string(redis::metrics_key_pattern);
   /// SCAN COUNT: large, so that a fleet of thousands takes a few round trips (Go uses 10).
   std::uint64_t scan_count = 10000;
   /// Keys per MGET; the MGETs of one read go out in one pipelined write.
@@ -175,7 +176,7 @@ class scoped_limits {
 class fleet_scan {
  public:
   fleet_scan(const fleet_read_options& opt, fleet& out, std::chrono::steady_clock::time_point deadline,
-             std::stop_token stop)
+             stop_token stop)
       : opt_(opt), out_(out), deadline_(deadline), stop_(std::move(stop)) {}
 
   // Calls on_key(std::string&&) per key; the error is the node's, when it failed.
@@ -230,7 +231,7 @@ class fleet_scan {
   const fleet_read_options& opt_;
   fleet& out_;
   std::chrono::steady_clock::time_point deadline_;
-  std::stop_token stop_;
+  stop_token stop_;
   std::size_t pages_ = 0;
   std::size_t keys_ = 0;
   std::size_t key_bytes_ = 0;
@@ -326,7 +327,7 @@ inline bool add_host(fleet& out, std::string_view key, std::string_view value, c
 /// Reads every matching key into `out` (see the file comment). On failure `out` holds no
 /// hosts and the error says what went wrong. `stop` ends the SCAN early, as its bounds do.
 inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {},
-                                      std::stop_token stop = {}) {
+                                      stop_token stop = {}) {
   using clock = std::chrono::steady_clock;
   detail::start_read(out);
   std::size_t used = 0;  // hosts [0, used) hold this read's reports; the rest keep storage
@@ -392,7 +393,7 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
 /// moved between SCAN and GET (MOVED or ASK) is read again through the cluster's routing.
 /// The limits and the outcome are those of the single-node read_fleet.
 inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {},
-                                      std::stop_token stop = {}) {
+                                      stop_token stop = {}) {
   using clock = std::chrono::steady_clock;
   detail::start_read(out);
   auto fail = [&](redis::error e) -> redis::result<void> {

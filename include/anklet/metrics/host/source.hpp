@@ -1,5 +1,5 @@
 // anklet::metrics host metrics: where the 11 host_* figures come from, behind a concept so
-// that the Linux reader (host_linux.hpp), a later macOS reader and test fakes are
+// that the Linux reader (host/linux.hpp), the macOS reader and test fakes are
 // interchangeable. Sampling may read files; do it with no store lock held, then hand the
 // values to the store (refresh_host_metrics does exactly that).
 //

@@ -26,4 +26,18 @@ enum class log_level : std::uint8_t { debug, info, warning, error };
 /// did the work. It must not throw (what it throws is dropped).
 using log_sink = std::function<void(log_level, std::string_view)>;
 
+namespace detail {
+
+// Hands a line to `sink`, if any: a throwing sink must not take a server loop, a writer or
+// a background reader down with it.
+inline void emit(const log_sink& sink, log_level level, std::string_view line) noexcept {
+  if (!sink) return;
+  try {
+    sink(level, line);
+  } catch (...) {
+  }
+}
+
+}  // namespace detail
+
 }  // namespace anklet::metrics

@@ -277,9 +277,8 @@ class aggregator {
     r.body += tail;
   }
 
-  void log(log_level level, const std::string& line) const {
-    if (opt_.log) opt_.log(level, line);
-  }
+  // Runs on the background reader too, where a throwing sink would end the process.
+  void log(log_level level, const std::string& line) const { metrics::detail::emit(opt_.log, level, line); }
 
   // Skipped keys, rate-limited: at most max_logged_skips lines a minute, then one count.
   void log_skips(const fleet& f) {

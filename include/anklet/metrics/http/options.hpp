@@ -152,16 +152,4 @@ struct server_stats {
   std::size_t open_connections = 0;
 };
 
-namespace detail {
-
-// Hands a line to `sink`, if any; a throwing sink must not take the server down.
-inline void emit(const log_sink& sink, log_level level, std::string_view line) noexcept {
-  if (!sink) return;
-  try {
-    sink(level, line);
-  } catch (...) {
-  }
-}
-
-}  // namespace detail
 }  // namespace anklet::metrics::http

@@ -31,7 +31,7 @@ struct routed_request {
   /// Whether the request may pass (credentials, or an open /healthcheck); ask once.
   [[nodiscard]] bool authorized() const noexcept { return auth.allows(raw, path); }
   /// Logs a line through server_options::log.
-  void report(log_level level, std::string_view line) const noexcept { detail::emit(log, level, line); }
+  void report(log_level level, std::string_view line) const noexcept { metrics::detail::emit(log, level, line); }
 };
 
 /// Answers requests: route(req, out) fills `out`, which starts as an empty 200. A router may

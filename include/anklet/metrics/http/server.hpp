@@ -155,7 +155,7 @@ class router_server {
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
       "Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections";
 
-  void report(log_level level, std::string_view what) const noexcept { detail::emit(options_.log, level, what); }
+  void report(log_level level, std::string_view what) const noexcept { metrics::detail::emit(options_.log, level, what); }
 
   void prepare_auth() {
     auth_ = authenticator(options_.basic_user, options_.basic_password, options_.bearer_token, options_.auth_realm,

@@ -249,12 +249,7 @@ class writer {
       std::lock_guard lock(state_mutex_);
       f = log_;
     }
-    if (!f) return;
-    try {
-      f(level, line);
-    } catch (...) {
-      // A failing logger must not take the export down with it.
-    }
+    metrics::detail::emit(f, level, line);
   }
 
   void record(const std::string& key, const std::optional<redis::error>& e) {

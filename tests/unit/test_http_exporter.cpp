@@ -20,12 +20,14 @@ server_options local_options() {
 }  // namespace
 
 TEST_CASE("each format is the renderer's output with its content type") {
-  store s;
+  // A clock that stands still: the served body and the one rendered here share last_update.
+  using still_store = basic_store<shared_mutex_lock, manual_clock>;
+  still_store s{manual_clock{time_point::from_unix(1736328615, 0)}};
   auto h = s.add_handler({"RUNNER1", "github", "MyOrg", "repo"});
   s.add_receiver({"RECV", "github_receiver", "MyOrg", ""});
   h.set_status(plugin_status::in_progress);
   h.finish_run(run_outcome::failed, "https://example.org/run/1");
-  basic_server<store, standard_renderer> srv(s, local_options(), standard_renderer{time_zone::utc});
+  basic_server<still_store, standard_renderer> srv(s, local_options(), standard_renderer{time_zone::utc});
   srv.start();
 
   auto r = test_http::get(srv.port(), "/metrics/v1?format=prometheus");

@@ -7,7 +7,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -238,6 +240,69 @@ class scripted_redis {
   std::atomic<int> answered_{0};
   std::vector<int> clients_;
   std::thread thread_;
+};
+
+// A scripted_redis in a child process, for tests that measure this process's memory: what
+// the fake allocates to answer (120 MB SCAN pages, say) is then not counted as ours. The
+// child is stopped by its PID when this object goes, whatever the test did.
+class forked_scripted_redis {
+ public:
+  explicit forked_scripted_redis(scripted_redis::responder respond) {
+    int port_pipe[2];
+    int stop_pipe[2];
+    if (::pipe2(port_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    if (::pipe2(stop_pipe, O_CLOEXEC) != 0) {
+      ::close(port_pipe[0]);
+      ::close(port_pipe[1]);
+      throw std::runtime_error("pipe2 failed");
+    }
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::close(port_pipe[0]);
+      ::close(stop_pipe[1]);
+      int port = 0;
+      try {
+        scripted_redis fake(0, std::move(respond));
+        port = fake.port();
+        (void)!::write(port_pipe[1], &port, sizeof port);
+        char c;
+        while (::read(stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
+        }
+      } catch (...) {
+        (void)!::write(port_pipe[1], &port, sizeof port);
+      }
+      ::_exit(0);  // no destructors, atexit handlers or leak checks of the parent's state
+    }
+    ::close(port_pipe[1]);
+    ::close(stop_pipe[0]);
+    stop_fd_ = stop_pipe[1];
+    const auto n = ::read(port_pipe[0], &port_, sizeof port_);
+    ::close(port_pipe[0]);
+    if (n != static_cast<ssize_t>(sizeof port_) || port_ == 0) {
+      stop();
+      throw std::runtime_error("the forked fake Redis did not start");
+    }
+  }
+  forked_scripted_redis(const forked_scripted_redis&) = delete;
+  forked_scripted_redis& operator=(const forked_scripted_redis&) = delete;
+  ~forked_scripted_redis() { stop(); }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  void stop() {
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+    stop_fd_ = -1;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    pid_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  int stop_fd_ = -1;
+  int port_ = 0;
 };
 
 // A stand-in for Redis on a given port that answers every command with -ERR.

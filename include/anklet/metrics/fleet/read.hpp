@@ -257,17 +257,18 @@ inline void as_rendered(reported_plugin& p) {
 
 // Reads one payload into `host`; false (and the skip counted) when it is left out.
 inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_view key, std::string_view value,
-                         fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+                         fleet_host& host, std::chrono::steady_clock::duration& parsing) {
   if (out.value_bytes + value.size() > opt.max_read_bytes) {
     note_skip(out, key, skip_reason::over_budget, "read over max_read_bytes (" + std::to_string(opt.max_read_bytes) + ")");
     return false;
   }
   const auto p0 = std::chrono::steady_clock::now();
-  const bool ok = read_payload(value, host.report, opt.limits, &perr);
+  const auto read = read_payload(value, host.report, opt.limits);
   parsing += std::chrono::steady_clock::now() - p0;
-  if (!ok) {
-    note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
-              perr.message + " at byte " + std::to_string(perr.offset));
+  if (!read) {
+    const auto& e = read.error();
+    note_skip(out, key, e.code == errc::limit ? skip_reason::over_limits : skip_reason::malformed,
+              e.message + " at byte " + std::to_string(e.offset));
     return false;
   }
   if (opt.max_age.count() > 0) {
@@ -289,7 +290,7 @@ inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_
 
 // Reads one value of an MGET or GET reply into `host`, as take_payload.
 inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_view key, const redis::reply& v,
-                       fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+                       fleet_host& host, std::chrono::steady_clock::duration& parsing) {
   if (v.type != redis::reply_type::bulk_string) {
     note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
     return false;
@@ -305,7 +306,7 @@ inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_vi
     }
     return false;
   }
-  return take_payload(out, opt, key, v.str, host, perr, parsing);
+  return take_payload(out, opt, key, v.str, host, parsing);
 }
 }  // namespace detail
 
@@ -313,13 +314,12 @@ inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_vi
 /// false, and the skip counted, when the payload is left out. For fleets from elsewhere.
 inline bool add_host(fleet& out, std::string_view key, std::string_view value, const fleet_read_options& opt = {}) {
   fleet_host h;
-  payload_error perr;
   std::chrono::steady_clock::duration parsing{0};
   if (value.size() > opt.limits.max_bytes) {
     detail::note_skip(out, key, skip_reason::too_large, "value of " + std::to_string(value.size()) + " bytes");
     return false;
   }
-  if (!detail::take_payload(out, opt, key, value, h, perr, parsing)) return false;
+  if (!detail::take_payload(out, opt, key, value, h, parsing)) return false;
   out.hosts.push_back(std::move(h));
   return true;
 }
@@ -357,7 +357,6 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
   if (out.hosts.size() < keys.size()) out.hosts.resize(keys.size());
   std::optional<redis::error> batch_error;
   clock::duration parsing{0};
-  payload_error perr;
   auto on_reply = [&](std::size_t index, redis::reply&& r) {
     if (batch_error) return;
     const std::size_t first = index * batch;
@@ -372,7 +371,7 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
     }
     for (std::size_t j = 0; j < count; ++j) {
       const std::string& key = keys[first + j];
-      if (detail::take_value(out, opt, key, r.elements[j], out.hosts[used], perr, parsing)) ++used;
+      if (detail::take_value(out, opt, key, r.elements[j], out.hosts[used], parsing)) ++used;
     }
   };
   if (!p.empty()) {
@@ -431,9 +430,8 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
   std::vector<char> ok(keys.size(), 0);
   std::vector<std::size_t> moved;
   clock::duration parsing{0};
-  payload_error perr;
   auto take = [&](std::size_t i, redis::reply& v) {
-    if (detail::take_value(out, opt, keys[i].key, v, out.hosts[i], perr, parsing)) ok[i] = 1;
+    if (detail::take_value(out, opt, keys[i].key, v, out.hosts[i], parsing)) ok[i] = 1;
   };
   for (std::size_t n = 0; n < masters.size(); ++n) {
     std::vector<std::size_t> mine;

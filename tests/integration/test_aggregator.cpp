@@ -29,6 +29,7 @@
 #include "redis_fault_tools.hpp"
 #include "strict_json.hpp"
 #include "redis_test_server.hpp"
+#include "sanitizers.hpp"
 
 using namespace anklet::metrics;
 using namespace std::chrono_literals;
@@ -873,8 +874,8 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
   fault_test::record("slow_endless_scan", "healthcheck_p99_ms", p99_ms(health_ms));
   fault_test::record("slow_endless_scan", "scrape_p99_ms", p99_ms(scrape_ms));
   fault_test::record("slow_endless_scan", "scrapes", static_cast<double>(scrape_ms.size()));
-  CHECK(p99_ms(health_ms) < 100);
-  CHECK(p99_ms(scrape_ms) < 100);
+  CHECK(p99_ms(health_ms) < 100 * anklet_test::sanitizer_slowdown);
+  CHECK(p99_ms(scrape_ms) < 100 * anklet_test::sanitizer_slowdown);
   const auto t_stop = std::chrono::steady_clock::now();
   server.stop();
   agg.stop();  // ends the read in progress at its next page
@@ -885,7 +886,7 @@ TEST_CASE("an answer after a handler slower than the write timeout is sent whole
   auto fake = scan_fake([](int page) {
     std::this_thread::sleep_for(300ms);
     std::vector<std::string> keys;
-    for (int i = 0; i < 2000; ++i) keys.push_back("anklet/metrics/h" + std::to_string(page * 2000 + i));
+    for (int i = 0; i < 400; ++i) keys.push_back("anklet/metrics/h" + std::to_string(page * 400 + i));
     return scan_reply(page < 2 ? static_cast<std::uint64_t>(page) + 1 : 0, keys);
   });
   auto o = fake_options(fake);
@@ -901,9 +902,9 @@ TEST_CASE("an answer after a handler slower than the write timeout is sent whole
   auto r = test_http::get(server.port(), "/metrics/v2?format=prometheus");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(r->body.size() > (8u << 20));
+  CHECK(r->body.size() > (1u << 20));  // many times the 64 KiB socket buffer: many sends after the deadline's start
   CHECK(r->header("content-length") == std::to_string(r->body.size()));
-  CHECK(r->body.find("aggregator_hosts 6000\n") != std::string::npos);
+  CHECK(r->body.find("aggregator_hosts 1200\n") != std::string::npos);
   fault_test::record("slow_read_answer", "body_bytes", static_cast<double>(r->body.size()));
   server.stop();
 }

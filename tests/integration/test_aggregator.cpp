@@ -503,7 +503,7 @@ TEST_CASE("one value over the per-value limit is skipped and counted; every othe
   REQUIRE(c.set("anklet/metrics/d-many", many + "]}"));
   REQUIRE(c.set("anklet/metrics/e-long", R"({"plugins":[{"Name":")" + std::string(5000, 'n') + R"("}]})"));
   auto o = options_for(srv);
-  o.client.read_timeout = 5s;
+  o.client.read_timeout = 5s * anklet_test::sanitizer_slowdown;
   o.read.limits.max_plugins = 16;
   o.read.limits.max_string_bytes = 4096;
   o.refresh = 1h;
@@ -518,7 +518,7 @@ TEST_CASE("one value over the per-value limit is skipped and counted; every othe
   CHECK(j[1]["custom_name"] == "C");
   fault_test::record("one_65mib_value", "rss_growth_mib", static_cast<double>(rss_growth));
   fault_test::record("one_65mib_value", "hosts_served", static_cast<double>(j.size()));
-  CHECK(rss_growth < 32);  // the 65 MiB were never held
+  if (anklet_test::rss_is_measured) CHECK(rss_growth < 32);  // the 65 MiB were never held
   auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
   CHECK(prom.body.find("aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
   CHECK(prom.body.find("aggregator_skipped_keys{reason=\"key_too_long\"} 1\n") != std::string::npos);
@@ -538,7 +538,7 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
   for (int i = 0; i < 70; ++i) REQUIRE(c.set("anklet/metrics/junk" + std::to_string(100 + i), junk));
   auto o = options_for(srv);
   o.read.mget_batch = 1000;
-  o.client.read_timeout = 10s;
+  o.client.read_timeout = 10s * anklet_test::sanitizer_slowdown;
   o.refresh = 1h;
   aggregator agg(o);
   const auto answer = answer_and_rss(agg, "/metrics/v2", "format=json");
@@ -555,7 +555,7 @@ TEST_CASE("seventy 4 MiB values in one MGET: what fits the batch budget is read,
   MESSAGE("peak RSS grew by " << rss_growth << " MiB");
   fault_test::record("seventy_4mib_values", "rss_growth_mib", static_cast<double>(rss_growth));
   fault_test::record("seventy_4mib_values", "hosts_served", static_cast<double>(j.size()));
-  CHECK(rss_growth < 160);
+  if (anklet_test::rss_is_measured) CHECK(rss_growth < 160);
 }
 
 namespace {
@@ -663,7 +663,7 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
       return r;
     }));
     auto o = fake_options(fake);
-    o.client.read_timeout = 5s;
+    o.client.read_timeout = 5s * anklet_test::sanitizer_slowdown;
     o.read.max_read_time = 120s;  // a bound of its own, tested elsewhere: not under test here, even on a loaded machine
     aggregator agg(o);
     const auto answer = answer_and_rss(agg, "/metrics/v2", "format=json");
@@ -675,7 +675,7 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
     // The 960 MB of key names read would show here if they were kept.
     MESSAGE("960 MB of key names: peak RSS grew by " << rss_growth << " MiB");
     fault_test::record("long_key_names", "rss_growth_mib", static_cast<double>(rss_growth));
-    CHECK(rss_growth < 32);
+    if (anklet_test::rss_is_measured) CHECK(rss_growth < 32);
     CHECK(agg.with_fleet([](const fleet& f) {
       CAPTURE(f.scan_cut);
       CHECK(f.skipped_count(skip_reason::key_too_long) == 16000);
@@ -747,7 +747,7 @@ TEST_CASE("output is bounded: a payload of long invalid UTF-8 names is skipped, 
   REQUIRE(c.set("anklet/metrics/amplifier", big));
   REQUIRE(c.set("anklet/metrics/good", plugin_payload("GOOD")));
   auto o = options_for(srv);
-  o.client.read_timeout = 5s;
+  o.client.read_timeout = 5s * anklet_test::sanitizer_slowdown;
   o.refresh = 1h;
   aggregator agg(o);
   std::size_t answers = 0;
@@ -836,7 +836,7 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
   auto fake = scan_fake([](int page) {
     std::this_thread::sleep_for(300ms);
     std::vector<std::string> keys;
-    for (int i = 0; i < 200; ++i) keys.push_back("anklet/metrics/h" + std::to_string((page % 7) * 200 + i));
+    for (int i = 0; i < 40; ++i) keys.push_back("anklet/metrics/h" + std::to_string((page % 7) * 40 + i));
     return scan_reply(static_cast<std::uint64_t>(page) + 1, keys);
   });
   auto o = fake_options(fake);
@@ -867,7 +867,7 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
     CHECK(s->status == 200);
     CHECK(s->header("content-length") == std::to_string(s->body.size()));
     CHECK_FALSE(s->header("age").empty());
-    CHECK(s->body.find("aggregator_hosts 1400\n") != std::string::npos);
+    CHECK(s->body.find("aggregator_hosts 280\n") != std::string::npos);
   }
   MESSAGE("during slow endless SCANs: healthcheck p99 " << p99_ms(health_ms) << " ms, scrape p99 " << p99_ms(scrape_ms)
                                                        << " ms over " << scrape_ms.size() << " scrapes");

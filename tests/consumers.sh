@@ -58,6 +58,14 @@ cmake --build "$dir/build" >/dev/null
 "$dir/build/tls_consumer"
 ok "installed, CMake find_package COMPONENTS tls"
 
+# gzip too: only a user who asks for it gets zlib.
+dir=$work/cmake-gzip
+cp -r "$consumers/cmake-gzip" "$dir"
+cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$dir/build" >/dev/null
+"$dir/build/gzip_consumer"
+ok "installed, CMake find_package COMPONENTS gzip"
+
 mkdir -p "$work/copy-in" && cp "$consumers/consumer.cpp" "$work/copy-in/"
 c++ -std=c++20 -I"$root/include" -DFMT_HEADER_ONLY -pthread -o "$work/copy-in/header-only" "$work/copy-in/consumer.cpp"
 "$work/copy-in/header-only"

@@ -4,6 +4,7 @@
 // CMake COMPONENTS gzip); nothing else in the library includes <zlib.h>.
 //
 // Example:
+//   #include "anklet/metrics/http/metrics_routes.hpp"
 //   namespace am = anklet::metrics;
 //   am::store metrics;
 //   am::http::server_options options;

@@ -19,12 +19,14 @@
 #include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/testing.hpp"
+#include "eventually.hpp"
 #include "http_test_client.hpp"
 #include "redis_test_server.hpp"
 
 using namespace anklet::metrics;
 using namespace anklet::metrics::http;
 using namespace std::chrono_literals;
+using anklet_test::eventually;
 
 namespace {
 
@@ -270,16 +272,6 @@ aggregator_options fleet_options(const anklet_test::redis_server& srv) {
   o.client.target = redis::parse_url(srv.url()).value();
   o.gzip = gzip_compression({.level = 1, .min_bytes = 64});
   return o;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto t0 = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - t0 < limit) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
 }
 
 }  // namespace

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
 #include "anklet/metrics/http/gzip.hpp"
@@ -39,20 +38,17 @@ am::metrics_snapshot exporter_snapshot(int plugins) {
   return st.snapshot();
 }
 
+// The fleet as a read of Redis leaves it: hosts sorted by key, their lines rendered.
 am::fleet make_fleet(std::size_t hosts) {
   am::fleet f;
   const auto url_len = bench_fleet::padding_for_2kb();
   for (std::size_t i = 0; i < hosts; ++i) {
     const auto snap = bench_fleet::host_snapshot(i, url_len);
-    am::fleet_host h;
-    h.key = am::redis::metrics_key(snap);
-    const auto json = am::to_json(snap);
-    if (!am::read_payload(json, h.report)) throw std::runtime_error("payload did not parse");
-    h.value_bytes = json.size();
-    f.hosts.push_back(std::move(h));
+    if (!am::add_host(f, am::redis::metrics_key(snap), am::to_json(snap))) throw std::runtime_error("host left out");
   }
   std::sort(f.hosts.begin(), f.hosts.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   f.keys_seen = hosts;
+  am::bound_output(f, {});
   return f;
 }
 

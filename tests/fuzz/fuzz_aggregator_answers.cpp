@@ -4,7 +4,8 @@
 // quotes, newlines, lone surrogates, unknown statuses), so that collisions are found at
 // once rather than by chance. Every answer must hold: Prometheus text the strict reader
 // of the testing kit accepts (no repeated series), exactly one plugin_status at 1 per
-// plugin, and strict JSON (valid UTF-8) without an object that has a key twice.
+// plugin, and strict JSON (valid UTF-8) without an object that has a key twice; answers put
+// together from each host's rendered lines are the bytes written anew.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -97,5 +98,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   out.clear();
   am::format_fleet_json_v2(f, std::back_inserter(out));
   check(anklet_test::strict_json_without_duplicates(out));
+
+  // bound_output rendered each host's lines, which the answers above were put together
+  // from: written anew from the reports, every answer must be the same bytes.
+  am::fleet plain = f;
+  for (auto& h : plain.hosts) h.cache.reset();
+  for (int answer = 0; answer < 3; ++answer) {
+    std::string cached, anew;
+    const auto render = [answer](const am::fleet& fl, std::string& to) {
+      if (answer == 0) am::format_fleet_prometheus(fl, std::back_inserter(to));
+      else if (answer == 1) am::format_fleet_json_v1(fl, std::back_inserter(to));
+      else am::format_fleet_json_v2(fl, std::back_inserter(to));
+    };
+    render(f, cached);
+    render(plain, anew);
+    check(cached == anew);
+  }
   return 0;
 }

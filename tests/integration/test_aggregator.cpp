@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -29,6 +30,7 @@
 #include "redis_fault_tools.hpp"
 #include "strict_json.hpp"
 #include "redis_test_server.hpp"
+#include "sanitizers.hpp"
 
 using namespace anklet::metrics;
 using namespace std::chrono_literals;
@@ -267,6 +269,89 @@ TEST_CASE("a plugin name reported by two hosts: v2 shows both, v1 and Prometheus
   const auto p = run_promtool(prom);
   INFO(p.output);
   CHECK(only_allowed_lints(p.output));
+}
+
+namespace {
+
+// The three answers of a fleet, as the renderers write them.
+std::array<std::string, 3> answers(const fleet& f, const prometheus_options& prom) {
+  std::array<std::string, 3> out;
+  format_fleet_json_v1(f, std::back_inserter(out[0]));
+  format_fleet_json_v2(f, std::back_inserter(out[1]));
+  format_fleet_prometheus(f, std::back_inserter(out[2]), prom);
+  return out;
+}
+
+// The same fleet without the hosts' rendered lines: every answer written anew.
+fleet without_caches(const fleet& f) {
+  fleet plain = f;
+  for (auto& h : plain.hosts) h.cache.reset();
+  return plain;
+}
+
+}  // namespace
+
+TEST_CASE("answers put together from each host's rendered lines are the bytes written anew") {
+  fleet f;
+  REQUIRE(add_host(f, "anklet/metrics/veertuinc/RUNNER1", go_host));
+  REQUIRE(add_host(f, "anklet/metrics/RUNNER2", our_host()));
+  REQUIRE(add_host(f, "anklet/metrics/empty", R"({"last_update":"2025-01-01T00:00:00Z","plugins":[]})"));
+  REQUIRE(add_host(f, "anklet/metrics/zz", R"({"plugins":[{"Name":"Z","PluginName":"github_receiver"},{"Name":"Y","Status":"x\"y"}]})"));
+  for (const bool job_url_label : {false, true}) {
+    CAPTURE(job_url_label);
+    const prometheus_options prom{job_url_label};
+    fleet rendered = f;
+    bound_output(rendered, {}, prom);
+    REQUIRE(rendered.hosts.size() == 4);
+    for (const auto& h : rendered.hosts) CHECK((h.cache && h.cache->rendered));
+    const auto fast = answers(rendered, prom);
+    const auto anew = answers(without_caches(rendered), prom);
+    CHECK(fast[0] == anew[0]);
+    CHECK(fast[1] == anew[1]);
+    CHECK(fast[2] == anew[2]);
+    // Lines rendered for the other job_url setting are not used for this one.
+    const prometheus_options other{!job_url_label};
+    CHECK(answers(rendered, other)[2] == answers(without_caches(rendered), other)[2]);
+  }
+  // Two plugins with one name and owner: the answer is written anew, one series for them.
+  REQUIRE(add_host(f, "anklet/metrics/zz2", R"({"last_update":"2030-01-01T00:00:00Z","plugins":[{"Name":"Z"}]})"));
+  bound_output(f, {});
+  const auto fast = answers(f, {});
+  const auto anew = answers(without_caches(f), {});
+  CHECK(fast == anew);
+  CHECK(anklet::metrics::testing::parse_exposition(fast[2]).families.size() > 0);
+}
+
+TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; a changed one is") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  auto o = options_for(srv);
+  redis::client reader(o.client);
+  fleet first;
+  REQUIRE(read_fleet(reader, first, o.read));
+  bound_output(first, o.read);
+  REQUIRE(first.hosts.size() == 2);
+  const auto before = answers(first, {});
+
+  REQUIRE(c.set("anklet/metrics/RUNNER2", our_host() + " "));  // same report, other bytes
+  fleet second;
+  REQUIRE(read_fleet(reader, second, o.read, {}, &first));
+  bound_output(second, o.read);
+  REQUIRE(second.hosts.size() == 2);
+  // Sorted by key: RUNNER2, then veertuinc/RUNNER1 (unchanged).
+  CHECK(second.hosts[0].cache != first.hosts[0].cache);
+  CHECK(second.hosts[1].cache == first.hosts[1].cache);
+  CHECK(second.hosts[1].report == first.hosts[1].report);
+  CHECK(answers(second, {}) == before);
+  CHECK(answers(second, {}) == answers(without_caches(second), {}));
+
+  // A host that is gone is gone; one that comes back unchanged from two reads ago is parsed.
+  REQUIRE(c.command("DEL", "anklet/metrics/veertuinc/RUNNER1"));
+  fleet third;
+  REQUIRE(read_fleet(reader, third, o.read, {}, &second));
+  CHECK(third.hosts.size() == 1);
+  CHECK(third.hosts[0].cache == second.hosts[0].cache);
 }
 
 TEST_CASE("routes: healthcheck, /metrics 501, bad format 400, 404, 405, HEAD, empty fleet") {
@@ -580,6 +665,7 @@ TEST_CASE("key bytes are bounded: 60 KB key names are dropped as they arrive, ke
     }));
     auto o = fake_options(fake);
     o.client.read_timeout = 5s;
+    o.read.max_read_time = 120s;  // a bound of its own, tested elsewhere: not under test here, even on a loaded machine
     aggregator agg(o);
     const auto answer = answer_and_rss(agg, "/metrics/v2", "format=json");
     const auto& r = answer.response;
@@ -781,8 +867,8 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
   fault_test::record("slow_endless_scan", "healthcheck_p99_ms", p99_ms(health_ms));
   fault_test::record("slow_endless_scan", "scrape_p99_ms", p99_ms(scrape_ms));
   fault_test::record("slow_endless_scan", "scrapes", static_cast<double>(scrape_ms.size()));
-  CHECK(p99_ms(health_ms) < 100);
-  CHECK(p99_ms(scrape_ms) < 100);
+  CHECK(p99_ms(health_ms) < 100 * anklet_test::sanitizer_slowdown);
+  CHECK(p99_ms(scrape_ms) < 100 * anklet_test::sanitizer_slowdown);
   const auto t_stop = std::chrono::steady_clock::now();
   server.stop();
   agg.stop();  // ends the read in progress at its next page
@@ -793,7 +879,7 @@ TEST_CASE("an answer after a handler slower than the write timeout is sent whole
   auto fake = scan_fake([](int page) {
     std::this_thread::sleep_for(300ms);
     std::vector<std::string> keys;
-    for (int i = 0; i < 2000; ++i) keys.push_back("anklet/metrics/h" + std::to_string(page * 2000 + i));
+    for (int i = 0; i < 400; ++i) keys.push_back("anklet/metrics/h" + std::to_string(page * 400 + i));
     return scan_reply(page < 2 ? static_cast<std::uint64_t>(page) + 1 : 0, keys);
   });
   auto o = fake_options(fake);
@@ -809,9 +895,9 @@ TEST_CASE("an answer after a handler slower than the write timeout is sent whole
   auto r = test_http::get(server.port(), "/metrics/v2?format=prometheus");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(r->body.size() > (8u << 20));
+  CHECK(r->body.size() > (1u << 20));  // many times the 64 KiB socket buffer: many sends after the deadline's start
   CHECK(r->header("content-length") == std::to_string(r->body.size()));
-  CHECK(r->body.find("aggregator_hosts 6000\n") != std::string::npos);
+  CHECK(r->body.find("aggregator_hosts 1200\n") != std::string::npos);
   fault_test::record("slow_read_answer", "body_bytes", static_cast<double>(r->body.size()));
   server.stop();
 }

@@ -22,19 +22,21 @@ time_point utc(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
 
 bool rejects(std::string_view json, std::string_view expected_message, const payload_limits& limits = {}) {
   host_report r;
-  payload_error e;
-  const bool ok = read_payload(json, r, limits, &e);
-  INFO("input: " << std::string(json.substr(0, 80)) << " error: " << e.message);
-  CHECK(e.message.find(expected_message) != std::string::npos);
-  return !ok;
+  const auto read = read_payload(json, r, limits);
+  if (read) return false;
+  INFO("input: " << std::string(json.substr(0, 80)) << " error: " << read.error().to_string());
+  CHECK(read.error().message.find(expected_message) != std::string::npos);
+  CHECK(read.error().has_offset());
+  CHECK(read.error().offset <= json.size());
+  return true;
 }
 
 }  // namespace
 
 TEST_CASE("a Go Anklet payload reads completely") {
   host_report r;
-  payload_error e;
-  REQUIRE_MESSAGE(read_payload(go_payload, r, {}, &e), e.message << " at " << e.offset);
+  const auto read = read_payload(go_payload, r);
+  REQUIRE_MESSAGE(read, (read ? "" : read.error().to_string()));
   CHECK(r.last_update.instant == utc(2024, 6, 1, 17, 34, 56) + 123456789ns);
   CHECK(r.last_update.offset_seconds == -5 * 3600);
   CHECK(r.total_running_vms == 1);
@@ -74,14 +76,31 @@ TEST_CASE("reading reuses the report and resets what a payload leaves out") {
   CHECK(r.host.cpu_count == 2);
   CHECK(r.host.memory_total_bytes == 0);
   CHECK(is_never(r.last_update.instant));
+  // A payload without the key, after one with plugins: none of the earlier plugins remain.
+  REQUIRE(read_payload(go_payload, r));
+  REQUIRE(read_payload(R"({"host_cpu_count":2})", r));
+  CHECK(r.plugins.empty());
+  // Plugins are reused in place: each reads as into a fresh report, nothing carried over.
+  REQUIRE(read_payload(go_payload, r));
+  const std::string swapped = R"({"plugins":[{"Name":"RECEIVER1","PluginName":"github_receiver"},)"
+                              R"({"Name":"R2","TotalRanVMs":7,"LastFailedRun":"2024-06-01T11:00:00Z"},{"Name":"R3"}]})";
+  REQUIRE(read_payload(swapped, r));
+  host_report fresh;
+  REQUIRE(read_payload(swapped, fresh));
+  CHECK(r == fresh);
+  CHECK(r.plugins.size() == 3);
+  CHECK(!r.plugins[0].handler);
+  CHECK(r.plugins[0].status.empty());
+  CHECK(is_never(r.plugins[0].status_since.instant));
+  CHECK(r.plugins[1].handler);
+  CHECK(r.plugins[1].last_successful_run_job_url.empty());
 }
 
 TEST_CASE("escapes decode to UTF-8; unknown keys and nested values are skipped") {
   host_report r;
-  payload_error e;
-  REQUIRE_MESSAGE(read_payload(R"( { "future" : {"a":[1,2,{"b":null}],"c":true} ,
-      "plugins" : [ {"Name":"Z\u00fcrich \ud83d\ude80 \"q\" \\ \/ \n\t","Extra":[false]} ] } )", r, {}, &e),
-                  e.message);
+  const auto read = read_payload(R"( { "future" : {"a":[1,2,{"b":null}],"c":true} ,
+      "plugins" : [ {"Name":"Z\u00fcrich \ud83d\ude80 \"q\" \\ \/ \n\t","Extra":[false]} ] } )", r);
+  REQUIRE_MESSAGE(read, (read ? "" : read.error().to_string()));
   REQUIRE(r.plugins.size() == 1);
   CHECK(r.plugins[0].name == "Z\xc3\xbcrich \xf0\x9f\x9a\x80 \"q\" \\ / \n\t");
   CHECK_FALSE(r.plugins[0].handler);
@@ -147,6 +166,17 @@ TEST_CASE("malformed and hostile payloads are rejected with a reason, never trun
   CHECK(rejects(R"({"plugins":[{"Name":"123456789"}]})", "too long", small));
   small.max_bytes = 10;
   CHECK(rejects(R"({"plugins":[]}   )", "larger", small));
+  // A bound hit is errc::limit (the aggregator counts over_limits), other bytes errc::parse.
+  host_report r;
+  small = {};
+  small.max_plugins = 1;
+  const auto over = read_payload(R"({"plugins":[{},{}]})", r, small);
+  REQUIRE_FALSE(over);
+  CHECK(over.error().code == errc::limit);
+  const auto bad = read_payload(R"({"plugins":[{},]})", r);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == errc::parse);
+  CHECK(bad.error().offset == 15);
 }
 
 TEST_CASE("every prefix of a valid payload is rejected, none crashes") {

@@ -21,6 +21,7 @@
 #include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/store.hpp"
 #include "http_test_client.hpp"
+#include "sanitizers.hpp"
 
 using namespace anklet::metrics;
 using namespace anklet::metrics::http;
@@ -77,19 +78,8 @@ struct shutdown_figures {
   }
 } figures;
 
-// stop() waits for the request being answered; ThreadSanitizer makes that several times
-// slower, so its bound is wider. Without it the bound is the 100 ms of the promise.
-#if defined(__SANITIZE_THREAD__)
-constexpr auto stop_bound = 500ms;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr auto stop_bound = 500ms;
-#else
-constexpr auto stop_bound = 100ms;
-#endif
-#else
-constexpr auto stop_bound = 100ms;
-#endif
+// stop() waits for the request being answered: the promise is 100 ms, wider under sanitizers.
+constexpr auto stop_bound = 100ms * anklet_test::sanitizer_slowdown;
 
 constexpr std::string_view scrape = "GET /metrics/v1?format=prometheus HTTP/1.1\r\nHost: t\r\n\r\n";
 

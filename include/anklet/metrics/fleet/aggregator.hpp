@@ -277,15 +277,12 @@ class aggregator {
     return z;
   }
 
-  // Background: compresses the bodies of `next` that clients asked for in gzip, reusing the
-  // previous read's when the body did not change (a fleet read every 0.1 s mostly does not).
-  void compress_wanted(view& next) {
+  // Background: compresses the bodies of `next` (not published yet) that clients asked for
+  // in gzip, reusing those of `prev` (the view being served) when the body did not change:
+  // a fleet read every 0.1 s mostly finds the same fleet.
+  void compress_wanted(view& next, const view* prev) {
     if (!opt_.gzip) return;
-    std::shared_ptr<const view> prev;
-    {
-      std::lock_guard lock(view_mutex_);
-      prev = view_;
-    }
+    next.gzip = {};  // a reused view still holds the members of an older read
     for (std::size_t slot = 0; slot < next.bodies.size(); ++slot) {
       if (!gzip_wanted_[slot].load(std::memory_order_relaxed)) continue;
       const auto& plain = *next.bodies[slot];
@@ -306,9 +303,11 @@ class aggregator {
     }
   }
 
-  redis::result<void> read_into(fleet& f, stop_token stop = {}) {
-    auto r = cluster_ ? read_fleet(*cluster_, f, opt_.read, std::move(stop))
-                      : read_fleet(client_, f, opt_.read, std::move(stop));
+  // Reads into `f`, taking each payload that `earlier` read with the same bytes (and its
+  // rendered lines) from there, then bounds and renders the hosts' answers.
+  redis::result<void> read_into(fleet& f, stop_token stop = {}, const fleet* earlier = nullptr) {
+    auto r = cluster_ ? read_fleet(*cluster_, f, opt_.read, std::move(stop), earlier)
+                      : read_fleet(client_, f, opt_.read, std::move(stop), earlier);
     if (!r) return r;
     bound_output(f, opt_.read, opt_.prometheus);
     return {};
@@ -317,10 +316,12 @@ class aggregator {
   redis::result<void> refresh_locked() {
     const auto now = clock::now();
     if (read_at_ && opt_.refresh.count() > 0 && now - *read_at_ < opt_.refresh) return {};
-    read_at_.reset();
     cache_ = {};
-    auto r = read_into(fleet_);
+    // fleet_ holds the last good read (or nothing): the earlier one until this one succeeds.
+    read_at_.reset();
+    auto r = read_into(next_fleet_, {}, &fleet_);
     if (!r) return r;
+    std::swap(fleet_, next_fleet_);
     read_at_ = now;
     return {};
   }
@@ -416,9 +417,13 @@ class aggregator {
 
   void background(stop_token stop) {
     const auto pause = std::max<std::chrono::milliseconds>(opt_.refresh, std::chrono::milliseconds(100));
+    std::shared_ptr<view> published;  // the last view this thread published
+    std::shared_ptr<view> spare;      // the one before, reused once no request holds it
     while (!stop.stop_requested()) {
-      auto next = std::make_shared<view>();
-      auto r = read_into(next->read, stop);
+      // A view no request holds any more lends its storage (strings, plugins) to the next read.
+      auto next = spare && spare.use_count() == 1 ? std::move(spare) : std::make_shared<view>();
+      spare.reset();
+      auto r = read_into(next->read, stop, published ? &published->read : nullptr);
       if (stop.stop_requested()) break;
       if (!r) {
         log(log_level::error, "cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
@@ -428,10 +433,12 @@ class aggregator {
         for (int version = 1; version <= 2; ++version) {
           for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
         }
-        compress_wanted(*next);
+        compress_wanted(*next, published.get());
         next->read_at = clock::now();
         log_skips(next->read);
         if (!next->read.scan_cut.empty()) log(log_level::warning, "SCAN ended early: " + next->read.scan_cut);
+        spare = std::move(published);
+        published = next;
         std::lock_guard lock(view_mutex_);
         view_ = std::move(next);
         ++reads_;
@@ -446,6 +453,7 @@ class aggregator {
   std::optional<redis::cluster_client> cluster_;
   std::mutex mutex_;
   fleet fleet_;
+  fleet next_fleet_;  // the storage of the read before, reused by the next one
   std::optional<clock::time_point> read_at_;
   struct cached_answer {
     body_ptr plain;

@@ -16,6 +16,7 @@
 
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/core/result.hpp"
 #include "anklet/metrics/core/time.hpp"
 #include "anklet/metrics/detail/decimal.hpp"
 #include "anklet/metrics/detail/text.hpp"
@@ -66,13 +67,6 @@ struct payload_limits {
   std::size_t max_depth = 16;              ///< nesting of values the reader skips
 };
 
-/// Why a payload was rejected: a message and the byte offset where reading stopped.
-struct payload_error {
-  std::string message;
-  std::size_t offset = 0;
-  /// True when a payload_limits bound was hit, false when the bytes are not a payload.
-  bool limit = false;
-};
 
 namespace detail {
 
@@ -83,8 +77,10 @@ class json_cursor {
       : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), limits_(limits) {}
 
   [[nodiscard]] bool failed() const noexcept { return !error_.empty(); }
-  [[nodiscard]] payload_error error() const {
-    return {error_, static_cast<std::size_t>(p_ - begin_), limit_};
+  // errc::limit when a payload_limits bound was hit, errc::parse when the bytes are not a
+  // payload; the offset is where reading stopped.
+  [[nodiscard]] metrics::error error() const {
+    return {limit_ ? errc::limit : errc::parse, error_, static_cast<std::size_t>(p_ - begin_)};
   }
   bool fail(const char* message) {
     if (error_.empty()) error_ = message;
@@ -380,19 +376,40 @@ struct payload_parser {
     return in.expect('}', "expected '}' after a plugin");
   }
 
+  // Fills `out` from its start, reusing the plugins (and their strings' storage) that an
+  // earlier read left there; the vector ends at the plugins read.
   bool plugins(std::vector<reported_plugin>& out) {
-    out.clear();
-    if (in.consume_literal("null")) return true;
-    if (!in.expect('[', "plugins must be an array")) return false;
-    if (in.consume(']')) return true;
+    std::size_t n = 0;
+    const auto done = [&](bool ok) {
+      out.resize(n);
+      return ok;
+    };
+    if (in.consume_literal("null")) return done(true);
+    if (!in.expect('[', "plugins must be an array")) return done(false);
+    if (in.consume(']')) return done(true);
     do {
-      if (out.size() == limits.max_plugins) return in.fail_limit("too many plugins");
-      if (!plugin(out.emplace_back())) return false;
+      if (n == limits.max_plugins) return done(in.fail_limit("too many plugins"));
+      if (n == out.size()) out.emplace_back();
+      else reset(out[n]);
+      if (!plugin(out[n++])) return done(false);
     } while (in.consume(','));
-    return in.expect(']', "expected ']' after plugins");
+    return done(in.expect(']', "expected ']' after plugins"));
+  }
+
+  // Back to a default plugin, keeping the strings' capacity.
+  static void reset(reported_plugin& p) {
+    for (auto* str : {&p.name, &p.plugin_name, &p.repo_name, &p.owner_name, &p.status, &p.last_successful_run_job_url,
+                      &p.last_failed_run_job_url, &p.last_canceled_run_job_url}) {
+      str->clear();
+    }
+    p.handler = false;
+    p.status_since = p.last_successful_run = p.last_failed_run = p.last_canceled_run = zoned_time{};
+    p.total_ran_vms = p.total_successful_runs_since_start = p.total_failed_runs_since_start =
+        p.total_canceled_runs_since_start = 0;
   }
 
   bool report(host_report& r) {
+    bool plugins_read = false;
     if (!in.expect('{', "a payload must be a JSON object")) return false;
     if (!in.consume('}')) {
       do {
@@ -407,35 +424,31 @@ struct payload_parser {
         else if (const auto* f = catalogue::find_host_field(key)) {
           ok = f->count != nullptr ? counter_value(h.*f->count) : double_value(h.*f->share);
         }
-        else if (key == "plugins") ok = plugins(r.plugins);
+        else if (key == "plugins") ok = plugins_read = plugins(r.plugins);
         else ok = in.skip_value(1);
         if (!ok) return false;
       } while (in.consume(','));
       if (!in.expect('}', "expected '}' at the end of the payload")) return false;
     }
+    if (!plugins_read) r.plugins.clear();  // none of an earlier read's may remain
     return in.at_end() || in.fail("trailing bytes after the payload");
   }
 };
 
 }  // namespace detail
 
-/// Reads one payload into `out` (reusing its storage). On failure returns false, fills
-/// `error` when given, and leaves `out` in an unspecified but valid state.
-inline bool read_payload(std::string_view json, host_report& out, const payload_limits& limits = {},
-                         payload_error* error = nullptr) {
-  auto plugins = std::move(out.plugins);  // keep its capacity across reads
-  plugins.clear();
+/// Reads one payload into `out` (reusing its storage). On failure the error is errc::limit
+/// when a payload_limits bound was hit and errc::parse when the bytes are not a payload,
+/// with the byte offset where reading stopped; `out` is then unspecified but valid.
+inline result<void> read_payload(std::string_view json, host_report& out, const payload_limits& limits = {}) {
+  auto plugins = std::move(out.plugins);  // keep its plugins' storage across reads
   out = host_report{};
   out.plugins = std::move(plugins);
-  if (json.size() > limits.max_bytes) {
-    if (error) *error = {"payload larger than the limit", 0, true};
-    return false;
-  }
+  if (json.size() > limits.max_bytes) return error{errc::limit, "payload larger than the limit", 0};
   detail::json_cursor cursor(json, limits);
   detail::payload_parser parser{cursor, limits, {}, {}};
-  if (parser.report(out)) return true;
-  if (error) *error = cursor.error();
-  return false;
+  if (parser.report(out)) return {};
+  return cursor.error();
 }
 
 }  // namespace anklet::metrics

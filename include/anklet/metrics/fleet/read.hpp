@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,11 +109,32 @@ struct skipped_key {
   std::string detail;
 };
 
+/// A host's payload bytes and, once fleet/render.hpp has made them, its lines in every
+/// answer. A read that finds the same bytes under the same key again shares this instead of
+/// parsing and rendering them anew: hosts export every 10 s, so a fleet read more often sees
+/// mostly unchanged payloads (docs/performance-redis.md). Filled before a fleet is shared
+/// and never changed after.
+struct fleet_host_cache {
+  std::string payload;
+  /// Set once the fields below hold this host's answers, rendered with job_url_label.
+  bool rendered = false;
+  bool job_url_label = false;
+  /// Its /metrics/v2 JSON entries, comma separated; json_ends[i] ends plugin i's entry.
+  std::string json;
+  std::vector<std::size_t> json_ends;
+  /// Its Prometheus sample lines, family by family in the answer's order;
+  /// prometheus_ends[k] ends family k's lines.
+  std::string prometheus;
+  std::vector<std::size_t> prometheus_ends;
+};
+
 /// One host's payload and the key it came from.
 struct fleet_host {
   std::string key;
   host_report report;
   std::size_t value_bytes = 0;  ///< of the payload read
+  /// The payload and its rendered answers, shared with later reads while it stays the same.
+  std::shared_ptr<fleet_host_cache> cache;
 };
 
 /// Everything one read found. Reused across reads to keep its storage.
@@ -255,25 +277,52 @@ inline void as_rendered(reported_plugin& p) {
   }
 }
 
-// Reads one payload into `host`; false (and the skip counted) when it is left out.
+// The hosts of an earlier read by key, to find a payload that came back unchanged.
+class earlier_hosts {
+ public:
+  explicit earlier_hosts(const fleet* earlier) {
+    if (earlier == nullptr) return;
+    by_key_.reserve(earlier->hosts.size());
+    for (const auto& h : earlier->hosts) by_key_.push_back(&h);
+    std::sort(by_key_.begin(), by_key_.end(), [](const fleet_host* a, const fleet_host* b) { return a->key < b->key; });
+  }
+  // The earlier host of `key` if it read exactly `value`, else nullptr.
+  [[nodiscard]] const fleet_host* same(std::string_view key, std::string_view value) const {
+    const auto it = std::lower_bound(by_key_.begin(), by_key_.end(), key,
+                                     [](const fleet_host* h, std::string_view k) { return h->key < k; });
+    if (it == by_key_.end() || (*it)->key != key || !(*it)->cache || (*it)->cache->payload != value) return nullptr;
+    return *it;
+  }
+
+ private:
+  std::vector<const fleet_host*> by_key_;
+};
+
+// Reads one payload into `host`; false (and the skip counted) when it is left out. A payload
+// that `earlier` read with the same bytes is copied from there, not parsed again.
 inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_view key, std::string_view value,
-                         fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+                         fleet_host& host, std::chrono::steady_clock::duration& parsing, const earlier_hosts& earlier) {
   if (out.value_bytes + value.size() > opt.max_read_bytes) {
     note_skip(out, key, skip_reason::over_budget, "read over max_read_bytes (" + std::to_string(opt.max_read_bytes) + ")");
     return false;
   }
-  const auto p0 = std::chrono::steady_clock::now();
-  const bool ok = read_payload(value, host.report, opt.limits, &perr);
-  parsing += std::chrono::steady_clock::now() - p0;
-  if (!ok) {
-    note_skip(out, key, perr.limit ? skip_reason::over_limits : skip_reason::malformed,
-              perr.message + " at byte " + std::to_string(perr.offset));
-    return false;
+  const fleet_host* same = earlier.same(key, value);
+  if (same == nullptr) {
+    const auto p0 = std::chrono::steady_clock::now();
+    const auto read = read_payload(value, host.report, opt.limits);
+    parsing += std::chrono::steady_clock::now() - p0;
+    if (!read) {
+      const auto& e = read.error();
+      note_skip(out, key, e.code == errc::limit ? skip_reason::over_limits : skip_reason::malformed,
+                e.message + " at byte " + std::to_string(e.offset));
+      return false;
+    }
   }
+  const host_report& report = same != nullptr ? same->report : host.report;
   if (opt.max_age.count() > 0) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
-    const auto at = to_unix_seconds(host.report.last_update.instant);
+    const auto at = to_unix_seconds(report.last_update.instant);
     if (at < now - opt.max_age.count()) {
       note_skip(out, key, skip_reason::stale,
                 "last_update " + std::to_string(now - at) + " s ago, over max_age " + std::to_string(opt.max_age.count()));
@@ -283,13 +332,20 @@ inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_
   out.value_bytes += value.size();
   host.value_bytes = value.size();
   host.key = key;
-  for (auto& p : host.report.plugins) as_rendered(p);
+  if (same != nullptr) {
+    host.report = same->report;  // into this slot's storage, names already as rendered
+    host.cache = same->cache;
+  } else {
+    for (auto& p : host.report.plugins) as_rendered(p);
+    host.cache = std::make_shared<fleet_host_cache>();
+    host.cache->payload = value;
+  }
   return true;
 }
 
 // Reads one value of an MGET or GET reply into `host`, as take_payload.
 inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_view key, const redis::reply& v,
-                       fleet_host& host, payload_error& perr, std::chrono::steady_clock::duration& parsing) {
+                       fleet_host& host, std::chrono::steady_clock::duration& parsing, const earlier_hosts& earlier) {
   if (v.type != redis::reply_type::bulk_string) {
     note_skip(out, key, skip_reason::missing, v.is_nil() ? "no value (expired or deleted)" : "not a string");
     return false;
@@ -305,7 +361,7 @@ inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_vi
     }
     return false;
   }
-  return take_payload(out, opt, key, v.str, host, perr, parsing);
+  return take_payload(out, opt, key, v.str, host, parsing, earlier);
 }
 }  // namespace detail
 
@@ -313,23 +369,26 @@ inline bool take_value(fleet& out, const fleet_read_options& opt, std::string_vi
 /// false, and the skip counted, when the payload is left out. For fleets from elsewhere.
 inline bool add_host(fleet& out, std::string_view key, std::string_view value, const fleet_read_options& opt = {}) {
   fleet_host h;
-  payload_error perr;
   std::chrono::steady_clock::duration parsing{0};
   if (value.size() > opt.limits.max_bytes) {
     detail::note_skip(out, key, skip_reason::too_large, "value of " + std::to_string(value.size()) + " bytes");
     return false;
   }
-  if (!detail::take_payload(out, opt, key, value, h, perr, parsing)) return false;
+  if (!detail::take_payload(out, opt, key, value, h, parsing, detail::earlier_hosts(nullptr))) return false;
   out.hosts.push_back(std::move(h));
   return true;
 }
 
 /// Reads every matching key into `out` (see the file comment). On failure `out` holds no
 /// hosts and the error says what went wrong. `stop` ends the SCAN early, as its bounds do.
+/// A payload that `earlier` (a fleet from a previous read, not `out`) holds with the same
+/// bytes under the same key is copied from there instead of parsed, and its rendered
+/// answers are shared (fleet_host_cache).
 inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_read_options& opt = {},
-                                      stop_token stop = {}) {
+                                      stop_token stop = {}, const fleet* earlier = nullptr) {
   using clock = std::chrono::steady_clock;
   detail::start_read(out);
+  const detail::earlier_hosts before(earlier);
   std::size_t used = 0;  // hosts [0, used) hold this read's reports; the rest keep storage
   auto fail = [&](redis::error e) -> redis::result<void> {
     out.hosts.clear();
@@ -357,7 +416,6 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
   if (out.hosts.size() < keys.size()) out.hosts.resize(keys.size());
   std::optional<redis::error> batch_error;
   clock::duration parsing{0};
-  payload_error perr;
   auto on_reply = [&](std::size_t index, redis::reply&& r) {
     if (batch_error) return;
     const std::size_t first = index * batch;
@@ -372,7 +430,7 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
     }
     for (std::size_t j = 0; j < count; ++j) {
       const std::string& key = keys[first + j];
-      if (detail::take_value(out, opt, key, r.elements[j], out.hosts[used], perr, parsing)) ++used;
+      if (detail::take_value(out, opt, key, r.elements[j], out.hosts[used], parsing, before)) ++used;
     }
   };
   if (!p.empty()) {
@@ -391,11 +449,12 @@ inline redis::result<void> read_fleet(redis::client& c, fleet& out, const fleet_
 /// every master is SCANned (a key lives on its slot's master only) and its values are read
 /// with pipelined GETs on that master's connection (an MGET would cross slots). A value that
 /// moved between SCAN and GET (MOVED or ASK) is read again through the cluster's routing.
-/// The limits and the outcome are those of the single-node read_fleet.
+/// The limits, the outcome and the use of `earlier` are those of the single-node read_fleet.
 inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, const fleet_read_options& opt = {},
-                                      stop_token stop = {}) {
+                                      stop_token stop = {}, const fleet* earlier = nullptr) {
   using clock = std::chrono::steady_clock;
   detail::start_read(out);
+  const detail::earlier_hosts before(earlier);
   auto fail = [&](redis::error e) -> redis::result<void> {
     out.hosts.clear();
     return e;
@@ -431,9 +490,8 @@ inline redis::result<void> read_fleet(redis::cluster_client& c, fleet& out, cons
   std::vector<char> ok(keys.size(), 0);
   std::vector<std::size_t> moved;
   clock::duration parsing{0};
-  payload_error perr;
   auto take = [&](std::size_t i, redis::reply& v) {
-    if (detail::take_value(out, opt, keys[i].key, v, out.hosts[i], perr, parsing)) ok[i] = 1;
+    if (detail::take_value(out, opt, keys[i].key, v, out.hosts[i], parsing, before)) ok[i] = 1;
   };
   for (std::size_t n = 0; n < masters.size(); ++n) {
     std::vector<std::size_t> mine;

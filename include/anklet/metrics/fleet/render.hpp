@@ -120,6 +120,12 @@ void write_aggregate_json_entry(text_sink<Out>& s, const fleet_entry& e) {
 
 }  // namespace detail
 
+namespace detail {
+// Whether render_fleet_hosts() left this host's answers in its cache. The JSON entries do
+// not depend on prometheus_options.
+inline bool host_rendered(const fleet_host& h) noexcept { return h.cache && h.cache->rendered; }
+}  // namespace detail
+
 /// Every plugin of the fleet: hosts in key order, plugins in payload order (v2's order).
 [[nodiscard]] inline std::vector<fleet_entry> fleet_entries(const fleet& f) {
   std::vector<fleet_entry> out;
@@ -141,6 +147,13 @@ Out format_fleet_json_v2(const fleet& f, Out out) {
   s.put('[');
   bool first = true;
   for (const auto& h : f.hosts) {
+    if (detail::host_rendered(h)) {  // the same bytes, written once per payload
+      if (h.cache->json.empty()) continue;
+      if (!first) s.put(',');
+      first = false;
+      s.write(h.cache->json);
+      continue;
+    }
     for (const auto& p : h.report.plugins) {
       if (!first) s.put(',');
       first = false;
@@ -173,7 +186,14 @@ Out format_fleet_json_v1(const fleet& f, Out out) {
     first = false;
     write_json_string(s, entries[best].plugin->name);
     s.put(':');
-    detail::write_aggregate_json_entry(s, entries[best]);
+    const fleet_host& h = *entries[best].host;
+    if (detail::host_rendered(h)) {
+      const auto k = static_cast<std::size_t>(entries[best].plugin - h.report.plugins.data());
+      const std::size_t begin = k == 0 ? 0 : h.cache->json_ends[k - 1] + 1;  // after the comma
+      s.write(std::string_view(h.cache->json).substr(begin, h.cache->json_ends[k] - begin));
+    } else {
+      detail::write_aggregate_json_entry(s, entries[best]);
+    }
     i = j;
   }
   s.write("}\n");
@@ -242,118 +262,74 @@ inline std::vector<labelled_entry> with_labels(const std::vector<fleet_entry>& e
   return out;
 }
 
-template <class Out, class Select, class Value>
-void write_fleet_family(text_sink<Out>& s, const std::vector<labelled_entry>& entries, std::string_view name,
-                        std::string_view help, std::string_view type, Select select, Value value) {
+// The per-host families of the fleet's Prometheus text, in the answer's order: the plugin
+// families (plugin_status first), the host figures, then last_update.
+inline constexpr std::size_t fleet_plugin_families = catalogue::plugin_families<reported_plugin>.size();
+inline constexpr std::size_t fleet_sample_families = fleet_plugin_families + catalogue::host_fields.size() + 1;
+
+inline const catalogue::family& fleet_family_meta(std::size_t k) noexcept {
+  if (k < fleet_plugin_families) return catalogue::plugin_families<reported_plugin>[k].meta;
+  if (k < fleet_sample_families - 1) return catalogue::host_fields[k - fleet_plugin_families].meta;
+  return catalogue::fleet_last_update;
+}
+
+template <class Out>
+void write_fleet_family_header(text_sink<Out>& s, std::size_t k) {
+  const auto& meta = fleet_family_meta(k);
+  write_prometheus_family_header(s, meta.name, meta.help, to_string(meta.type));
+}
+
+// The sample lines of family k for `entries`; `first()` runs before the first line, so that
+// a family without lines has no header.
+template <class Out, class First>
+void write_fleet_family_lines(text_sink<Out>& s, const std::vector<labelled_entry>& entries, std::size_t k,
+                              const prometheus_options& options, First first) {
+  const auto& meta = fleet_family_meta(k);
   bool any = false;
-  for (const auto& e : entries) {
-    if (!select(e)) continue;
-    if (!any) {
-      write_prometheus_family_header(s, name, help, type);
+  for (const auto& l : entries) {
+    const reported_plugin& p = *l.e.plugin;
+    const host_report& r = l.e.host->report;
+    if (k < fleet_plugin_families) {
+      const auto& fam = catalogue::plugin_families<reported_plugin>[k];
+      if (fam.handlers_only && reported_receiver(p)) continue;
+      if (!any) first();
       any = true;
+      if (k == 0) {
+        write_status_state_set(s, meta.name, [&](auto& sink) { sink.write(l.plugin_labels); }, p.status);
+        continue;
+      }
+      s.write(meta.name);
+      s.put('{');
+      s.write(l.plugin_labels);
+      if (fam.job_url != nullptr && options.job_url_label) {
+        s.put(',');
+        write_prometheus_label(s, "job_url", p.*fam.job_url);
+      }
+      s.write("} ");
+      if (fam.time != nullptr) write_int(s, to_unix_seconds((p.*fam.time).instant));
+      else write_uint(s, p.*fam.count);
+    } else {
+      if (!any) first();
+      any = true;
+      s.write(meta.name);
+      s.put('{');
+      s.write(l.host_labels);
+      s.write("} ");
+      if (k == fleet_sample_families - 1) {
+        write_int(s, to_unix_seconds(r.last_update.instant));
+      } else {
+        const auto& hf = catalogue::host_fields[k - fleet_plugin_families];
+        if (hf.count != nullptr) write_uint(s, r.host.*hf.count);
+        else write_prometheus_double(s, r.host.*hf.share);
+      }
     }
-    s.write(name);
-    s.put('{');
-    value(s, e);
     s.put('\n');
   }
 }
 
-}  // namespace detail
-
-/// format=prometheus on both versions: valid exposition 0.0.4. Per plugin (one per name
-/// and owner): plugin_status as a state set, plugin_status_since and, for handlers, the
-/// three plugin_last_*_run in Unix seconds (with a job_url label only when `options` ask
-/// for it: a label that changes per job makes a series per job), and the four plugin_total_*
-/// counters, all labelled name, plugin, owner and (when set) repo; then the 11 host_*
-/// values and last_update (Unix seconds) labelled name and owner; then the aggregator's own
-/// aggregator_hosts and aggregator_skipped_keys{reason}.
-template <std::output_iterator<char> Out>
-Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
-  using detail::write_fleet_family;
-  const std::vector<detail::labelled_entry> entries = detail::with_labels(detail::unique_by_name_owner(f));
-  text_sink<Out> s(std::move(out));
-  const auto every = [](const detail::labelled_entry&) { return true; };
-  const auto handlers = [](const detail::labelled_entry& l) { return !detail::reported_receiver(*l.e.plugin); };
-
-  const auto& families = catalogue::plugin_families<reported_plugin>;
-  if (!entries.empty()) {
-    write_prometheus_family_header(s, families[0].meta.name, families[0].meta.help, to_string(families[0].meta.type));
-    for (const auto& l : entries) {
-      write_status_state_set(
-          s, families[0].meta.name, [&](auto& sink) { sink.write(l.plugin_labels); }, l.e.plugin->status);
-    }
-  }
-  const auto plugin_time = [](auto member) {
-    return [member](auto& sink, const detail::labelled_entry& l) {
-      const fleet_entry& e = l.e;
-      sink.write(l.plugin_labels);
-      sink.write("} ");
-      write_int(sink, to_unix_seconds((e.plugin->*member).instant));
-    };
-  };
-  const auto run_time = [&options](auto member, auto url) {
-    return [member, url, &options](auto& sink, const detail::labelled_entry& l) {
-      const fleet_entry& e = l.e;
-      sink.write(l.plugin_labels);
-      if (options.job_url_label) {
-        sink.put(',');
-        write_prometheus_label(sink, "job_url", e.plugin->*url);
-      }
-      sink.write("} ");
-      write_int(sink, to_unix_seconds((e.plugin->*member).instant));
-    };
-  };
-  const auto plugin_count = [](auto member) {
-    return [member](auto& sink, const detail::labelled_entry& l) {
-      const fleet_entry& e = l.e;
-      sink.write(l.plugin_labels);
-      sink.write("} ");
-      write_uint(sink, e.plugin->*member);
-    };
-  };
-  for (std::size_t k = 1; k < families.size(); ++k) {
-    const auto& fam = families[k];
-    const std::string_view type = to_string(fam.meta.type);
-    const auto write = [&](auto select) {
-      if (fam.job_url != nullptr) {
-        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, run_time(fam.time, fam.job_url));
-      } else if (fam.time != nullptr) {
-        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, plugin_time(fam.time));
-      } else {
-        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, plugin_count(fam.count));
-      }
-    };
-    if (fam.handlers_only) write(handlers);
-    else write(every);
-  }
-
-  const auto host_value = [](auto member) {
-    return [member](auto& sink, const detail::labelled_entry& l) {
-      sink.write(l.host_labels);
-      sink.write("} ");
-      const auto v = l.e.host->report.host.*member;
-      if constexpr (std::is_floating_point_v<decltype(v)>) write_prometheus_double(sink, v);
-      else write_uint(sink, v);
-    };
-  };
-  for (const auto& hf : catalogue::host_fields) {
-    const std::string_view type = to_string(hf.meta.type);
-    if (hf.count != nullptr) {
-      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_value(hf.count));
-    } else {
-      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_value(hf.share));
-    }
-  }
-  const auto& last_update = catalogue::fleet_last_update;
-  write_fleet_family(s, entries, last_update.name, last_update.help, to_string(last_update.type), every,
-                     [](auto& sink, const detail::labelled_entry& l) {
-                       sink.write(l.host_labels);
-                       const fleet_entry& e = l.e;
-                       sink.write("} ");
-                       write_int(sink, to_unix_seconds(e.host->report.last_update.instant));
-                     });
-
+// The answer's own families after the hosts': aggregator_hosts, _scan_complete, _skipped_keys.
+template <class Out>
+void write_fleet_trailer(text_sink<Out>& s, const fleet& f) {
   const auto& hosts = catalogue::fleet_hosts;
   write_prometheus_family_header(s, hosts.name, hosts.help, to_string(hosts.type));
   s.write(hosts.name);
@@ -374,6 +350,89 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
     write_uint(s, f.skipped_count(r));
     s.put('\n');
   }
+}
+
+// Whether every host's cache holds its answers rendered with `options`, so that an answer
+// can be put together from them.
+inline bool fleet_rendered(const fleet& f, const prometheus_options& options) noexcept {
+  return std::all_of(f.hosts.begin(), f.hosts.end(),
+                     [&](const fleet_host& h) { return host_rendered(h) && h.cache->job_url_label == options.job_url_label; });
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// Renders the host's answers into a cache of its own: the one it has may be shared with an
+// earlier fleet, which keeps it as it is.
+inline void render_host(fleet_host& h, const prometheus_options& options) {
+  auto c = std::make_shared<fleet_host_cache>();
+  if (h.cache) c->payload = h.cache->payload;
+  c->job_url_label = options.job_url_label;
+  text_sink json(std::back_inserter(c->json));
+  for (std::size_t i = 0; i < h.report.plugins.size(); ++i) {
+    if (i != 0) json.put(',');
+    write_aggregate_json_entry(json, {&h, &h.report.plugins[i]});
+    c->json_ends.push_back(c->json.size());
+  }
+  std::vector<fleet_entry> mine;
+  mine.reserve(h.report.plugins.size());
+  for (const auto& p : h.report.plugins) mine.push_back({&h, &p});
+  const auto entries = with_labels(mine);
+  text_sink prom(std::back_inserter(c->prometheus));
+  for (std::size_t k = 0; k < fleet_sample_families; ++k) {
+    write_fleet_family_lines(prom, entries, k, options, [] {});
+    c->prometheus_ends.push_back(c->prometheus.size());
+  }
+  c->rendered = true;
+  h.cache = std::move(c);
+}
+
+}  // namespace detail
+
+/// Renders the answers of each host of `f` whose cache does not hold them yet (for `options`),
+/// so that the fleet's answers are put together from each host's lines instead of written
+/// anew; a host whose payload comes back unchanged in the next read keeps them
+/// (read_fleet's `earlier`). The answers are the same bytes either way.
+inline void render_fleet_hosts(fleet& f, const prometheus_options& options = {}) {
+  for (auto& h : f.hosts) {
+    if (!detail::host_rendered(h) || h.cache->job_url_label != options.job_url_label) detail::render_host(h, options);
+  }
+}
+
+/// format=prometheus on both versions: valid exposition 0.0.4. Per plugin (one per name
+/// and owner): plugin_status as a state set, plugin_status_since and, for handlers, the
+/// three plugin_last_*_run in Unix seconds (with a job_url label only when `options` ask
+/// for it: a label that changes per job makes a series per job), and the four plugin_total_*
+/// counters, all labelled name, plugin, owner and (when set) repo; then the 11 host_*
+/// values and last_update (Unix seconds) labelled name and owner; then the aggregator's own
+/// aggregator_hosts and aggregator_skipped_keys{reason}. Put together from each host's
+/// rendered lines when render_fleet_hosts() made them and no two plugins share a name and owner.
+template <std::output_iterator<char> Out>
+Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
+  const std::vector<fleet_entry> unique = detail::unique_by_name_owner(f);
+  text_sink<Out> s(std::move(out));
+  std::size_t plugins = 0;
+  for (const auto& h : f.hosts) plugins += h.report.plugins.size();
+  if (unique.size() == plugins && detail::fleet_rendered(f, options)) {
+    for (std::size_t k = 0; k < detail::fleet_sample_families; ++k) {
+      bool any = false;
+      for (const auto& h : f.hosts) {
+        const auto& c = *h.cache;
+        const std::size_t begin = k == 0 ? 0 : c.prometheus_ends[k - 1];
+        if (c.prometheus_ends[k] == begin) continue;
+        if (!any) detail::write_fleet_family_header(s, k);
+        any = true;
+        s.write(std::string_view(c.prometheus).substr(begin, c.prometheus_ends[k] - begin));
+      }
+    }
+  } else {
+    const std::vector<detail::labelled_entry> entries = detail::with_labels(unique);
+    for (std::size_t k = 0; k < detail::fleet_sample_families; ++k) {
+      detail::write_fleet_family_lines(s, entries, k, options, [&] { detail::write_fleet_family_header(s, k); });
+    }
+  }
+  detail::write_fleet_trailer(s, f);
   return std::move(s).out();
 }
 
@@ -392,28 +451,63 @@ struct counting_iterator {
 };
 }  // namespace detail
 
+namespace detail {
+
+// An upper bound of the bytes of a one-host fleet's v2 JSON and Prometheus answers, from
+// the lengths of its strings: escaping at most sextuples a byte (a control character as
+// \u00XX), a line's fixed parts take under 128 bytes, a JSON entry's under 2 KiB, and the
+// family headers and the answer's own families under 16 KiB.
+inline std::size_t answer_bytes_bound(const fleet_host& h, const prometheus_options& prom) noexcept {
+  constexpr std::size_t lines_per_plugin = all_statuses.size() + 1 + fleet_sample_families;
+  std::size_t n = 16384 + 6 * h.key.size();
+  for (const auto& p : h.report.plugins) {
+    const std::size_t labels = p.name.size() + p.plugin_name.size() + p.owner_name.size() + p.repo_name.size() +
+                               p.status.size();
+    const std::size_t urls =
+        p.last_successful_run_job_url.size() + p.last_failed_run_job_url.size() + p.last_canceled_run_job_url.size();
+    n += lines_per_plugin * (128 + 6 * labels) + (prom.job_url_label ? 6 * urls + 64 : 0);
+    n += 2048 + 6 * (labels + urls);
+  }
+  return n;
+}
+
+// The exact bytes of a one-host fleet's v2 JSON and Prometheus answers, counted, not kept.
+inline std::size_t answer_bytes(fleet_host& h, const prometheus_options& prom) {
+  fleet one;
+  one.hosts.resize(1);
+  std::swap(one.hosts[0], h);
+  std::size_t n = 0;
+  format_fleet_json_v2(one, counting_iterator{&n});
+  format_fleet_prometheus(one, counting_iterator{&n}, prom);
+  std::swap(one.hosts[0], h);
+  return n;
+}
+
+}  // namespace detail
+
 /// The output bound of docs/reliability.md: skips (output_too_large) each host whose v2 JSON
 /// and Prometheus text would together take more than opt.output_factor x its key and
 /// value bytes + opt.output_per_host, so that no payload within the reader's limits (long
 /// names of invalid UTF-8 repeated on every series, thousands of empty plugins) makes an
-/// answer much larger than what was read.
+/// answer much larger than what was read. The hosts kept are rendered (render_fleet_hosts):
+/// a host whose strings' lengths already bound its answers below the limit is rendered
+/// straight away, any other is counted first and rendered only when within it.
 inline void bound_output(fleet& f, const fleet_read_options& opt, const prometheus_options& prom = {}) {
-  fleet one;
-  one.hosts.resize(1);
   std::size_t used = 0;
   for (std::size_t i = 0; i < f.hosts.size(); ++i) {
-    std::swap(one.hosts[0], f.hosts[i]);
-    std::size_t n = 0;
-    format_fleet_json_v2(one, detail::counting_iterator{&n});
-    format_fleet_prometheus(one, detail::counting_iterator{&n}, prom);
-    const fleet_host& h = one.hosts[0];
-    const std::size_t allowed = opt.output_factor * (h.value_bytes + h.key.size()) + opt.output_per_host;
-    std::swap(one.hosts[0], f.hosts[i]);
-    if (n > allowed) {
-      f.value_bytes -= std::min(f.value_bytes, std::uint64_t{f.hosts[i].value_bytes});
-      detail::note_skip(f, f.hosts[i].key, skip_reason::output_too_large,
-                        "answers of " + std::to_string(n) + " bytes from " + std::to_string(f.hosts[i].value_bytes));
-      continue;
+    fleet_host& h = f.hosts[i];
+    // A cache rendered for these options was checked when its payload was first read.
+    if (!detail::host_rendered(h) || h.cache->job_url_label != prom.job_url_label) {
+      const std::size_t allowed = opt.output_factor * (h.value_bytes + h.key.size()) + opt.output_per_host;
+      if (detail::answer_bytes_bound(h, prom) > allowed) {
+        if (const std::size_t n = detail::answer_bytes(h, prom); n > allowed) {
+          f.value_bytes -= std::min(f.value_bytes, std::uint64_t{h.value_bytes});
+          detail::note_skip(f, h.key, skip_reason::output_too_large,
+                            "answers of " + std::to_string(n) + " bytes from " + std::to_string(h.value_bytes));
+          continue;
+        }
+      }
+      detail::render_host(h, prom);
     }
     if (used != i) std::swap(f.hosts[used], f.hosts[i]);
     ++used;

@@ -17,6 +17,8 @@
 
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
+// Before store.hpp: refresh_host_metrics(Store& store, ...) shadows the alias under -Wshadow.
+#include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/http/gzip.hpp"
 #include "anklet/metrics/redis/keys.hpp"
 #include "anklet/metrics/render/prometheus.hpp"

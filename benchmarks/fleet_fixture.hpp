@@ -9,6 +9,8 @@
 #include <string>
 
 #include "anklet/metrics/core/model.hpp"
+// Before store.hpp: refresh_host_metrics(Store& store, ...) shadows the alias under -Wshadow.
+#include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 

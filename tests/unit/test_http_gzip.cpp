@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,7 +87,7 @@ constexpr std::string_view prom = "/metrics/v1?format=prometheus";
 TEST_CASE("the zlib compressor: one member that inflates to its input, at every level, with its CRC-32") {
   for (const int level : {1, 6, 9}) {
     const zlib_gzip_compressor c({.level = level, .min_bytes = 0});
-    for (const std::size_t lines : {0, 1, 100, 40000}) {
+    for (const std::size_t lines : std::initializer_list<std::size_t>{0, 1, 100, 40000}) {
       const auto plain = sample_text(lines);
       std::uint32_t crc = 0;
       const auto gz = compressed(c, plain, false, &crc);

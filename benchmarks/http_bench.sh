@@ -154,7 +154,7 @@ start_sendfile_peer() {  # BODY_FILE MODE; sets peer_pid and peer_port
 run_wrk() {
   local url=$1
   shift
-  wrk -t1 -c"$connections" -d1s "$@" "$url" > /dev/null
+  wrk -t1 -c"$connections" -d1s "$@" "$url" > /dev/null || { echo "wrk failed on $url" >&2; return 1; }
   # A 52 MB answer over 8 busy connections can take more than wrk's default 2 s timeout.
   wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --timeout 30s --latency "$@" "$url" > "$tmp/wrk.out"
   python3 - "$tmp/wrk.out" <<'EOF'

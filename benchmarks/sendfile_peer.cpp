@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
   std::ifstream file(argv[1], std::ios::binary);
   const std::string body((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   const bool use_sendfile = std::strcmp(argv[3], "sendfile") == 0;
+  // sendfile has no MSG_NOSIGNAL: a client that closes mid-body must not end the program.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n";
   const std::size_t total = head.size() + body.size();

@@ -29,6 +29,7 @@
 
 #include "../tests/support/redis_cluster.hpp"
 #include "../tests/support/redis_test_server.hpp"
+#include "fleet_fixture.hpp"
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
@@ -49,40 +50,12 @@ constexpr std::size_t hiredis_mget_batch = 1000;
 anklet_test::redis_server* g_server = nullptr;
 std::string g_export_payload;
 
-am::metrics_snapshot host_snapshot(std::size_t i, std::size_t url_len) {
-  am::store_st st;
-  const std::string n = std::to_string(i);
-  auto h1 = st.add_handler({"host-" + n + "-handler-1", "github", "veertuinc", "anklet"});
-  auto h2 = st.add_handler({"host-" + n + "-handler-2", "github", "veertuinc", ""});
-  const std::string url = "https://github.com/veertuinc/anklet/actions/runs/" + std::string(url_len, '7');
-  h1.finish_run(am::run_outcome::successful, url + "1");
-  h1.finish_run(am::run_outcome::failed, url + "2");
-  h1.finish_run(am::run_outcome::canceled, url + "3");
-  h2.finish_run(am::run_outcome::successful, url + "4");
-  h2.finish_run(am::run_outcome::failed, url + "5");
-  h2.finish_run(am::run_outcome::canceled, url + "6");
-  h1.set_status(am::plugin_status::in_progress);
-  am::host_metrics hm;
-  hm.cpu_count = 12;
-  hm.cpu_used_count = 3;
-  hm.cpu_usage_percentage = 27.4378179763971;
-  hm.memory_total_bytes = 38654705664;
-  hm.memory_used_bytes = 29228433408;
-  hm.memory_available_bytes = 9426272256;
-  hm.memory_usage_percentage = 75.6141662597656;
-  hm.disk_total_bytes = 994662584320;
-  hm.disk_used_bytes = 623747604480;
-  hm.disk_available_bytes = 370914979840;
-  hm.disk_usage_percentage = 62.7094669401307;
-  st.set_host_metrics(hm);
-  return st.snapshot();
-}
+using bench_fleet::host_snapshot;
 
 // Fills Redis with the fleet: 2-plugin payloads padded through their job URLs to ~2 KB.
 void populate() {
   auto c = am::redis::client::from_url(g_server->url()).value();
-  std::size_t url_len = 0;
-  while (am::to_json(host_snapshot(0, url_len)).size() < 2048) url_len += 8;
+  const std::size_t url_len = bench_fleet::padding_for_2kb();
   g_export_payload = am::to_json(host_snapshot(0, url_len));
   am::redis::pipeline p;
   for (std::size_t i = 0; i < fleet_size; ++i) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the library benchmarks on a release build, keeps their JSON in benchmarks/results/,
-# prints every result as a ratio to its peer from the same run, and redraws
+# Runs the library benchmarks on a release build (store, rendering, gzip), keeps their
+# JSON in benchmarks/results/, prints every result as a ratio to its peer from the same
+# run, and redraws
 # docs/benchmarks.svg. Run it on an otherwise idle machine: ratios survive noise better
 # than absolute times, but not a machine at load 8.
 # usage: benchmarks/run_all.sh [min_time_seconds=0.5]
@@ -13,6 +14,12 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$root" --buildtype=release >/dev/null
 fi
 ninja -C "$build" benchmarks/bench_store benchmarks/bench_render >/dev/null
+# bench_gzip exists when zlib was found (Meson option gzip).
+have_gzip=0
+if ninja -C "$build" -t targets all 2>/dev/null | grep -q '^benchmarks/bench_gzip:'; then
+  ninja -C "$build" benchmarks/bench_gzip >/dev/null
+  have_gzip=1
+fi
 mkdir -p "$results"
 
 run() {  # name, then ratio rules
@@ -28,5 +35,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 run bench_store '\w+_by_\w+<(.*)>/\d+=>bare_lock<\1>'
 run bench_render 'prometheus_(?:ours|iostream)/(\d+)=>prometheus_memcpy/\1' \
   'prometheus_ours/(\d+)=>prometheus_iostream/\1'
+# Each zlib level's time against rendering the same body; sizes in the counters.
+[ "$have_gzip" = 0 ] || run bench_gzip 'gzip_l\d/(.*)=>render/\1'
 "$root/benchmarks/compile_time.sh" 7
 "$root/benchmarks/plot.py" "$results"/bench_store.json "$results"/bench_render.json -o "$root/docs/benchmarks.svg"

@@ -42,6 +42,7 @@ constexpr std::string_view usage =
 // After the Redis flags of redis_flags.hpp.
 constexpr std::string_view usage_end =
     "  --help               show this help\n";
+constexpr std::size_t help_column = 23;
 constexpr std::string_view usage_tail = "\nThe first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
 
 struct config {
@@ -52,6 +53,7 @@ struct config {
   std::chrono::milliseconds refresh{0};
   std::chrono::milliseconds max_age{0};
   bool job_url_label = false;
+  bool gzip = true;
 };
 
 // Returns nothing when --help was given.
@@ -75,6 +77,9 @@ std::optional<config> parse_args(int argc, char** argv) {
     } else if (flag == "--job-url-label") {
       args.expect_no_value();
       c.job_url_label = true;
+    } else if (flag == "--no-gzip") {
+      args.expect_no_value();
+      c.gzip = false;
     } else {
       args.unknown();
     }
@@ -97,7 +102,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!cfg) {
-    const std::string help = std::string(usage) + cli::redis_flags_help(23) + std::string(usage_end) + "\n" +
+    const std::string help = std::string(usage) + cli::no_gzip_help(help_column) + cli::redis_flags_help(help_column) +
+                             std::string(usage_end) + "\n" +
                              std::string(cli::redis_env_help) + std::string(usage_tail);
     std::fwrite(help.data(), 1, help.size(), stdout);
     return 0;
@@ -113,6 +119,7 @@ int main(int argc, char** argv) {
     options.read.max_age = std::chrono::ceil<std::chrono::seconds>(cfg->max_age);
     options.log = [](am::log_level, std::string_view line) { print_error(line); };
     options.prometheus.job_url_label = cfg->job_url_label;
+    options.gzip = cli::program_gzip(cfg->gzip);
     am::aggregator agg(options);
 
     am::http::server_options http;

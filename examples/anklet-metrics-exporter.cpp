@@ -57,6 +57,7 @@ constexpr std::string_view usage =
 // After the Redis flags of redis_flags.hpp.
 constexpr std::string_view usage_end =
     "  --help                             show this help\n";
+constexpr std::size_t help_column = 37;
 constexpr std::string_view usage_tail = "\nThe first line on stdout is the URL served. SIGINT or SIGTERM stop it (exit code 0).\n";
 
 struct config {
@@ -72,6 +73,7 @@ struct config {
   std::optional<std::string> key_owner;
   std::optional<std::string> key_name;
   bool job_url_label = false;
+  bool gzip = true;
 };
 
 am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
@@ -112,6 +114,9 @@ std::optional<config> parse_args(int argc, char** argv) {
     } else if (flag == "--job-url-label") {
       args.expect_no_value();
       c.job_url_label = true;
+    } else if (flag == "--no-gzip") {
+      args.expect_no_value();
+      c.gzip = false;
     } else if (flag == "--host-refresh") {
       c.host_refresh = cli::parse_seconds(args.value(), flag);
     } else if (c.redis_flags.parse(args)) {
@@ -234,7 +239,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!cfg) {
-    const std::string help = std::string(usage) + cli::redis_flags_help(37) + std::string(usage_end) + "\n" +
+    const std::string help = std::string(usage) + cli::no_gzip_help(help_column) + cli::redis_flags_help(help_column) +
+                             std::string(usage_end) + "\n" +
                              std::string(cli::redis_env_help) + std::string(usage_tail);
     std::fwrite(help.data(), 1, help.size(), stdout);
     return 0;
@@ -271,6 +277,7 @@ int main(int argc, char** argv) {
     if (loops > 1) options.accept_batch = 1;
     options.host_refresh_interval = std::chrono::milliseconds(0);  // the refresher limits the rate
     options.log = [](am::log_level, std::string_view what) { print_error(what); };
+    options.gzip = cli::program_gzip(cfg->gzip);
     using server_type = am::http::server_with_host<am::store, am::platform_host_source>;
     std::vector<std::unique_ptr<server_type>> servers;
     std::optional<demo> demo_plugins;

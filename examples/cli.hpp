@@ -1,7 +1,8 @@
 // What the example programs share on the command line: flag parsing, the listen address,
 // error lines, the URL line scripts wait for, and stop signals. Signals belong to programs,
 // never to the library: the stop signals are blocked in every thread and taken by main
-// with sigwait.
+// with sigwait. gzip is there when the program is built with it (ANKLET_METRICS_GZIP, Meson
+// option gzip).
 #pragma once
 
 #include <pthread.h>
@@ -11,11 +12,17 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "anklet/metrics/detail/decimal.hpp"
+#include "anklet/metrics/http/encoding.hpp"
+
+#if ANKLET_METRICS_GZIP
+#include "anklet/metrics/http/gzip.hpp"
+#endif
 
 namespace anklet_examples {
 
@@ -130,6 +137,26 @@ inline void print_listening(std::string_view bound_address, unsigned port, std::
               bound_address.data(), v6 ? "]" : "", port, static_cast<int>(path_and_query.size()),
               path_and_query.data());
   std::fflush(stdout);
+}
+
+/// The --help line of --no-gzip, aligned at `column`.
+inline std::string no_gzip_help(std::size_t column) {
+  std::string l = "  --no-gzip";
+  l.append(column - l.size(), ' ');
+#if ANKLET_METRICS_GZIP
+  return l + "send answers uncompressed (default: gzip to clients that accept it)\n";
+#else
+  return l + "send answers uncompressed (always so: this build has no zlib)\n";
+#endif
+}
+
+/// What the programs compress with: gzip at the library's defaults (docs/http.md), unless
+/// turned off or built without zlib.
+inline std::shared_ptr<const anklet::metrics::http::gzip_compressor> program_gzip([[maybe_unused]] bool enabled) {
+#if ANKLET_METRICS_GZIP
+  if (enabled) return anklet::metrics::http::gzip_compression();
+#endif
+  return nullptr;
 }
 
 /// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts afterwards,

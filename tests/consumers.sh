@@ -50,13 +50,17 @@ cmake --build "$dir/build" >/dev/null
 "$dir/build/consumer"
 ok "installed, CMake find_package"
 
-# TLS is a component of its own: only a user who asks for it gets OpenSSL.
-dir=$work/cmake-tls
-cp -r "$consumers/cmake-tls" "$dir"
-cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-cmake --build "$dir/build" >/dev/null
-"$dir/build/tls_consumer"
-ok "installed, CMake find_package COMPONENTS tls"
+# TLS and gzip are components of their own: only a user who asks for one gets OpenSSL or zlib.
+component_consumer() {  # COMPONENT PROGRAM
+  local dir=$work/cmake-$1
+  cp -r "$consumers/cmake-$1" "$dir"
+  cmake -S "$dir" -B "$dir/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$dir/build" >/dev/null
+  "$dir/build/$2"
+  ok "installed, CMake find_package COMPONENTS $1"
+}
+component_consumer tls tls_consumer
+component_consumer gzip gzip_consumer
 
 mkdir -p "$work/copy-in" && cp "$consumers/consumer.cpp" "$work/copy-in/"
 c++ -std=c++20 -I"$root/include" -DFMT_HEADER_ONLY -pthread -o "$work/copy-in/header-only" "$work/copy-in/consumer.cpp"

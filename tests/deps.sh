@@ -1,7 +1,7 @@
 # Sourced by the project's scripts: installs the Debian packages the build and the tests
 # need, but only when one is missing, so a prepared machine pays nothing.
 test_packages=(meson ninja-build g++ clang libclang-rt-14-dev pkg-config cmake make git libfmt-dev doctest-dev
-  libbenchmark-dev libhiredis-dev prometheus-cpp-dev libssl-dev openssl nlohmann-json3-dev prometheus redis-server curl python3 python3-yaml
+  libbenchmark-dev libhiredis-dev prometheus-cpp-dev libssl-dev openssl zlib1g-dev nlohmann-json3-dev prometheus redis-server curl python3 python3-yaml
   golang-go)
 
 ensure_packages() {

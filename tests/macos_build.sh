@@ -26,7 +26,7 @@ if [ ! -x "$zig" ] || [ "$("$zig" version)" != "$zig_version" ]; then
 fi
 export ZIG_GLOBAL_CACHE_DIR=$build/cache/global ZIG_LOCAL_CACHE_DIR=$build/cache/local
 
-# Only the third-party headers the code uses (Debian's {fmt}, doctest, nlohmann, OpenSSL): all of
+# Only the third-party headers the code uses (Debian's {fmt}, doctest, nlohmann, OpenSSL, zlib): all of
 # /usr/include would put Linux's own system headers in front of Darwin's.
 sysinc=$build/sysinc
 mkdir -p "$sysinc"
@@ -39,6 +39,11 @@ done
 [ -f /usr/include/openssl/ssl.h ] || { echo "FAIL: /usr/include/openssl missing (libssl-dev)" >&2; exit 1; }
 mkdir -p "$sysinc/openssl"
 for f in /usr/include/openssl/* /usr/include/*-linux-gnu/openssl/*; do ln -sfn "$f" "$sysinc/openssl/"; done
+# zlib's two headers, for http/gzip.hpp and its test (macOS ships the same zlib API).
+for f in zlib.h zconf.h; do
+  [ -f "/usr/include/$f" ] || { echo "FAIL: /usr/include/$f missing (zlib1g-dev)" >&2; exit 1; }
+  ln -sfn "/usr/include/$f" "$sysinc/$f"
+done
 
 flags=(-std=c++20 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
   -I"$root/include" -isystem "$sysinc" -DFMT_HEADER_ONLY)
@@ -48,9 +53,9 @@ mapfile -t headers < <(cd "$root/include" && find anklet -name '*.hpp' ! -path "
 mapfile -t programs < <(cd "$root" && ls examples/anklet-metrics-exporter.cpp examples/anklet-metrics-aggregator.cpp)
 # Every doctest binary, the in-process ones (unit/) and those that start Redis (integration/).
 mapfile -t unit_tests < <(cd "$root" && ls tests/unit/test_*.cpp tests/integration/test_*.cpp |
-  grep -v '^tests/integration/test_redis_tls\.cpp$')
-# Needs libssl, which no macOS build of it is here to link with: compiled, not linked.
-compile_only_tests=(tests/integration/test_redis_tls.cpp)
+  grep -v -e '^tests/integration/test_redis_tls\.cpp$' -e '^tests/unit/test_http_gzip\.cpp$')
+# Need libssl and libz, which no macOS build of them is here to link with: compiled, not linked.
+compile_only_tests=(tests/integration/test_redis_tls.cpp tests/unit/test_http_gzip.cpp)
 
 # Jobs are small scripts in $tmp/jobs, run $jobs at a time; every failing one prints its
 # command and output, and the step fails after all of them ran.

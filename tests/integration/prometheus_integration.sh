@@ -1,15 +1,21 @@
 #!/bin/bash
-# A real Prometheus scrapes the exporter: starts `anklet-metrics-exporter --demo` on
-# 127.0.0.1 with port 0 and Debian's `prometheus` on a free loopback port with a 1 s scrape
-# of /metrics/v1?format=prometheus, waits (bounded) for scrapes, then checks through
+# A real Prometheus scrapes both programs: starts `anklet-metrics-exporter --demo` on
+# 127.0.0.1 with port 0, exporting to a redis-server of ours that the aggregator reads, and
+# Debian's `prometheus` on a free loopback port with a 1 s scrape of each one's
+# /metrics/v1?format=prometheus, waits (bounded) for scrapes, then checks through
 # Prometheus's HTTP API that `up` is 1 and that a demo handler's plugin_status and
-# plugin_total_ran_vms series carry the expected labels. The live output must also pass
-# `promtool check metrics` with no remark beyond SPEC 5's two naming lints.
-# Usage: prometheus_integration.sh EXPORTER [PROMETHEUS PROMTOOL]
+# plugin_total_ran_vms series carry the expected labels, and that the fleet's hosts were
+# stored. The live output must also pass `promtool check metrics` with no remark beyond
+# SPEC 5's two naming lints. Each scrape goes through a relay that logs what was said
+# (tests/support/recording_proxy.py): Prometheus asks for gzip, and with `gzip` (programs
+# built with zlib) every answer came compressed; with `nogzip` none did.
+# Usage: prometheus_integration.sh EXPORTER AGGREGATOR gzip|nogzip [PROMETHEUS PROMTOOL]
 set -euo pipefail
 exporter=${1:?exporter path}
-prometheus=${2:-$(command -v prometheus || true)}
-promtool=${3:-$(command -v promtool || true)}
+aggregator=${2:?aggregator path}
+gzip=${3:?gzip or nogzip}
+prometheus=${4:-$(command -v prometheus || true)}
+promtool=${5:-$(command -v promtool || true)}
 for tool in "$prometheus" "$promtool"; do
   if [ -z "$tool" ] || [ ! -x "$tool" ]; then
     echo "FAIL: prometheus/promtool not found (Debian package 'prometheus')" >&2
@@ -31,7 +37,9 @@ with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
 EOF
 }
 
-"$exporter" --listen 127.0.0.1:0 --demo > "$tmp/exporter.out" 2> "$tmp/exporter.log" &
+start_redis
+"$exporter" --listen 127.0.0.1:0 --demo --redis "redis://127.0.0.1:$rport" --interval 1 \
+  > "$tmp/exporter.out" 2> "$tmp/exporter.log" &
 pids+=($!)
 url=""
 for _ in $(seq 100); do
@@ -58,6 +66,27 @@ if grep -v -E "$allowed" "$tmp/promtool.out" | grep -q .; then
 fi
 grep -q 'plugin_total_ran_vms counter' "$tmp/promtool.out" || fail "promtool did not lint the counters: did it parse?"
 
+start_program "$aggregator" --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport"
+[[ "$url" =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)/ ]] || fail "aggregator's first line: '$url'"
+aggregator_port=${BASH_REMATCH[1]}
+
+# A recording relay in front of each program; sets proxy_port.
+start_proxy() {  # UPSTREAM_PORT NAME
+  python3 "$(dirname "$0")/../support/recording_proxy.py" "$1" "$tmp/$2.port" "$tmp/$2.exchanges" &
+  pids+=($!)
+  proxy_port=""
+  for _ in $(seq 100); do
+    proxy_port=$(cat "$tmp/$2.port" 2>/dev/null || true)
+    [ -n "$proxy_port" ] && return 0
+    sleep 0.05
+  done
+  fail "the relay in front of $2 did not start"
+}
+start_proxy "$exporter_port" exporter
+exporter_proxy=$proxy_port
+start_proxy "$aggregator_port" aggregator
+aggregator_proxy=$proxy_port
+
 cat > "$tmp/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -68,7 +97,13 @@ scrape_configs:
     params:
       format: [prometheus]
     static_configs:
-      - targets: ['127.0.0.1:${exporter_port}']
+      - targets: ['127.0.0.1:${exporter_proxy}']
+  - job_name: fleet
+    metrics_path: /metrics/v1
+    params:
+      format: [prometheus]
+    static_configs:
+      - targets: ['127.0.0.1:${aggregator_proxy}']
 EOF
 
 # The free port could be taken between the probe and Prometheus's bind: retry a few times.
@@ -112,7 +147,7 @@ echo "up: $up"
 
 # Labels and values of a demo handler (handler 1 has a repo, handler 2 none).
 # (not `status`: lib.sh's fail() keeps the script's exit status there)
-series=$(query 'plugin_status{name="demo-handler-1"}')
+series=$(query 'plugin_status{job="anklet",name="demo-handler-1"}')
 echo "$series"
 python3 - "$series" <<'EOF' || fail "plugin_status series are not as expected"
 import json, sys
@@ -127,7 +162,7 @@ for s in series:
 assert sum(float(s["value"]) for s in series) == 1, "exactly one current status"
 EOF
 
-ran=$(query 'plugin_total_ran_vms')
+ran=$(query 'plugin_total_ran_vms{job="anklet"}')
 echo "$ran"
 python3 - "$ran" <<'EOF' || fail "plugin_total_ran_vms series are not as expected"
 import json, sys
@@ -140,4 +175,34 @@ assert m["plugin"] == "github" and m["owner"] == "anklet-demo" and m["repo"] == 
 assert float(series["demo-handler-1"]["value"]) >= 0
 EOF
 
-echo "ok: prometheus scraped the exporter on port $exporter_port"
+# The aggregator's answers, stored: the exporter's key was read as one host.
+hosts=""
+for _ in $(seq 100); do
+  hosts=$(query 'aggregator_hosts{job="fleet"}' 2>/dev/null || true)
+  [[ "$hosts" == *'"value": "1"'* ]] && break
+  sleep 0.1
+done
+echo "fleet: $hosts"
+[[ "$hosts" == *'"value": "1"'* ]] || fail "aggregator_hosts is not 1: '$hosts'"
+fleet_ran=$(query 'plugin_total_ran_vms{job="fleet"}')
+[[ "$fleet_ran" == *'"name": "demo-handler-1"'* ]] || fail "the fleet's plugin_total_ran_vms misses demo-handler-1: '$fleet_ran'"
+
+# What was said on the wire: Prometheus asks for gzip; the programs answer in it when built with zlib.
+for program in exporter aggregator; do
+  log=$tmp/$program.exchanges
+  echo "$program: $(grep -c . "$log") scrapes relayed, e.g. $(head -n 1 "$log")"
+  python3 - "$log" "$gzip" <<'EOF' || fail "$program: answers not as expected for $gzip"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "no scrape was relayed"
+for l in lines:
+    m = re.fullmatch(r"accept-encoding='(.*)' status=(\d+) content-encoding='(.*)' bytes=(\d+)", l)
+    assert m, l
+    accept, status, coding, size = m.groups()
+    assert "gzip" in accept, f"Prometheus did not ask for gzip: {l}"
+    assert status == "200", l
+    assert coding == ("gzip" if sys.argv[2] == "gzip" else ""), l
+EOF
+done
+
+echo "ok: prometheus scraped the exporter on port $exporter_port and the aggregator on port $aggregator_port ($gzip)"

@@ -24,6 +24,7 @@
 #include "anklet/metrics/render/json.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/testing.hpp"
+#include "eventually.hpp"
 #include "host_fixture.hpp"
 #include "http_test_client.hpp"
 #include "redis_fault_tools.hpp"
@@ -772,15 +773,7 @@ TEST_CASE("output is bounded: a payload of long invalid UTF-8 names is skipped, 
 
 namespace {
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto t0 = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - t0 < limit) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
+using anklet_test::eventually;
 
 double p99_ms(std::vector<double> v) {
   std::sort(v.begin(), v.end());

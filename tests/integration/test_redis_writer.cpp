@@ -16,6 +16,7 @@
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/transport.hpp"
+#include "eventually.hpp"
 #include "host_fixture.hpp"
 #include "redis_test_server.hpp"
 
@@ -43,16 +44,7 @@ redis::writer_options options_for(const std::string& url,
 
 redis::client reader_for(const std::string& url) { return redis::client::from_url(url).value(); }
 
-// Waits up to `limit` for `pred`; the limit only guards against a hang.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using anklet_test::eventually;
 
 std::set<std::string> keys_of(const json& obj) {
   std::set<std::string> out;

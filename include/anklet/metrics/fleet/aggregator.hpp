@@ -48,6 +48,7 @@
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
+#include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/http/response.hpp"
 #include "anklet/metrics/redis/client.hpp"
@@ -75,6 +76,10 @@ struct aggregator_options {
   std::chrono::milliseconds refresh{0};
   /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
   prometheus_options prometheus{};
+  /// When set (`http::gzip_compression()` of "anklet/metrics/http/gzip.hpp", opt-in), answers
+  /// go gzip-compressed to clients that accept it. Each body of a read is compressed once,
+  /// in the background once a client asked for it in that coding (docs/http.md).
+  std::shared_ptr<const http::gzip_compressor> gzip{};
   /// Where the background reader reports a failed read (error) and the keys it skipped or
   /// a SCAN cut short (warning; at most max_logged_skips lines a minute, then a count);
   /// nothing when empty.
@@ -130,9 +135,26 @@ class aggregator {
   }
 
   /// Answers one request: `path` without the query, `query` without the '?'.
-  /// GET and HEAD are served (HEAD without a body); other methods get 405.
+  /// GET and HEAD are served (HEAD without a body); other methods get 405. The body is a
+  /// copy; servers use answer(), which shares it.
   aggregator_response respond(std::string_view method, std::string_view path, std::string_view query) {
     aggregator_response r;
+    answer(method, path, query, http::content_coding::identity, r);
+    if (r.shared) {
+      r.body = r.full_body();
+      r.shared.reset();
+    }
+    if (method == "HEAD") r.body.clear();
+    return r;
+  }
+
+  /// Answers one request into `r` (an empty 200 to start with) as respond() does, except
+  /// that HEAD keeps its body and that cached bodies are not copied: `r.shared` points at
+  /// the body of the last read, and `r.body` holds what follows it (the age lines of
+  /// format=prometheus). With options().gzip set, answers are in `coding` when it is gzip
+  /// and the body is long enough, and say so (Content-Encoding, Vary).
+  void answer(std::string_view method, std::string_view path, std::string_view query, http::content_coding coding,
+              aggregator_response& r) {
     const bool head = method == "HEAD";
     const bool known = path == "/healthcheck" || path == "/metrics" || path == "/metrics/v1" || path == "/metrics/v2";
     if (!known) {
@@ -152,16 +174,18 @@ class aggregator {
       const int version = path == "/metrics/v1" ? 1 : 2;
       if (format == "json" || format == "prometheus") {
         const bool json = *format == "json";
-        if (background_) serve_cached(version, json, r);
-        else serve(version, json, r);
+        if (!opt_.gzip) coding = http::content_coding::identity;
+        if (background_) serve_cached(version, json, coding, r);
+        else serve(version, json, coding, r);
       } else {
         r.status = 400;
         r.body = "unsupported format, please use '?format=json' or '?format=prometheus'\n";
       }
     }
-    if (head) r.body.clear();
-    return r;
   }
+
+  /// Bodies gzip-compressed so far (each body of a read at most once).
+  [[nodiscard]] std::uint64_t compressions() const noexcept { return compressions_.load(std::memory_order_relaxed); }
 
   /// Reads the fleet now (or reuses a read younger than the refresh period) and calls
   /// f(const fleet&) under the aggregator's lock; returns the read's error, if any. With
@@ -184,19 +208,30 @@ class aggregator {
  private:
   using clock = std::chrono::steady_clock;
 
-  // One complete read and its four answers, rendered once.
+  using body_ptr = std::shared_ptr<const http::shared_body>;
+
+  // A body compressed; for Prometheus an open gzip member, closed per request after the age.
+  struct gzip_body {
+    body_ptr bytes;
+    std::uint32_t crc = 0;
+  };
+
+  // One complete read and its four answers, rendered once, and compressed at most once.
   struct view {
     struct fleet read;
-    std::array<std::string, 4> bodies;  // v1 json, v1 prometheus, v2 json, v2 prometheus
+    std::array<body_ptr, 4> bodies;  // v1 json, v1 prometheus, v2 json, v2 prometheus
     clock::time_point read_at;
+    mutable std::mutex gzip_mutex;
+    mutable std::array<gzip_body, 4> gzip;  // under gzip_mutex once the view is served
   };
 
   static std::size_t slot_of(int version, bool json) {
     return static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1));
   }
 
-  std::string render(const fleet& f, int version, bool json) const {
-    std::string body;
+  body_ptr render(const fleet& f, int version, bool json) const {
+    auto out = std::make_shared<http::shared_body>();
+    auto& body = out->bytes;
     if (json) {
       body.reserve(f.hosts.size() * 2048 + 16);
       if (version == 1) format_fleet_json_v1(f, std::back_inserter(body));
@@ -205,7 +240,67 @@ class aggregator {
       body.reserve(f.hosts.size() * 4096 + 1024);
       format_fleet_prometheus(f, std::back_inserter(body), opt_.prometheus);
     }
-    return body;
+    return out;
+  }
+
+  static std::string_view view_of(const http::shared_body& b) noexcept { return {b.bytes.data(), b.bytes.size()}; }
+
+  // Prometheus bodies are left open: the age lines follow them per request.
+  static bool open_member(std::size_t slot) noexcept { return slot % 2 == 1; }
+
+  gzip_body compress(const http::shared_body& plain, bool open) const {
+    auto out = std::make_shared<http::shared_body>();
+    gzip_body z;
+    z.crc = opt_.gzip->compress(view_of(plain), out->bytes, open);
+    z.bytes = std::move(out);
+    compressions_.fetch_add(1, std::memory_order_relaxed);
+    return z;
+  }
+
+  // The body of `slot` in `v` compressed: by the background reader when a client asked for
+  // it before that read, else here, once per read. Empty when too short to gain or when
+  // the compressor failed (then the plain body is served).
+  gzip_body gzip_of(const view& v, std::size_t slot) {
+    gzip_wanted_[slot].store(true, std::memory_order_relaxed);
+    const auto& plain = *v.bodies[slot];
+    if (plain.bytes.size() < opt_.gzip->min_bytes()) return {};
+    std::lock_guard lock(v.gzip_mutex);
+    auto& z = v.gzip[slot];
+    if (!z.bytes) {
+      try {
+        z = compress(plain, open_member(slot));
+      } catch (const std::exception& e) {
+        log(log_level::error, std::string("gzip failed: ") + e.what());
+        return {};
+      }
+    }
+    return z;
+  }
+
+  // Background: compresses the bodies of `next` (not published yet) that clients asked for
+  // in gzip, reusing those of `prev` (the view being served) when the body did not change:
+  // a fleet read every 0.1 s mostly finds the same fleet.
+  void compress_wanted(view& next, const view* prev) {
+    if (!opt_.gzip) return;
+    next.gzip = {};  // a reused view still holds the members of an older read
+    for (std::size_t slot = 0; slot < next.bodies.size(); ++slot) {
+      if (!gzip_wanted_[slot].load(std::memory_order_relaxed)) continue;
+      const auto& plain = *next.bodies[slot];
+      if (plain.bytes.size() < opt_.gzip->min_bytes()) continue;
+      if (prev && view_of(plain) == view_of(*prev->bodies[slot])) {
+        std::lock_guard lock(prev->gzip_mutex);
+        if (prev->gzip[slot].bytes) {
+          next.bodies[slot] = prev->bodies[slot];
+          next.gzip[slot] = prev->gzip[slot];
+          continue;
+        }
+      }
+      try {
+        next.gzip[slot] = compress(plain, open_member(slot));
+      } catch (const std::exception& e) {
+        log(log_level::error, std::string("gzip failed: ") + e.what());
+      }
+    }
   }
 
   // Reads into `f`, taking each payload that `earlier` read with the same bytes (and its
@@ -221,7 +316,7 @@ class aggregator {
   redis::result<void> refresh_locked() {
     const auto now = clock::now();
     if (read_at_ && opt_.refresh.count() > 0 && now - *read_at_ < opt_.refresh) return {};
-    for (auto& c : cache_) c.reset();
+    cache_ = {};
     // fleet_ holds the last good read (or nothing): the earlier one until this one succeeds.
     read_at_.reset();
     auto r = read_into(next_fleet_, {}, &fleet_);
@@ -231,7 +326,7 @@ class aggregator {
     return {};
   }
 
-  void serve(int version, bool json, aggregator_response& r) {
+  void serve(int version, bool json, http::content_coding coding, aggregator_response& r) {
     std::lock_guard lock(mutex_);
     if (auto rd = refresh_locked(); !rd) {
       r.status = 503;
@@ -239,14 +334,25 @@ class aggregator {
       return;
     }
     auto& slot = cache_[slot_of(version, json)];
-    if (!slot) slot = render(fleet_, version, json);
+    if (!slot.plain) slot.plain = render(fleet_, version, json);
     r.content_type = json ? "application/json" : std::string(prometheus_content_type);
-    // With refresh 0 the cache is dropped on the next request anyway: hand the body over.
-    if (opt_.refresh.count() > 0) r.body = *slot;
-    else r.body = std::move(*slot), slot.reset();
+    r.shared = slot.plain;
+    if (!opt_.gzip) return;
+    if (coding == http::content_coding::gzip && slot.plain->bytes.size() >= opt_.gzip->min_bytes()) {
+      try {
+        if (!slot.gzip.bytes) slot.gzip = compress(*slot.plain, false);
+        r.shared = slot.gzip.bytes;
+      } catch (const std::exception& e) {
+        log(log_level::error, std::string("gzip failed: ") + e.what());
+        coding = http::content_coding::identity;
+      }
+    } else {
+      coding = http::content_coding::identity;
+    }
+    http::set_content_coding(r, coding);
   }
 
-  void serve_cached(int version, bool json, aggregator_response& r) {
+  void serve_cached(int version, bool json, http::content_coding coding, aggregator_response& r) {
     std::shared_ptr<const view> v;
     std::string failure;
     {
@@ -262,23 +368,27 @@ class aggregator {
     const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
     r.age_seconds = static_cast<std::int64_t>(age);
     r.content_type = json ? "application/json" : std::string(prometheus_content_type);
-    const std::string& body = v->bodies[slot_of(version, json)];
-    if (json) {
-      r.body = body;
-      return;
+    const auto slot = slot_of(version, json);
+    const auto& plain = v->bodies[slot];
+    gzip_body z;
+    if (opt_.gzip) {
+      if (coding == http::content_coding::gzip) z = gzip_of(*v, slot);
+      http::set_content_coding(r, z.bytes ? http::content_coding::gzip : http::content_coding::identity);
     }
-    // The age changes with every request: its family goes after the cached text.
+    r.shared = z.bytes ? z.bytes : plain;
+    if (json) return;
+    // The age changes with every request: its family follows the cached text, sent from
+    // r.body after it (a second piece of the same write, not a copy of the body).
     std::string tail;
-    text_sink ts(std::back_inserter(tail));
+    std::string& age_text = z.bytes ? tail : r.body;
+    text_sink ts(std::back_inserter(age_text));
     const auto& age_family = catalogue::fleet_age;
     write_prometheus_family_header(ts, age_family.name, age_family.help, to_string(age_family.type));
     ts.write(age_family.name);
     ts.put(' ');
     write_prometheus_double(ts, age);
     ts.put('\n');
-    r.body.reserve(body.size() + tail.size());
-    r.body = body;
-    r.body += tail;
+    if (z.bytes) http::close_gzip_member(z.crc, plain->bytes.size(), tail, r.body);
   }
 
   // Runs on the background reader too, where a throwing sink would end the process.
@@ -323,6 +433,7 @@ class aggregator {
         for (int version = 1; version <= 2; ++version) {
           for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
         }
+        compress_wanted(*next, published.get());
         next->read_at = clock::now();
         log_skips(next->read);
         if (!next->read.scan_cut.empty()) log(log_level::warning, "SCAN ended early: " + next->read.scan_cut);
@@ -344,7 +455,13 @@ class aggregator {
   fleet fleet_;
   fleet next_fleet_;  // the storage of the read before, reused by the next one
   std::optional<clock::time_point> read_at_;
-  std::array<std::optional<std::string>, 4> cache_;
+  struct cached_answer {
+    body_ptr plain;
+    gzip_body gzip;
+  };
+  std::array<cached_answer, 4> cache_;  // of the reads made for requests (no start())
+  std::array<std::atomic<bool>, 4> gzip_wanted_{};
+  mutable std::atomic<std::uint64_t> compressions_{0};
 
   std::atomic<bool> background_{false};
   mutable std::mutex view_mutex_;

@@ -20,12 +20,15 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "anklet/metrics/core/log.hpp"
 #include "anklet/metrics/fleet/aggregator.hpp"
+#include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/options.hpp"
 #include "anklet/metrics/http/response.hpp"
 #include "anklet/metrics/http/router.hpp"
@@ -34,20 +37,31 @@
 namespace anklet::metrics {
 
 /// The aggregator's routes: every request, once authorized (/healthcheck as
-/// server_options say), is answered by aggregator::respond(). `agg` must outlive it.
+/// server_options say), is answered by aggregator::answer(), which shares the cached
+/// body instead of copying it, in the coding the request accepts. `agg` must outlive it.
 class fleet_router {
  public:
-  explicit fleet_router(aggregator& agg) noexcept : agg_(&agg) {}
+  explicit fleet_router(aggregator& agg, http::accept_encoding_limits limits = {}) noexcept
+      : agg_(&agg), limits_(limits) {}
 
   void route(const http::routed_request& req, http::response& out) {
     if (!req.authorized()) return req.auth.deny(out);
-    http::answer_with(req, out, [this](std::string_view method, std::string_view path, std::string_view query) {
-      return agg_->respond(method, path, query);
-    });
+    const auto coding = agg_->options().gzip ? http::read_accept_encoding(req.raw, limits_).choose(true)
+                                             : http::content_coding::identity;
+    try {
+      agg_->answer(req.method == "HEAD" ? std::string_view("GET") : req.method, req.path, req.query, coding, out);
+    } catch (const std::exception& e) {
+      req.report(log_level::error, std::string("request handler failed: ") + e.what());
+      out.reset();
+      out.text(500, "request handler failed\n");
+    }
   }
+
+  void add_stats(http::server_stats& s) const noexcept { s.compressions = agg_->compressions(); }
 
  private:
   aggregator* agg_;
+  http::accept_encoding_limits limits_;
 };
 
 static_assert(http::router<fleet_router>);
@@ -64,9 +78,11 @@ static_assert(http::router<fleet_router>);
 /// The HTTP side of an aggregator. Not copyable; the aggregator must outlive it.
 class aggregator_server {
  public:
-  /// `options.handler` is not used: the aggregator answers every route; the rest (address,
-  /// port, limits, auth, log) applies as for the exporter's server.
-  aggregator_server(aggregator& agg, http::server_options options) : server_(std::move(options), agg) {}
+  /// `options.handler` and `options.gzip` are not used: the aggregator answers every route,
+  /// compressing with aggregator_options::gzip; the rest (address, port, limits, auth, log,
+  /// how much of Accept-Encoding is read) applies as for the exporter's server.
+  aggregator_server(aggregator& agg, http::server_options options)
+      : server_(options, agg, options.accept_encoding) {}
 
   /// Binds and starts serving; throws http::server_error (see http/options.hpp).
   void start() { server_.start(); }

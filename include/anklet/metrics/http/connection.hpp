@@ -36,8 +36,9 @@ struct framing {
 struct out_item {
   std::string head;  // status line, headers and any small body
   std::shared_ptr<const shared_body> body;
+  std::string tail;  // after a shared body: the part of it that changes per request
   std::size_t sent = 0;
-  [[nodiscard]] std::size_t size() const noexcept { return head.size() + (body ? body->bytes.size() : 0); }
+  [[nodiscard]] std::size_t size() const noexcept { return head.size() + (body ? body->bytes.size() : 0) + tail.size(); }
 };
 
 template <class Number>
@@ -47,7 +48,7 @@ void append_number(std::string& out, Number n) {
 }
 
 // Writes the status line, headers and (unless HEAD) the body of `r` into `item`; a shared
-// body is moved over, not copied.
+// body is moved over, not copied, and what follows it goes to the item's tail.
 inline void frame(out_item& item, response& r, framing f, std::string_view date) {
   auto& h = item.head;
   h += "HTTP/1.1 ";
@@ -81,6 +82,7 @@ inline void frame(out_item& item, response& r, framing f, std::string_view date)
   if (!f.head_only) {
     if (r.shared) {
       item.body = std::move(r.shared);
+      item.tail.assign(r.body);
     } else {
       h += r.body;
     }
@@ -120,6 +122,7 @@ struct connection {
     auto& item = out[out_count++];
     item.head.clear();
     item.body.reset();
+    item.tail.clear();
     item.sent = 0;
     return item;
   }
@@ -130,18 +133,21 @@ struct connection {
     while (out_bytes > 0) {
       std::array<iovec, max_iov> iov{};
       std::size_t k = 0;
-      for (std::size_t i = out_first; i < out_count && k + 1 < max_iov; ++i) {
+      // An item takes at most three entries: head, shared body, tail.
+      for (std::size_t i = out_first; i < out_count && k + 3 <= max_iov; ++i) {
         const auto& item = out[i];
         std::size_t skip = item.sent;
-        if (skip < item.head.size()) {
-          iov[k++] = {const_cast<char*>(item.head.data() + skip), item.head.size() - skip};
-          skip = 0;
-        } else {
-          skip -= item.head.size();
-        }
-        if (item.body && skip < item.body->bytes.size()) {
-          iov[k++] = {const_cast<char*>(item.body->bytes.data() + skip), item.body->bytes.size() - skip};
-        }
+        const auto add = [&](const char* data, std::size_t size) {
+          if (skip < size) {
+            iov[k++] = {const_cast<char*>(data + skip), size - skip};
+            skip = 0;
+          } else {
+            skip -= size;
+          }
+        };
+        add(item.head.data(), item.head.size());
+        if (item.body) add(item.body->bytes.data(), item.body->bytes.size());
+        add(item.tail.data(), item.tail.size());
       }
       msghdr msg{};
       msg.msg_iov = iov.data();

@@ -11,7 +11,9 @@
 //    meaning it declined and nothing changed.
 // A scrape takes a snapshot under the store's shared lock, releases it, renders, and only
 // then writes; no lock is held while a socket is written. Rendered bodies are cached per
-// format while neither the store's generation nor the host refresh epoch changed.
+// format while neither the store's generation nor the host refresh epoch changed, and with
+// server_options::gzip each one's gzip form beside it, compressed on the first request
+// that accepts gzip.
 //
 // Example:
 //   #include "anklet/metrics/host/platform.hpp"
@@ -47,6 +49,7 @@
 
 #include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/host/source.hpp"
+#include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/server.hpp"
 #include "anklet/metrics/render/anklet_text.hpp"
 #include "anklet/metrics/render/format.hpp"
@@ -115,7 +118,9 @@ class metrics_routes {
         host_refresh_(std::move(host_refresh)),
         handler_(options.handler),
         host_refresh_interval_(options.host_refresh_interval),
-        cache_bodies_(options.cache_bodies) {}
+        cache_bodies_(options.cache_bodies),
+        gzip_(options.gzip),
+        accept_encoding_(options.accept_encoding) {}
 
   void route(const routed_request& req, response& out) {
     // A handler may answer any path, so it is guarded before it runs; the built-in routes
@@ -141,6 +146,7 @@ class metrics_routes {
 
   void add_stats(server_stats& s) const noexcept {
     s.renders = renders_.load(std::memory_order_relaxed);
+    s.compressions = compressions_.load(std::memory_order_relaxed);
     s.host_refreshes = refreshes_.load(std::memory_order_relaxed);
   }
 
@@ -151,6 +157,8 @@ class metrics_routes {
     std::shared_ptr<shared_body> body;
     std::uint64_t generation = 0;
     std::uint64_t host_epoch = 0;
+    std::shared_ptr<shared_body> gzip;  // `body` compressed, when gzip_fresh
+    bool gzip_fresh = false;
   };
 
   void serve_metrics(const routed_request& req, response& out) {
@@ -161,12 +169,40 @@ class metrics_routes {
       return out.text(400, "missing or unsupported format; supported: format=prometheus, format=json, format=anklet\n");
     }
     try {
-      out.shared = render(*format, req);
+      auto& entry = render(*format, req);
+      out.shared = entry.body;
+      if (gzip_) {
+        auto coding = read_accept_encoding(req.raw, accept_encoding_).choose(true);
+        if (coding == content_coding::gzip) {
+          if (auto compressed = compress(entry, req)) out.shared = std::move(compressed);
+          else coding = content_coding::identity;
+        }
+        set_content_coding(out, coding);
+      }
     } catch (const std::exception& e) {
       req.report(log_level::error, std::string("rendering failed: ") + e.what());
+      out.shared.reset();
       return out.text(500, "rendering failed\n");
     }
     out.content_type.assign(renderer_.content_type(*format));
+  }
+
+  // The entry's body compressed, once per rendered body; null when it is too short to gain
+  // or the compressor failed (then the plain body is served).
+  std::shared_ptr<const shared_body> compress(cache_entry& entry, const routed_request& req) {
+    if (entry.body->bytes.size() < gzip_->min_bytes()) return nullptr;
+    if (entry.gzip_fresh && cache_bodies_) return entry.gzip;
+    if (!entry.gzip || entry.gzip.use_count() > 1) entry.gzip = std::make_shared<shared_body>();
+    entry.gzip->bytes.clear();
+    try {
+      gzip_->compress(std::string_view(entry.body->bytes.data(), entry.body->bytes.size()), entry.gzip->bytes, false);
+    } catch (const std::exception& e) {
+      req.report(log_level::error, std::string("gzip failed: ") + e.what());
+      return nullptr;
+    }
+    entry.gzip_fresh = true;
+    compressions_.fetch_add(1, std::memory_order_relaxed);
+    return entry.gzip;
   }
 
   void maybe_refresh_host(const routed_request& req) {
@@ -194,16 +230,17 @@ class metrics_routes {
     }
   }
 
-  std::shared_ptr<const shared_body> render(metrics_format f, const routed_request& req) {
+  cache_entry& render(metrics_format f, const routed_request& req) {
     maybe_refresh_host(req);
     auto& entry = cache_[static_cast<std::size_t>(f)];
     if (cache_bodies_ && entry.body && entry.generation == source_.generation() && entry.host_epoch == host_epoch_) {
-      return entry.body;
+      return entry;
     }
     const auto generation = source_.snapshot_into(snapshot_);  // the only time the store is locked
     // Connections may still be sending the previous body; then it stays theirs.
     if (!entry.body || entry.body.use_count() > 1) entry.body = std::make_shared<shared_body>();
     entry.body->bytes.clear();
+    entry.gzip_fresh = false;
     try {
       renderer_.render(f, snapshot_, entry.body->bytes);
     } catch (...) {
@@ -213,7 +250,7 @@ class metrics_routes {
     entry.generation = generation;
     entry.host_epoch = host_epoch_;
     renders_.fetch_add(1, std::memory_order_relaxed);
-    return entry.body;
+    return entry;
   }
 
   Source& source_;
@@ -222,6 +259,8 @@ class metrics_routes {
   request_handler handler_;
   std::chrono::milliseconds host_refresh_interval_;
   bool cache_bodies_;
+  std::shared_ptr<const gzip_compressor> gzip_;
+  accept_encoding_limits accept_encoding_;
 
   metrics_snapshot snapshot_;
   std::array<cache_entry, all_formats.size()> cache_{};
@@ -229,6 +268,7 @@ class metrics_routes {
   std::chrono::steady_clock::time_point last_refresh_{};
   bool refreshed_once_ = false;
   std::atomic<std::uint64_t> renders_{0};
+  std::atomic<std::uint64_t> compressions_{0};
   std::atomic<std::uint64_t> refreshes_{0};
 };
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include "anklet/metrics/core/log.hpp"
+#include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/http/response.hpp"
 
@@ -76,6 +78,12 @@ struct server_options {
   std::chrono::milliseconds host_refresh_interval = default_host_refresh_interval;
   /// Reuse a rendered body while the store and host figures are unchanged.
   bool cache_bodies = true;
+  /// Metrics bodies are sent gzip-compressed to clients whose Accept-Encoding takes it, when
+  /// set: `gzip_compression()` of "anklet/metrics/http/gzip.hpp" (zlib, opt-in). The
+  /// compressed body is cached beside the plain one (docs/http.md, "Compression").
+  std::shared_ptr<const gzip_compressor> gzip{};
+  /// How much of Accept-Encoding is read.
+  accept_encoding_limits accept_encoding{};
   request_limits limits{};
 
   /// HTTP basic auth is required when basic_user is non-empty.
@@ -148,6 +156,7 @@ struct server_stats {
   std::uint64_t connections_timed_out = 0;
   std::uint64_t requests = 0;
   std::uint64_t renders = 0;          ///< bodies rendered (cache misses)
+  std::uint64_t compressions = 0;     ///< bodies gzip-compressed (compressed-cache misses)
   std::uint64_t host_refreshes = 0;
   std::size_t open_connections = 0;
 };

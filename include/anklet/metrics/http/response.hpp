@@ -24,10 +24,11 @@ struct shared_body {
 };
 
 /// A route's answer. Content-Length, Date and Connection are the server's; HEAD answers
-/// carry the Content-Length of `body` and send none of it.
+/// carry the Content-Length of the body (`shared` and `body`) and send none of it.
 struct response {
   int status = 200;
   std::string content_type{text_plain};
+  /// The body, or with `shared` set, what follows it (a part that changes per request).
   std::string body;
   /// The Allow header's value, for 405 answers.
   std::string allow;
@@ -35,7 +36,7 @@ struct response {
   std::string headers;
   /// Seconds since the data of this answer was read (the Age header), when it was.
   std::optional<std::int64_t> age_seconds;
-  /// When set, sent instead of `body`.
+  /// When set, sent first (without a copy), then `body`.
   std::shared_ptr<const shared_body> shared;
 
   /// Back to a plain 200, keeping the strings' capacity (the server reuses one response).
@@ -54,7 +55,16 @@ struct response {
     content_type.assign(text_plain);
     body.assign(text_body);
   }
-  [[nodiscard]] std::size_t body_size() const noexcept { return shared ? shared->bytes.size() : body.size(); }
+  [[nodiscard]] std::size_t body_size() const noexcept { return (shared ? shared->bytes.size() : 0) + body.size(); }
+  /// The whole body as one string (a copy of `shared`), for callers that are not a server.
+  [[nodiscard]] std::string full_body() const {
+    if (!shared) return body;
+    std::string all;
+    all.reserve(body_size());
+    all.append(shared->bytes.data(), shared->bytes.size());
+    all += body;
+    return all;
+  }
 };
 
 /// An answer from server_options::handler.

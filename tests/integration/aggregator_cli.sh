@@ -49,7 +49,7 @@ assert e["host_cpu_count"] == 12
     v1=$(get "$base/metrics/v1?format=json")
     python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert list(d) == ["RUNNER1"], d' "$v1" || fail "v1 JSON: $v1"
     prom=$(get "$base/metrics/v1?format=prometheus")
-    grep -qx 'aggregator_skipped_keys{reason="malformed"} 1' <<< "$prom" || fail "skipped key not counted: $prom"
+    grep -qx 'anklet_metrics_aggregator_skipped_keys{reason="malformed"} 1' <<< "$prom" || fail "skipped key not counted: $prom"
     grep -qx 'host_cpu_count{name="RUNNER1",owner="veertuinc"} 12' <<< "$prom" || fail "host value missing"
     [ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck"
   else
@@ -77,7 +77,7 @@ kill "$pid"; wait "$pid" || true
 start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --max-age 86400
 base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
 for _ in $(seq 100); do prom=$(get "$base/metrics/v2?format=prometheus" 2>/dev/null) && break; sleep 0.05; done
-grep -qx 'aggregator_skipped_keys{reason="stale"} 1' <<< "$prom" || fail "--max-age: stale host not counted: $prom"
+grep -qx 'anklet_metrics_aggregator_skipped_keys{reason="stale"} 1' <<< "$prom" || fail "--max-age: stale host not counted: $prom"
 grep -q '^host_cpu_count{' <<< "$prom" && fail "--max-age: stale host served"
 grep -q 'skipped key anklet/metrics/veertuinc/RUNNER1 (stale)' "$tmp/run.err" || fail "--max-age: skip not logged"
 [ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck with Redis down"

@@ -10,7 +10,7 @@
 //
 // The renderers turn a fleet into Go's aggregator answers: /metrics/v1?format=json (an
 // object keyed by plugin name), /metrics/v2?format=json (an array), and valid Prometheus
-// text for format=prometheus. The aggregator class ties a client, a refresh period and the
+// text for format=prometheus (OpenMetrics when the scraper's Accept header prefers it). The aggregator class ties a client, a refresh period and the
 // routes together; any HTTP server can call its respond().
 //
 // Example:
@@ -48,11 +48,13 @@
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
+#include "anklet/metrics/http/accept.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/http/response.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/render/common.hpp"
+#include "anklet/metrics/render/openmetrics.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 
 namespace anklet::metrics {
@@ -75,6 +77,12 @@ struct aggregator_options {
   std::chrono::milliseconds refresh{0};
   /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
   prometheus_options prometheus{};
+  /// format=prometheus answers OpenMetrics 1.0.0 to a scraper whose Accept header prefers
+  /// it, as Prometheus's does; false keeps the 0.0.4 text for every scraper.
+  bool negotiate_openmetrics = true;
+  /// /healthcheck answers 503 once this many reads of Redis in a row have failed (the
+  /// answers are still served from the last good read); 0 never does.
+  std::uint64_t unhealthy_after_failed_reads = 0;
   /// Where the background reader reports a failed read (error) and the keys it skipped or
   /// a SCAN cut short (warning; at most max_logged_skips lines a minute, then a count);
   /// nothing when empty.
@@ -87,7 +95,7 @@ struct aggregator_options {
 /// Without start(), a request reads Redis (or reuses a read younger than `refresh`) on the
 /// calling thread. After start(), a background thread reads the fleet and renders every
 /// answer once per read; requests are answered from the last complete read at once,
-/// whatever Redis does, with its age (Age header, aggregator_fleet_age_seconds), and a
+/// whatever Redis does, with its age (Age header, anklet_metrics_aggregator_fleet_age_seconds), and a
 /// failed read keeps the last good view (docs/reliability.md). The library starts no
 /// thread unless start() is called.
 class aggregator {
@@ -129,9 +137,15 @@ class aggregator {
     return reads_;
   }
 
-  /// Answers one request: `path` without the query, `query` without the '?'.
-  /// GET and HEAD are served (HEAD without a body); other methods get 405.
-  aggregator_response respond(std::string_view method, std::string_view path, std::string_view query) {
+  /// Reads of Redis that failed since the last good one.
+  [[nodiscard]] std::uint64_t failed_reads_in_a_row() const noexcept { return failed_reads_.load(std::memory_order_relaxed); }
+
+  /// Answers one request: `path` without the query, `query` without the '?', `accept` the
+  /// request's Accept header (several fields joined with commas), which decides between
+  /// Prometheus text 0.0.4 and OpenMetrics for format=prometheus. GET and HEAD are served
+  /// (HEAD without a body); other methods get 405.
+  aggregator_response respond(std::string_view method, std::string_view path, std::string_view query,
+                              std::string_view accept = {}) {
     aggregator_response r;
     const bool head = method == "HEAD";
     const bool known = path == "/healthcheck" || path == "/metrics" || path == "/metrics/v1" || path == "/metrics/v2";
@@ -143,20 +157,32 @@ class aggregator {
       r.allow = "GET, HEAD";
       r.body = "method not allowed\n";
     } else if (path == "/healthcheck") {
-      r.body = "ok";
+      const auto failed = failed_reads_.load(std::memory_order_relaxed);
+      if (opt_.unhealthy_after_failed_reads > 0 && failed >= opt_.unhealthy_after_failed_reads) {
+        r.status = 503;
+        r.body = "unhealthy: " + std::to_string(failed) + " reads of Redis in a row failed\n";
+      } else {
+        r.body = "ok";
+      }
     } else if (path == "/metrics") {
       r.status = 501;
       r.body = "please use /metrics/v1";
     } else {
       const auto format = http::query_value(query, "format");
       const int version = path == "/metrics/v1" ? 1 : 2;
-      if (format == "json" || format == "prometheus") {
-        const bool json = *format == "json";
-        if (background_) serve_cached(version, json, r);
-        else serve(version, json, r);
+      if (format == "json" || format == "prometheus" || format == "openmetrics") {
+        body_kind kind = *format == "json" ? (version == 1 ? body_kind::json_v1 : body_kind::json_v2)
+                         : *format == "openmetrics" ? body_kind::openmetrics
+                                                    : body_kind::prometheus;
+        if (kind == body_kind::prometheus && opt_.negotiate_openmetrics) {
+          r.headers = "Vary: Accept\r\n";
+          if (http::prefers_openmetrics(accept)) kind = body_kind::openmetrics;
+        }
+        if (background_) serve_cached(kind, r);
+        else serve(kind, r);
       } else {
         r.status = 400;
-        r.body = "unsupported format, please use '?format=json' or '?format=prometheus'\n";
+        r.body = "unsupported format, please use '?format=json' or '?format=prometheus' (or '?format=openmetrics')\n";
       }
     }
     if (head) r.body.clear();
@@ -184,28 +210,69 @@ class aggregator {
  private:
   using clock = std::chrono::steady_clock;
 
-  // One complete read and its four answers, rendered once.
+  // The four bodies of a read (the text formats are the same on both versions; they end
+  // before the families that change with every request).
+  enum class body_kind : std::uint8_t { json_v1, json_v2, prometheus, openmetrics };
+  static constexpr std::size_t body_kinds = 4;
+
+  // One complete read and its answers, rendered once.
   struct view {
     struct fleet read;
-    std::array<std::string, 4> bodies;  // v1 json, v1 prometheus, v2 json, v2 prometheus
+    std::array<std::string, body_kinds> bodies;
     clock::time_point read_at;
   };
 
-  static std::size_t slot_of(int version, bool json) {
-    return static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1));
-  }
-
-  std::string render(const fleet& f, int version, bool json) const {
+  std::string render(const fleet& f, body_kind kind) const {
     std::string body;
-    if (json) {
-      body.reserve(f.hosts.size() * 2048 + 16);
-      if (version == 1) format_fleet_json_v1(f, std::back_inserter(body));
-      else format_fleet_json_v2(f, std::back_inserter(body));
-    } else {
-      body.reserve(f.hosts.size() * 4096 + 1024);
-      format_fleet_prometheus(f, std::back_inserter(body), opt_.prometheus);
+    switch (kind) {
+      case body_kind::json_v1:
+      case body_kind::json_v2:
+        body.reserve(f.hosts.size() * 2048 + 16);
+        if (kind == body_kind::json_v1) format_fleet_json_v1(f, std::back_inserter(body));
+        else format_fleet_json_v2(f, std::back_inserter(body));
+        break;
+      case body_kind::prometheus:
+      case body_kind::openmetrics:
+        body.reserve(f.hosts.size() * 4096 + 1024);
+        write_through(std::back_inserter(body), [&](auto& s) {
+          write_fleet_exposition(s, f, text_format(kind), opt_.prometheus);
+        });
+        break;
     }
     return body;
+  }
+
+  static exposition_format text_format(body_kind kind) noexcept {
+    return kind == body_kind::openmetrics ? exposition_format::openmetrics : exposition_format::prometheus;
+  }
+
+  // The families that change with every request, after a cached text body: the age of the
+  // read answered from (when known) and the failed reads since the last good one; then
+  // OpenMetrics' `# EOF`.
+  void append_request_families(body_kind kind, std::optional<double> age, std::string& body) const {
+    text_sink ts(std::back_inserter(body));
+    const auto fmt = text_format(kind);
+    if (age) {
+      write_family_header(ts, fmt, catalogue::fleet_age);
+      ts.write(catalogue::fleet_age.name);
+      ts.put(' ');
+      write_prometheus_double(ts, *age);
+      ts.put('\n');
+    }
+    write_family_header(ts, fmt, catalogue::fleet_read_failures);
+    ts.write(catalogue::fleet_read_failures.name);
+    ts.put(' ');
+    write_uint(ts, failed_reads_.load(std::memory_order_relaxed));
+    ts.put('\n');
+    if (kind == body_kind::openmetrics) ts.write(openmetrics_eof);
+  }
+
+  static std::string_view content_type(body_kind kind) noexcept {
+    switch (kind) {
+      case body_kind::prometheus: return prometheus_content_type;
+      case body_kind::openmetrics: return openmetrics_content_type;
+      default: return "application/json";
+    }
   }
 
   redis::result<void> read_into(fleet& f, stop_token stop = {}) {
@@ -222,27 +289,35 @@ class aggregator {
     read_at_.reset();
     for (auto& c : cache_) c.reset();
     auto r = read_into(fleet_);
+    note_read(static_cast<bool>(r));
     if (!r) return r;
     read_at_ = now;
     return {};
   }
 
-  void serve(int version, bool json, aggregator_response& r) {
+  void note_read(bool ok) noexcept {
+    if (ok) failed_reads_.store(0, std::memory_order_relaxed);
+    else failed_reads_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void serve(body_kind kind, aggregator_response& r) {
     std::lock_guard lock(mutex_);
     if (auto rd = refresh_locked(); !rd) {
       r.status = 503;
+      r.headers.clear();
       r.body = "cannot read the fleet from Redis: " + rd.error().to_string() + "\n";
       return;
     }
-    auto& slot = cache_[slot_of(version, json)];
-    if (!slot) slot = render(fleet_, version, json);
-    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
+    auto& slot = cache_[static_cast<std::size_t>(kind)];
+    if (!slot) slot = render(fleet_, kind);
+    r.content_type = content_type(kind);
     // With refresh 0 the cache is dropped on the next request anyway: hand the body over.
     if (opt_.refresh.count() > 0) r.body = *slot;
     else r.body = std::move(*slot), slot.reset();
+    if (kind == body_kind::prometheus || kind == body_kind::openmetrics) append_request_families(kind, std::nullopt, r.body);
   }
 
-  void serve_cached(int version, bool json, aggregator_response& r) {
+  void serve_cached(body_kind kind, aggregator_response& r) {
     std::shared_ptr<const view> v;
     std::string failure;
     {
@@ -252,29 +327,17 @@ class aggregator {
     }
     if (!v) {
       r.status = 503;
+      r.headers.clear();
       r.body = "no complete read of the fleet from Redis yet" + (failure.empty() ? "" : ": " + failure) + "\n";
       return;
     }
     const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
     r.age_seconds = static_cast<std::int64_t>(age);
-    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
-    const std::string& body = v->bodies[slot_of(version, json)];
-    if (json) {
-      r.body = body;
-      return;
-    }
-    // The age changes with every request: its family goes after the cached text.
-    std::string tail;
-    text_sink ts(std::back_inserter(tail));
-    const auto& age_family = catalogue::fleet_age;
-    write_prometheus_family_header(ts, age_family.name, age_family.help, to_string(age_family.type));
-    ts.write(age_family.name);
-    ts.put(' ');
-    write_prometheus_double(ts, age);
-    ts.put('\n');
-    r.body.reserve(body.size() + tail.size());
+    r.content_type = content_type(kind);
+    const std::string& body = v->bodies[static_cast<std::size_t>(kind)];
+    r.body.reserve(body.size() + 512);
     r.body = body;
-    r.body += tail;
+    if (kind == body_kind::prometheus || kind == body_kind::openmetrics) append_request_families(kind, age, r.body);
   }
 
   // Runs on the background reader too, where a throwing sink would end the process.
@@ -297,7 +360,7 @@ class aggregator {
       ++shown;
     }
     if (shown < f.skipped_total()) {
-      log(log_level::warning, std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see aggregator_skipped_keys)");
+      log(log_level::warning, std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see anklet_metrics_aggregator_skipped_keys)");
     }
   }
 
@@ -307,14 +370,13 @@ class aggregator {
       auto next = std::make_shared<view>();
       auto r = read_into(next->read, stop);
       if (stop.stop_requested()) break;
+      note_read(static_cast<bool>(r));
       if (!r) {
         log(log_level::error, "cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
         std::lock_guard lock(view_mutex_);
         last_failure_ = "cannot read the fleet from Redis: " + r.error().to_string();
       } else {
-        for (int version = 1; version <= 2; ++version) {
-          for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
-        }
+        for (std::size_t k = 0; k < body_kinds; ++k) next->bodies[k] = render(next->read, static_cast<body_kind>(k));
         next->read_at = clock::now();
         log_skips(next->read);
         if (!next->read.scan_cut.empty()) log(log_level::warning, "SCAN ended early: " + next->read.scan_cut);
@@ -333,7 +395,8 @@ class aggregator {
   std::mutex mutex_;
   fleet fleet_;
   std::optional<clock::time_point> read_at_;
-  std::array<std::optional<std::string>, 4> cache_;
+  std::array<std::optional<std::string>, body_kinds> cache_;
+  std::atomic<std::uint64_t> failed_reads_{0};
 
   std::atomic<bool> background_{false};
   mutable std::mutex view_mutex_;

@@ -242,43 +242,78 @@ inline std::vector<labelled_entry> with_labels(const std::vector<fleet_entry>& e
   return out;
 }
 
-template <class Out, class Select, class Value>
-void write_fleet_family(text_sink<Out>& s, const std::vector<labelled_entry>& entries, std::string_view name,
-                        std::string_view help, std::string_view type, Select select, Value value) {
+template <char_sink Sink, class Select, class Value>
+void write_fleet_family(Sink& s, exposition_format fmt, const std::vector<labelled_entry>& entries,
+                        const catalogue::family& meta, Select select, Value value) {
   bool any = false;
+  const std::string_view suffix = sample_suffix(fmt, meta.name, meta.type);
   for (const auto& e : entries) {
     if (!select(e)) continue;
     if (!any) {
-      write_prometheus_family_header(s, name, help, type);
+      write_family_header(s, fmt, meta);
       any = true;
     }
-    s.write(name);
+    s.write(meta.name);
+    s.write(suffix);
     s.put('{');
     value(s, e);
     s.put('\n');
   }
 }
 
+// The families that only depend on the read and not on the request: hosts, SCAN, skipped
+// keys by reason, the read's duration.
+template <char_sink Sink>
+void write_fleet_read_families(Sink& s, exposition_format fmt, const fleet& f) {
+  const auto& hosts = catalogue::fleet_hosts;
+  write_family_header(s, fmt, hosts);
+  s.write(hosts.name);
+  s.put(' ');
+  write_uint(s, f.hosts.size());
+  s.put('\n');
+  const auto& scan = catalogue::fleet_scan_complete;
+  write_family_header(s, fmt, scan);
+  s.write(scan.name);
+  s.write(f.scan_cut.empty() ? " 1\n" : " 0\n");
+  const auto& skipped = catalogue::fleet_skipped_keys;
+  write_family_header(s, fmt, skipped);
+  for (const auto r : all_skip_reasons) {
+    s.write(skipped.name);
+    s.write("{reason=\"");
+    s.write(to_string(r));
+    s.write("\"} ");
+    write_uint(s, f.skipped_count(r));
+    s.put('\n');
+  }
+  const auto& duration = catalogue::fleet_read_duration;
+  write_family_header(s, fmt, duration);
+  s.write(duration.name);
+  s.put(' ');
+  write_prometheus_double(s, std::chrono::duration<double>(f.scan_time + f.fetch_time).count());
+  s.put('\n');
+}
+
 }  // namespace detail
 
-/// format=prometheus on both versions: valid exposition 0.0.4. Per plugin (one per name
-/// and owner): plugin_status as a state set, plugin_status_since and, for handlers, the
-/// three plugin_last_*_run in Unix seconds (with a job_url label only when `options` ask
-/// for it: a label that changes per job makes a series per job), and the four plugin_total_*
-/// counters, all labelled name, plugin, owner and (when set) repo; then the 11 host_*
-/// values and last_update (Unix seconds) labelled name and owner; then the aggregator's own
-/// aggregator_hosts and aggregator_skipped_keys{reason}.
-template <std::output_iterator<char> Out>
-Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
+/// format=prometheus on both versions, in Prometheus text 0.0.4 or OpenMetrics (`fmt`;
+/// without the closing `# EOF`, which comes after the aggregator's per-request families).
+/// Per plugin (one per name and owner): plugin_status as a state set,
+/// plugin_status_since and, for handlers, the three plugin_last_*_run in Unix seconds
+/// (with a job_url label only when `options` ask for it: a label that changes per job
+/// makes a series per job), and the four plugin_total_* counters (in OpenMetrics the run
+/// counters with the latest run's exemplar), all labelled name, plugin, owner and (when
+/// set) repo; then the 11 host_* values and last_update (Unix seconds) labelled name and
+/// owner; then the aggregator's own families (anklet_metrics_aggregator_*).
+template <char_sink Sink>
+void write_fleet_exposition(Sink& s, const fleet& f, exposition_format fmt, const prometheus_options& options = {}) {
   using detail::write_fleet_family;
   const std::vector<detail::labelled_entry> entries = detail::with_labels(detail::unique_by_name_owner(f));
-  text_sink<Out> s(std::move(out));
   const auto every = [](const detail::labelled_entry&) { return true; };
   const auto handlers = [](const detail::labelled_entry& l) { return !detail::reported_receiver(*l.e.plugin); };
 
   const auto& families = catalogue::plugin_families<reported_plugin>;
   if (!entries.empty()) {
-    write_prometheus_family_header(s, families[0].meta.name, families[0].meta.help, to_string(families[0].meta.type));
+    write_family_header(s, fmt, families[0].meta);
     for (const auto& l : entries) {
       write_status_state_set(
           s, families[0].meta.name, [&](auto& sink) { sink.write(l.plugin_labels); }, l.e.plugin->status);
@@ -304,24 +339,25 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
       write_int(sink, to_unix_seconds((e.plugin->*member).instant));
     };
   };
-  const auto plugin_count = [](auto member) {
-    return [member](auto& sink, const detail::labelled_entry& l) {
-      const fleet_entry& e = l.e;
+  const auto plugin_count = [fmt, &options](const catalogue::plugin_family<reported_plugin>& fam) {
+    const bool exemplars = fmt == exposition_format::openmetrics && options.exemplars && fam.exemplar_url != nullptr;
+    return [&fam, exemplars](auto& sink, const detail::labelled_entry& l) {
+      const reported_plugin& p = *l.e.plugin;
       sink.write(l.plugin_labels);
       sink.write("} ");
-      write_uint(sink, e.plugin->*member);
+      write_uint(sink, p.*fam.count);
+      if (exemplars && p.*fam.count != 0) write_exemplar(sink, "job_url", p.*fam.exemplar_url, (p.*fam.exemplar_time).instant);
     };
   };
   for (std::size_t k = 1; k < families.size(); ++k) {
     const auto& fam = families[k];
-    const std::string_view type = to_string(fam.meta.type);
     const auto write = [&](auto select) {
       if (fam.job_url != nullptr) {
-        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, run_time(fam.time, fam.job_url));
+        write_fleet_family(s, fmt, entries, fam.meta, select, run_time(fam.time, fam.job_url));
       } else if (fam.time != nullptr) {
-        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, plugin_time(fam.time));
+        write_fleet_family(s, fmt, entries, fam.meta, select, plugin_time(fam.time));
       } else {
-        write_fleet_family(s, entries, fam.meta.name, fam.meta.help, type, select, plugin_count(fam.count));
+        write_fleet_family(s, fmt, entries, fam.meta, select, plugin_count(fam));
       }
     };
     if (fam.handlers_only) write(handlers);
@@ -338,43 +374,35 @@ Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& o
     };
   };
   for (const auto& hf : catalogue::host_fields) {
-    const std::string_view type = to_string(hf.meta.type);
     if (hf.count != nullptr) {
-      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_value(hf.count));
+      write_fleet_family(s, fmt, entries, hf.meta, every, host_value(hf.count));
     } else {
-      write_fleet_family(s, entries, hf.meta.name, hf.meta.help, type, every, host_value(hf.share));
+      write_fleet_family(s, fmt, entries, hf.meta, every, host_value(hf.share));
     }
   }
-  const auto& last_update = catalogue::fleet_last_update;
-  write_fleet_family(s, entries, last_update.name, last_update.help, to_string(last_update.type), every,
+  write_fleet_family(s, fmt, entries, catalogue::fleet_last_update, every,
                      [](auto& sink, const detail::labelled_entry& l) {
                        sink.write(l.host_labels);
                        const fleet_entry& e = l.e;
                        sink.write("} ");
                        write_int(sink, to_unix_seconds(e.host->report.last_update.instant));
                      });
+  detail::write_fleet_read_families(s, fmt, f);
+}
 
-  const auto& hosts = catalogue::fleet_hosts;
-  write_prometheus_family_header(s, hosts.name, hosts.help, to_string(hosts.type));
-  s.write(hosts.name);
-  s.put(' ');
-  write_uint(s, f.hosts.size());
-  s.put('\n');
-  const auto& scan = catalogue::fleet_scan_complete;
-  write_prometheus_family_header(s, scan.name, scan.help, to_string(scan.type));
-  s.write(scan.name);
-  s.write(f.scan_cut.empty() ? " 1\n" : " 0\n");
-  const auto& skipped = catalogue::fleet_skipped_keys;
-  write_prometheus_family_header(s, skipped.name, skipped.help, to_string(skipped.type));
-  for (const auto r : all_skip_reasons) {
-    s.write(skipped.name);
-    s.write("{reason=\"");
-    s.write(to_string(r));
-    s.write("\"} ");
-    write_uint(s, f.skipped_count(r));
-    s.put('\n');
-  }
-  return std::move(s).out();
+/// format=prometheus as Prometheus text 0.0.4 (write_fleet_exposition).
+template <std::output_iterator<char> Out>
+Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) { write_fleet_exposition(s, f, exposition_format::prometheus, options); });
+}
+
+/// format=prometheus as OpenMetrics 1.0.0, `# EOF` included (write_fleet_exposition).
+template <std::output_iterator<char> Out>
+Out format_fleet_openmetrics(const fleet& f, Out out, const prometheus_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) {
+    write_fleet_exposition(s, f, exposition_format::openmetrics, options);
+    s.write(openmetrics_eof);
+  });
 }
 
 namespace detail {

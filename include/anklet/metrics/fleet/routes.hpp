@@ -41,13 +41,21 @@ class fleet_router {
 
   void route(const http::routed_request& req, http::response& out) {
     if (!req.authorized()) return req.auth.deny(out);
+    // Several Accept fields are one list.
+    accept_.clear();
+    for (const auto& h : req.raw.headers) {
+      if (!metrics::detail::iequals(h.name, "accept")) continue;
+      if (!accept_.empty()) accept_ += ',';
+      accept_ += h.value;
+    }
     http::answer_with(req, out, [this](std::string_view method, std::string_view path, std::string_view query) {
-      return agg_->respond(method, path, query);
+      return agg_->respond(method, path, query, accept_);
     });
   }
 
  private:
   aggregator* agg_;
+  std::string accept_;
 };
 
 static_assert(http::router<fleet_router>);

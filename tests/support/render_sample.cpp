@@ -1,6 +1,6 @@
 // Prints Prometheus text for the promtool check (tests/promtool_check.sh).
-// Modes: `full` (mixed snapshot, histograms and more), `openmetrics` (the same in
-// OpenMetrics), `solo` (receivers only), `unknown-status`
+// Modes: `full` (mixed snapshot, histograms, the exporter program's own families and
+// more), `openmetrics` (the same in OpenMetrics), `solo` (receivers only), `unknown-status`
 // (a state set whose current status is no known one, as the aggregator may see), and
 // `catalogue`: one line per family, `scope<TAB>name<TAB>type<TAB>labels`, scope `exporter`
 // or `fleet`, in the order each writes them (tests/check_catalogue.py reads it).
@@ -12,6 +12,9 @@
 
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/fleet/payload_reader.hpp"
+#include "anklet/metrics/http/scrape_counts.hpp"
+#include "anklet/metrics/redis/writer_metrics.hpp"
+#include "anklet/metrics/render/collector.hpp"
 #include "anklet/metrics/render/openmetrics.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 #include "render_fixtures.hpp"
@@ -76,7 +79,20 @@ int main(int argc, char** argv) {
     m.plugins.push_back(big);
     m.host.memory_usage_percentage = 1e-7;
     m.host.cpu_usage_percentage = std::numeric_limits<double>::quiet_NaN();
-    out = mode == "full" ? to_prometheus(m) : to_openmetrics(m);
+    // The exporter program's own families follow, as its server writes them.
+    const auto format = mode == "full" ? exposition_format::prometheus : exposition_format::openmetrics;
+    auto scrapes = std::make_shared<http::scrape_counts>();
+    scrapes->count(metrics_format::openmetrics, 200);
+    scrapes->count(std::nullopt, 400);
+    redis::writer_options wo;
+    wo.key = "anklet/metrics/o/n";
+    const redis::writer writer(wo);
+    const std::vector<any_collector> collectors{scrapes, std::make_shared<redis::writer_metrics>(writer)};
+    fmt::memory_buffer body;
+    write_through(std::back_inserter(body), [&](auto& sink) { detail::write_snapshot_families(sink, format, m, {}); });
+    write_collectors(collectors, format, body);
+    if (format == exposition_format::openmetrics) body.append(openmetrics_eof);
+    out.assign(body.data(), body.size());
   } else if (mode == "solo") {
     out = to_prometheus(receiver_only_snapshot());
   } else if (mode == "unknown-status") {

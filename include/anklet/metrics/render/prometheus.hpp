@@ -83,43 +83,58 @@ void write_scalar_family(Sink& s, exposition_format f, const catalogue::family& 
   s.put('\n');
 }
 
-// One per-plugin family (header only when a plugin is selected): a sample per selected
-// plugin with its label set, `,job_url="..."` when asked for on a last-run family, and in
-// OpenMetrics the latest run's exemplar on a run counter.
-template <char_sink Sink>
-void write_plugin_family(Sink& s, exposition_format f, const metrics_snapshot& m, const prometheus_label_sets& labels,
-                         const catalogue::plugin_family<plugin_metrics>& fam, const prometheus_options& options,
-                         bool solo) {
-  if (fam.run_total && solo) return;
+// The sample lines of one per-plugin family. What varies between families is decided at
+// compile time, so each family's loop does only its own work per line.
+template <bool Time, bool JobUrl, bool Exemplar, char_sink Sink>
+void write_plugin_samples(Sink& s, const metrics_snapshot& m, const prometheus_label_sets& labels,
+                          const catalogue::plugin_family<plugin_metrics>& fam, std::string_view suffix) {
   const std::string_view name = fam.meta.name;
-  const std::string_view suffix = sample_suffix(f, name, fam.meta.type);
-  const bool with_job_url = options.job_url_label && fam.job_url != nullptr;
-  const bool exemplars = f == exposition_format::openmetrics && options.exemplars && fam.exemplar_url != nullptr;
-  bool any = false;
   for (std::size_t i = 0; i < m.plugins.size(); ++i) {
     const auto& p = m.plugins[i];
     if (fam.handlers_only && !p.is_handler()) continue;
-    if (!any) {
-      write_family_header(s, f, fam.meta);
-      any = true;
-    }
     s.write(name);
     s.write(suffix);
     s.put('{');
     s.write(labels[i]);
-    if (with_job_url) {
+    if constexpr (JobUrl) {
       s.write(",job_url=\"");
       write_prometheus_label_value(s, p.*fam.job_url);
       s.put('"');
     }
     s.write("} ");
-    if (fam.time != nullptr) {
+    if constexpr (Time) {
       write_int(s, to_unix_seconds(p.*fam.time));
     } else {
       write_uint(s, p.*fam.count);
     }
-    if (exemplars && p.*fam.count != 0) write_exemplar(s, "job_url", p.*fam.exemplar_url, p.*fam.exemplar_time);
+    if constexpr (Exemplar) {
+      if (p.*fam.count != 0) write_exemplar(s, "job_url", p.*fam.exemplar_url, p.*fam.exemplar_time);
+    }
     s.put('\n');
+  }
+}
+
+// One per-plugin family, its header only when a plugin is selected (`handlers`: whether
+// any plugin is a handler): a sample per selected plugin with its label set,
+// `,job_url="..."` when asked for on a last-run family, and in OpenMetrics the latest
+// run's exemplar on a run counter.
+template <char_sink Sink>
+void write_plugin_family(Sink& s, exposition_format f, const metrics_snapshot& m, const prometheus_label_sets& labels,
+                         const catalogue::plugin_family<plugin_metrics>& fam, const prometheus_options& options,
+                         bool solo, bool handlers) {
+  if ((fam.run_total && solo) || m.plugins.empty() || (fam.handlers_only && !handlers)) return;
+  write_family_header(s, f, fam.meta);
+  const std::string_view suffix = sample_suffix(f, fam.meta.name, fam.meta.type);
+  if (fam.time != nullptr) {
+    if (options.job_url_label && fam.job_url != nullptr) {
+      write_plugin_samples<true, true, false>(s, m, labels, fam, suffix);
+    } else {
+      write_plugin_samples<true, false, false>(s, m, labels, fam, suffix);
+    }
+  } else if (f == exposition_format::openmetrics && options.exemplars && fam.exemplar_url != nullptr) {
+    write_plugin_samples<false, false, true>(s, m, labels, fam, suffix);
+  } else {
+    write_plugin_samples<false, false, false>(s, m, labels, fam, suffix);
   }
 }
 
@@ -179,7 +194,10 @@ void write_snapshot_families(Sink& s, exposition_format f, const metrics_snapsho
       write_status_state_set(s, families[0].meta.name, labels[i], m.plugins[i].status);
     }
   }
-  for (std::size_t k = 1; k < families.size(); ++k) write_plugin_family(s, f, m, labels, families[k], options, solo);
+  const bool handlers = std::any_of(m.plugins.begin(), m.plugins.end(), [](const plugin_metrics& p) { return p.is_handler(); });
+  for (std::size_t k = 1; k < families.size(); ++k) {
+    write_plugin_family(s, f, m, labels, families[k], options, solo, handlers);
+  }
   write_plugin_histograms(s, f, m, labels);
 
   for (const auto& h : catalogue::host_fields) {

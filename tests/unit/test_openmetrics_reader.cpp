@@ -7,20 +7,14 @@
 #include <doctest/doctest.h>
 
 #include "anklet/metrics/testing.hpp"
+#include "reader_rejections.hpp"
 
 using namespace anklet::metrics::testing;
 
 namespace {
 
-// Rejected at `line` with a message containing `what`.
 void check_rejected(std::string_view text, std::size_t line, std::string_view what) {
-  exposition e;
-  exposition_error error;
-  const bool ok = read_openmetrics(text, e, {}, &error);
-  INFO("text: ", text, "\nerror: ", error.to_string());
-  CHECK_FALSE(ok);
-  CHECK(error.line == line);
-  CHECK(error.message.find(what) != std::string::npos);
+  reader_tests::check_rejected(read_openmetrics, text, line, what);
 }
 
 }  // namespace

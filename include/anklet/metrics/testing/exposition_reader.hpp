@@ -123,17 +123,75 @@ inline bool parse_timestamp(std::string_view t, std::int64_t& ts) noexcept {
   return r.ec == std::errc{} && r.ptr == t.data() + t.size();
 }
 
-// Reads one exposition; every method that can fail returns false after fail().
-class exposition_reader {
+// What both text readers (this one and openmetrics_reader.hpp's) keep of the line being
+// read, and how they fail: every method that can fail returns false after fail().
+class line_reader {
  public:
-  exposition_reader(exposition& out, const exposition_limits& limits) : out_(out), limits_(limits) {}
+  line_reader(exposition& out, const exposition_limits& limits) : out_(out), limits_(limits) {}
+  [[nodiscard]] const exposition_error& error() const noexcept { return error_; }
+
+ protected:
+  bool fail(std::size_t line, std::size_t column, std::string message) {
+    error_ = {line, column, std::move(message)};
+    return false;
+  }
+  // pos: 0-based offset in the current line.
+  bool fail_at(std::size_t pos, std::string message) { return fail(line_, pos + 1, std::move(message)); }
+  bool fail_line_too_long() {
+    return fail_at(limits_.max_line_bytes, "line longer than the limit of " + std::to_string(limits_.max_line_bytes) +
+                                               " bytes");
+  }
+  bool fail_input_too_large(std::size_t size) {
+    return fail(1, 1, "input of " + std::to_string(size) + " bytes exceeds the limit of " +
+                          std::to_string(limits_.max_input_bytes));
+  }
+
+  [[nodiscard]] bool at_end() const noexcept { return pos_ >= line_text_.size(); }
+  [[nodiscard]] char peek() const noexcept { return at_end() ? '\0' : line_text_[pos_]; }
+
+  // A metric name at pos_, or an error naming `what`.
+  bool metric_name(std::string_view& name, std::string_view what) {
+    const std::size_t begin = pos_;
+    while (!at_end() && is_metric_name_char(line_text_[pos_], pos_ == begin)) ++pos_;
+    if (pos_ == begin) return fail_at(begin, "expected " + std::string(what));
+    name = line_text_.substr(begin, pos_ - begin);
+    return true;
+  }
+
+  exposition& out_;
+  const exposition_limits& limits_;
+  exposition_error error_;
+  std::size_t line_ = 0;
+  std::string_view line_text_;
+  std::size_t pos_ = 0;
+};
+
+// Runs a reader over `text`; on failure the reason goes to `*error` when given.
+template <class Reader>
+bool read_with(std::string_view text, exposition& out, const exposition_limits& limits, exposition_error* error) {
+  Reader reader(out, limits);
+  if (reader.read(text)) return true;
+  if (error != nullptr) *error = reader.error();
+  return false;
+}
+
+// The same, throwing exposition_parse_error.
+template <class Reader>
+exposition parse_with(std::string_view text, const exposition_limits& limits) {
+  exposition out;
+  exposition_error error;
+  if (!read_with<Reader>(text, out, limits, &error)) throw exposition_parse_error(std::move(error));
+  return out;
+}
+
+// Reads one exposition.
+class exposition_reader : public line_reader {
+ public:
+  using line_reader::line_reader;
 
   bool read(std::string_view text) {
     out_.families.clear();
-    if (text.size() > limits_.max_input_bytes) {
-      return fail(1, 1, "input of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
-                            std::to_string(limits_.max_input_bytes));
-    }
+    if (text.size() > limits_.max_input_bytes) return fail_input_too_large(text.size());
     std::size_t start = 0;
     std::size_t line_no = 0;
     while (start < text.size()) {
@@ -154,40 +212,17 @@ class exposition_reader {
     return true;
   }
 
-  [[nodiscard]] const exposition_error& error() const noexcept { return error_; }
 
  private:
-  bool fail(std::size_t line, std::size_t column, std::string message) {
-    error_ = {line, column, std::move(message)};
-    return false;
-  }
-  // pos: 0-based offset in the current line.
-  bool fail_at(std::size_t pos, std::string message) { return fail(line_, pos + 1, std::move(message)); }
-  bool fail_line_too_long() {
-    return fail_at(limits_.max_line_bytes, "line longer than the limit of " + std::to_string(limits_.max_line_bytes) +
-                                               " bytes");
-  }
-
   void skip_blanks() noexcept {
     while (pos_ < line_text_.size() && is_blank(line_text_[pos_])) ++pos_;
   }
-  [[nodiscard]] bool at_end() const noexcept { return pos_ >= line_text_.size(); }
-  [[nodiscard]] char peek() const noexcept { return at_end() ? '\0' : line_text_[pos_]; }
 
   // A run of non-blank bytes.
   std::string_view token() noexcept {
     const std::size_t begin = pos_;
     while (!at_end() && !is_blank(line_text_[pos_])) ++pos_;
     return line_text_.substr(begin, pos_ - begin);
-  }
-
-  // A metric name at pos_, or an error naming `what`.
-  bool metric_name(std::string_view& name, std::string_view what) {
-    const std::size_t begin = pos_;
-    while (!at_end() && is_metric_name_char(line_text_[pos_], pos_ == begin)) ++pos_;
-    if (pos_ == begin) return fail_at(begin, "expected " + std::string(what));
-    name = line_text_.substr(begin, pos_ - begin);
-    return true;
   }
 
   bool read_line() {
@@ -454,17 +489,10 @@ class exposition_reader {
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-  exposition& out_;
-  const exposition_limits& limits_;
-  exposition_error error_;
   std::unordered_map<std::string, std::size_t> index_;  // family name -> index in out_.families
   std::unordered_set<std::string> series_;
   std::size_t current_ = npos;  // the family whose lines are being read
   std::size_t sample_count_ = 0;
-  std::size_t line_ = 0;
-  std::string_view line_text_;
-  std::size_t pos_ = 0;
-
 };
 
 }  // namespace detail
@@ -477,19 +505,13 @@ class exposition_reader {
 /// then holds what was read before it.
 inline bool read_exposition(std::string_view text, exposition& out, const exposition_limits& limits = {},
                             exposition_error* error = nullptr) {
-  detail::exposition_reader reader(out, limits);
-  if (reader.read(text)) return true;
-  if (error != nullptr) *error = reader.error();
-  return false;
+  return detail::read_with<detail::exposition_reader>(text, out, limits, error);
 }
 
 /// The same, throwing exposition_parse_error on invalid text: for tests, where a bad
 /// exposition is a failure to report rather than a case to handle.
 [[nodiscard]] inline exposition parse_exposition(std::string_view text, const exposition_limits& limits = {}) {
-  exposition out;
-  exposition_error error;
-  if (!read_exposition(text, out, limits, &error)) throw exposition_parse_error(std::move(error));
-  return out;
+  return detail::parse_with<detail::exposition_reader>(text, limits);
 }
 
 }  // namespace anklet::metrics::testing

@@ -34,17 +34,14 @@ namespace anklet::metrics::testing {
 
 namespace detail {
 
-// Reads one OpenMetrics exposition; every method that can fail returns false after fail().
-class openmetrics_reader {
+// Reads one OpenMetrics exposition.
+class openmetrics_reader : public line_reader {
  public:
-  openmetrics_reader(exposition& out, const exposition_limits& limits) : out_(out), limits_(limits) {}
+  using line_reader::line_reader;
 
   bool read(std::string_view text) {
     out_.families.clear();
-    if (text.size() > limits_.max_input_bytes) {
-      return fail(1, 1, "input of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
-                            std::to_string(limits_.max_input_bytes));
-    }
+    if (text.size() > limits_.max_input_bytes) return fail_input_too_large(text.size());
     if (const auto bad = first_invalid_utf8(text); bad != std::string_view::npos) return fail_offset(text, bad, "not UTF-8");
     if (const auto cr = text.find('\r'); cr != std::string_view::npos) return fail_offset(text, cr, "carriage return");
     std::size_t start = 0;
@@ -52,9 +49,7 @@ class openmetrics_reader {
       line_ = line_no;
       const std::size_t nl = text.find('\n', start);
       line_text_ = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-      if (line_text_.size() > limits_.max_line_bytes) {
-        return fail_at(limits_.max_line_bytes, "line longer than the limit of " + std::to_string(limits_.max_line_bytes) + " bytes");
-      }
+      if (line_text_.size() > limits_.max_line_bytes) return fail_line_too_long();
       if (eof_) return fail_at(0, "text after # EOF");
       if (nl == std::string_view::npos && line_text_ != "# EOF") return fail_at(line_text_.size(), "the last line does not end with a newline");
       if (!read_line()) return false;
@@ -64,16 +59,10 @@ class openmetrics_reader {
     return close_metric();
   }
 
-  [[nodiscard]] const exposition_error& error() const noexcept { return error_; }
 
  private:
   enum class part : std::uint8_t { value, total, created, bucket, count, sum, gcount, gsum, info };
 
-  bool fail(std::size_t line, std::size_t column, std::string message) {
-    error_ = {line, column, std::move(message)};
-    return false;
-  }
-  bool fail_at(std::size_t pos, std::string message) { return fail(line_, pos + 1, std::move(message)); }
   bool fail_offset(std::string_view text, std::size_t offset, std::string message) {
     std::size_t line = 1;
     std::size_t line_start = 0;
@@ -86,8 +75,6 @@ class openmetrics_reader {
     return fail(line, offset - line_start + 1, std::move(message));
   }
 
-  [[nodiscard]] bool at_end() const noexcept { return pos_ >= line_text_.size(); }
-  [[nodiscard]] char peek() const noexcept { return at_end() ? '\0' : line_text_[pos_]; }
   bool expect(char c, std::string_view what) {
     if (peek() != c) return fail_at(pos_, "expected " + std::string(what));
     ++pos_;
@@ -97,13 +84,6 @@ class openmetrics_reader {
     const std::size_t begin = pos_;
     while (!at_end() && line_text_[pos_] != ' ') ++pos_;
     return line_text_.substr(begin, pos_ - begin);
-  }
-  bool metric_name(std::string_view& name) {
-    const std::size_t begin = pos_;
-    while (!at_end() && is_metric_name_char(line_text_[pos_], pos_ == begin)) ++pos_;
-    if (pos_ == begin) return fail_at(begin, "expected a metric name");
-    name = line_text_.substr(begin, pos_ - begin);
-    return true;
   }
 
   bool read_line() {
@@ -126,7 +106,7 @@ class openmetrics_reader {
   bool read_descriptor(char kind) {
     std::string_view name;
     const std::size_t name_pos = pos_;
-    if (!metric_name(name) || !expect(' ', "a space after the metric name")) return false;
+    if (!metric_name(name, "a metric name") || !expect(' ', "a space after the metric name")) return false;
     metric_family* f = nullptr;
     if (!family_for_descriptor(name, name_pos, f)) return false;
     const std::string_view rest = line_text_.substr(pos_);
@@ -247,7 +227,7 @@ class openmetrics_reader {
     s.line = line_;
     std::string_view name;
     const std::size_t name_pos = pos_;
-    if (!metric_name(name)) return false;
+    if (!metric_name(name, "a metric name")) return false;
     s.name = name;
     if (peek() == '{' && !read_labels(s.labels, false)) return false;
     if (!expect(' ', "a space before the value")) return false;
@@ -445,9 +425,6 @@ class openmetrics_reader {
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-  exposition& out_;
-  const exposition_limits& limits_;
-  exposition_error error_;
   std::unordered_map<std::string, std::size_t> index_;
   std::unordered_set<std::string> series_;
   std::unordered_map<std::string, std::size_t> sample_owner_;  // sample name -> family
@@ -458,9 +435,6 @@ class openmetrics_reader {
   std::size_t current_ = npos;
   std::size_t sample_count_ = 0;
   bool eof_ = false;
-  std::size_t line_ = 0;
-  std::string_view line_text_;
-  std::size_t pos_ = 0;
 };
 
 }  // namespace detail
@@ -470,18 +444,12 @@ class openmetrics_reader {
 /// limit, with the reason in `*error` when given; `out` then holds what was read before it.
 inline bool read_openmetrics(std::string_view text, exposition& out, const exposition_limits& limits = {},
                              exposition_error* error = nullptr) {
-  detail::openmetrics_reader reader(out, limits);
-  if (reader.read(text)) return true;
-  if (error != nullptr) *error = reader.error();
-  return false;
+  return detail::read_with<detail::openmetrics_reader>(text, out, limits, error);
 }
 
 /// The same, throwing exposition_parse_error on invalid text.
 [[nodiscard]] inline exposition parse_openmetrics(std::string_view text, const exposition_limits& limits = {}) {
-  exposition out;
-  exposition_error error;
-  if (!read_openmetrics(text, out, limits, &error)) throw exposition_parse_error(std::move(error));
-  return out;
+  return detail::parse_with<detail::openmetrics_reader>(text, limits);
 }
 
 }  // namespace anklet::metrics::testing

@@ -239,7 +239,7 @@ TEST_CASE("histograms: custom buckets, and series without labels") {
 }
 
 TEST_CASE("OpenMetrics: a solo receiver and an empty store are valid expositions") {
-  CHECK_NOTHROW(amt::parse_openmetrics(to_openmetrics(receiver_only_snapshot())));
+  CHECK(amt::parse_openmetrics(to_openmetrics(receiver_only_snapshot())).family("plugin_status") != nullptr);
   const amt::exposition empty = amt::parse_openmetrics(to_openmetrics(metrics_snapshot{}));
   CHECK(empty.family("host_cpu_count") != nullptr);
   CHECK(empty.family("plugin_status") == nullptr);

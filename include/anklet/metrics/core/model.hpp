@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -96,8 +97,8 @@ struct plugin_info {
 };
 
 /// What only handlers carry: the job URLs and times of their last runs and their run
-/// counters. One definition for a plugin's metrics and for a merge into them (store.hpp's
-/// plugin_update), so the two cannot drift.
+/// counters. One definition for a plugin's metrics and for a merge into them
+/// (plugin_update), so the two cannot drift.
 struct handler_fields {
   std::string last_successful_run_job_url;
   std::string last_failed_run_job_url;
@@ -111,6 +112,26 @@ struct handler_fields {
   std::uint64_t total_canceled_runs_since_start = 0;
 
   friend bool operator==(const handler_fields&, const handler_fields&) = default;
+};
+
+/// A merge into one plugin (Go's UpdatePlugin): non-empty strings overwrite, times other
+/// than `never` overwrite, counters only move up (a lower value is ignored), and a status
+/// that differs from the current one also moves status_since to now (unless status_since
+/// is given too). The run fields (handler_fields) apply to handlers only.
+struct plugin_update : handler_fields {
+  std::string plugin_name;
+  std::string repo_name;
+  std::string owner_name;
+  std::optional<plugin_status> status;
+  time_point status_since = never;
+
+  /// True when any handler-only field is set.
+  [[nodiscard]] bool touches_handler_fields() const noexcept {
+    return !last_successful_run_job_url.empty() || !last_failed_run_job_url.empty() ||
+           !last_canceled_run_job_url.empty() || !is_never(last_successful_run) || !is_never(last_failed_run) ||
+           !is_never(last_canceled_run) || total_ran_vms != 0 || total_successful_runs_since_start != 0 ||
+           total_failed_runs_since_start != 0 || total_canceled_runs_since_start != 0;
+  }
 };
 
 /// One plugin's metrics. Handler-only fields (handler_fields) stay at their zero values for

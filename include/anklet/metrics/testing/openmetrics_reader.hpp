@@ -1,6 +1,6 @@
 // anklet::metrics testing kit, the OpenMetrics reader: strict (OpenMetrics 1.0.0 text, its
 // ABNF and the rules of its metric types) and bounded, like the 0.0.4 reader of
-// exposition_reader.hpp, whose limits, errors and parsed form it shares. Fuzzed
+// exposition_reader.hpp, whose limits, errors and parsed form it shares (reader_common.hpp). Fuzzed
 // (tests/fuzz/fuzz_openmetrics_reader.cpp); standard library only.
 //
 // Checked besides the grammar: UTF-8 throughout, no carriage return, `# EOF` last; one
@@ -28,7 +28,7 @@
 
 #include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/testing/exposition.hpp"
-#include "anklet/metrics/testing/exposition_reader.hpp"
+#include "anklet/metrics/testing/reader_common.hpp"
 
 namespace anklet::metrics::testing {
 

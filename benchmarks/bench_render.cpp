@@ -23,6 +23,7 @@
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/render/anklet_text.hpp"
 #include "anklet/metrics/render/json.hpp"
+#include "anklet/metrics/render/openmetrics.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 
 namespace am = anklet::metrics;
@@ -53,6 +54,23 @@ am::metrics_snapshot make_snapshot(std::int64_t plugins) {
       p.total_failed_runs_since_start = static_cast<std::uint64_t>(i);
     }
     m.plugins.push_back(std::move(p));
+  }
+  return m;
+}
+
+// The same with the histograms a store gives its handlers (default buckets, a few runs each).
+am::metrics_snapshot with_histograms(am::metrics_snapshot m) {
+  m.job_duration_buckets.assign(am::default_job_duration_buckets.begin(), am::default_job_duration_buckets.end());
+  m.pull_duration_buckets.assign(am::default_pull_duration_buckets.begin(), am::default_pull_duration_buckets.end());
+  double seconds = 7;
+  for (auto& p : m.plugins) {
+    if (!p.is_handler()) continue;
+    for (auto& h : p.job_durations) h.reset(m.job_duration_buckets.size());
+    p.pull_durations.reset(m.pull_duration_buckets.size());
+    for (int run = 0; run < 5; ++run, seconds = seconds * 1.7 > 30000 ? 7 : seconds * 1.7) {
+      p.job_durations[static_cast<std::size_t>(run % 3)].observe(m.job_duration_buckets, seconds);
+      p.pull_durations.observe(m.pull_duration_buckets, seconds / 10);
+    }
   }
   return m;
 }
@@ -164,20 +182,27 @@ std::string iostream_render(const am::metrics_snapshot& m, const std::map<std::s
 
 // ---- benchmarks ----
 
-void prometheus_ours(benchmark::State& state) {
-  const auto m = make_snapshot(state.range(0));
-  fmt::memory_buffer buf;  // reused, as a responder reuses one per connection
+// Our text (0.0.4 or OpenMetrics, with or without histograms) rendered into a reused
+// fmt::memory_buffer, as a responder reuses one per connection; and its peer, memcpy of
+// the same body.
+template <bool OpenMetrics, bool Histograms>
+void text_ours(benchmark::State& state) {
+  const auto m = Histograms ? with_histograms(make_snapshot(state.range(0))) : make_snapshot(state.range(0));
+  fmt::memory_buffer buf;
   for (auto _ : state) {
     buf.clear();
-    am::format_prometheus(m, std::back_inserter(buf));
+    if constexpr (OpenMetrics) am::format_openmetrics(m, std::back_inserter(buf));
+    else am::format_prometheus(m, std::back_inserter(buf));
     benchmark::DoNotOptimize(buf.data());
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * buf.size()));
   state.counters["body_bytes"] = static_cast<double>(buf.size());
 }
 
-void prometheus_memcpy(benchmark::State& state) {
-  const std::string text = am::to_prometheus(make_snapshot(state.range(0)));
+template <bool OpenMetrics, bool Histograms>
+void text_memcpy(benchmark::State& state) {
+  const auto m = Histograms ? with_histograms(make_snapshot(state.range(0))) : make_snapshot(state.range(0));
+  const std::string text = OpenMetrics ? am::to_openmetrics(m) : am::to_prometheus(m);
   std::vector<char> dst(text.size());
   for (auto _ : state) {
     std::memcpy(dst.data(), text.data(), text.size());
@@ -317,12 +342,16 @@ void json_ours(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(prometheus_ours)->Arg(2)->Arg(100)->Arg(1000)->Arg(10000);
-BENCHMARK(prometheus_memcpy)->Arg(2)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK_TEMPLATE(text_ours, false, false)->Name("prometheus_ours")->Arg(2)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK_TEMPLATE(text_memcpy, false, false)->Name("prometheus_memcpy")->Arg(2)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(prometheus_iostream)->Arg(2)->Arg(100)->Arg(1000)->Arg(10000);
 #if ANKLET_BENCH_PROMETHEUS_CPP
 BENCHMARK(prometheus_cpp)->Arg(2)->Arg(100)->Arg(1000)->Arg(10000);
 #endif
+BENCHMARK_TEMPLATE(text_ours, true, false)->Name("openmetrics_ours")->Arg(1000);
+BENCHMARK_TEMPLATE(text_memcpy, true, false)->Name("openmetrics_memcpy")->Arg(1000);
+BENCHMARK_TEMPLATE(text_ours, false, true)->Name("histograms_ours")->Arg(1000);
+BENCHMARK_TEMPLATE(text_memcpy, false, true)->Name("histograms_memcpy")->Arg(1000);
 BENCHMARK(anklet_text_ours)->Arg(2)->Arg(1000);
 BENCHMARK(json_ours)->Arg(2)->Arg(1000);
 

@@ -2,6 +2,7 @@
 // Goal: by handle within 1.5x of the bare lock, flat from 1 to 1000 plugins.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,20 @@ void increment_by_handle(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     p.handles[i].increment_successful_runs();
+    if (++i == p.handles.size()) i = 0;
+  }
+}
+
+// One job-duration observation (a bucket search over the 13 default bounds, the sum and
+// the count), durations spread over every bucket.
+template <class Lock>
+void observe_by_handle(benchmark::State& state) {
+  populated<Lock> p(state.range(0));
+  std::size_t i = 0;
+  std::int64_t seconds = 0;
+  for (auto _ : state) {
+    p.handles[i].observe_job_duration(am::run_outcome::successful, std::chrono::seconds(seconds));
+    seconds = seconds >= 30000 ? 0 : seconds + 997;
     if (++i == p.handles.size()) i = 0;
   }
 }
@@ -92,6 +107,7 @@ void set_status_by_name(benchmark::State& state) {
 #define ANKLET_BENCH_POLICY(Lock)                                                    \
   BENCHMARK_TEMPLATE(bare_lock, Lock);                                               \
   BENCHMARK_TEMPLATE(increment_by_handle, Lock)->Arg(1)->Arg(1000);                  \
+  BENCHMARK_TEMPLATE(observe_by_handle, Lock)->Arg(1)->Arg(1000);                    \
   BENCHMARK_TEMPLATE(increment_by_name, Lock)->Arg(1)->Arg(1000);                    \
   BENCHMARK_TEMPLATE(set_status_by_handle, Lock)->Arg(1)->Arg(1000);                 \
   BENCHMARK_TEMPLATE(set_status_by_name, Lock)->Arg(1)->Arg(1000)

@@ -38,7 +38,11 @@ constexpr std::string_view usage =
     "                       (default 0 = 0.1 s); every answer comes from the last complete read\n"
     "  --max-age SECONDS    leave out hosts whose last_update is older (default 0 = keep all)\n"
     "  --job-url-label      add Anklet's job_url label to the plugin_last_*_run series of\n"
-    "                       format=prometheus (off: a label per job makes a series per job)\n";
+    "                       format=prometheus (off: a label per job makes a series per job)\n"
+    "  --no-openmetrics     answer format=prometheus with text 0.0.4 even to scrapers that ask\n"
+    "                       for OpenMetrics (keeps counter series without _total)\n"
+    "  --unhealthy-after N  /healthcheck answers 503 once N reads of Redis in a row failed\n"
+    "                       (default 0 = never; answers still come from the last good read)\n";
 // After the Redis flags of redis_flags.hpp.
 constexpr std::string_view usage_end =
     "  --help               show this help\n";
@@ -54,6 +58,8 @@ struct config {
   std::chrono::milliseconds max_age{0};
   bool job_url_label = false;
   bool gzip = true;
+  bool openmetrics = true;
+  std::uint64_t unhealthy_after = 0;
 };
 
 // Returns nothing when --help was given.
@@ -80,6 +86,11 @@ std::optional<config> parse_args(int argc, char** argv) {
     } else if (flag == "--no-gzip") {
       args.expect_no_value();
       c.gzip = false;
+    } else if (flag == "--no-openmetrics") {
+      args.expect_no_value();
+      c.openmetrics = false;
+    } else if (flag == "--unhealthy-after") {
+      c.unhealthy_after = cli::parse_count(args.value(), flag);
     } else {
       args.unknown();
     }
@@ -120,6 +131,8 @@ int main(int argc, char** argv) {
     options.log = [](am::log_level, std::string_view line) { print_error(line); };
     options.prometheus.job_url_label = cfg->job_url_label;
     options.gzip = cli::program_gzip(cfg->gzip);
+    options.negotiate_openmetrics = cfg->openmetrics;
+    options.unhealthy_after_failed_reads = cfg->unhealthy_after;
     am::aggregator agg(options);
 
     am::http::server_options http;

@@ -4,7 +4,9 @@
 //
 // With --redis it also exports to Redis as Go Anklet does (SPEC 7): the first write at start,
 // then every --interval, under anklet/metrics/{owner}/{name} of the first plugin unless
-// --key-owner/--key-name say otherwise; the key is deleted when the program stops.
+// --key-owner/--key-name say otherwise; the key is deleted when the program stops. The
+// writer's own figures are served in the scrape (a collector), and --unhealthy-after makes
+// /healthcheck answer 503 while its writes keep failing.
 //
 // Signals are handled here, not in the library: SIGINT and SIGTERM are blocked in every
 // thread and taken synchronously by main with sigwait, then the server is stopped.
@@ -25,6 +27,7 @@
 #include "anklet/metrics/host/platform.hpp"
 #include "anklet/metrics/http/metrics_routes.hpp"
 #include "anklet/metrics/redis/writer.hpp"
+#include "anklet/metrics/redis/writer_metrics.hpp"
 #include "anklet/metrics/store.hpp"
 #include "cli.hpp"
 #include "redis_flags.hpp"
@@ -38,7 +41,7 @@ constexpr std::string_view program = "anklet-metrics-exporter";
 
 constexpr std::string_view usage =
     "usage: anklet-metrics-exporter [options]\n"
-    "Serves Anklet-compatible metrics on /metrics/v1?format=prometheus|json|anklet.\n"
+    "Serves Anklet-compatible metrics on /metrics/v1?format=prometheus|openmetrics|json|anklet.\n"
     "\n"
     "  --listen ADDR:PORT                 address to serve on (default 127.0.0.1:8080; port 0 = any\n"
     "                                     free port; IPv6 as [::1]:8080; :8080 = all interfaces)\n"
@@ -53,7 +56,11 @@ constexpr std::string_view usage =
     "  --key-owner OWNER                  owner part of the Redis key (default: the first plugin's)\n"
     "  --key-name NAME                    name part of the Redis key (default: the first plugin's)\n"
     "  --job-url-label                    add Anklet's job_url label to the plugin_last_*_run series of\n"
-    "                                     format=prometheus (off: a label per job makes a series per job)\n";
+    "                                     format=prometheus (off: a label per job makes a series per job)\n"
+    "  --no-openmetrics                   answer format=prometheus with text 0.0.4 even to scrapers that\n"
+    "                                     ask for OpenMetrics (keeps counter series without _total)\n"
+    "  --unhealthy-after N                with --redis: /healthcheck answers 503 once N Redis writes in a\n"
+    "                                     row failed (default 0 = never)\n";
 // After the Redis flags of redis_flags.hpp.
 constexpr std::string_view usage_end =
     "  --help                             show this help\n";
@@ -74,6 +81,8 @@ struct config {
   std::optional<std::string> key_name;
   bool job_url_label = false;
   bool gzip = true;
+  bool openmetrics = true;
+  std::uint64_t unhealthy_after = 0;
 };
 
 am::plugin_info parse_plugin(std::string_view text, std::string_view flag) {
@@ -117,6 +126,11 @@ std::optional<config> parse_args(int argc, char** argv) {
     } else if (flag == "--no-gzip") {
       args.expect_no_value();
       c.gzip = false;
+    } else if (flag == "--no-openmetrics") {
+      args.expect_no_value();
+      c.openmetrics = false;
+    } else if (flag == "--unhealthy-after") {
+      c.unhealthy_after = cli::parse_count(args.value(), flag);
     } else if (flag == "--host-refresh") {
       c.host_refresh = cli::parse_seconds(args.value(), flag);
     } else if (c.redis_flags.parse(args)) {
@@ -135,8 +149,10 @@ std::optional<config> parse_args(int argc, char** argv) {
   }
   c.redis_flags.finish();
   c.redis = c.redis_flags.target();
-  if (!c.redis && (c.key_owner || c.key_name || c.interval_given || c.redis_flags.needs_target())) {
-    throw cli::usage_error{"--interval, --key-owner, --key-name, --redis-cluster and the TLS flags need --redis"};
+  if (!c.redis && (c.key_owner || c.key_name || c.interval_given || c.unhealthy_after > 0 ||
+                   c.redis_flags.needs_target())) {
+    throw cli::usage_error{
+        "--interval, --key-owner, --key-name, --unhealthy-after, --redis-cluster and the TLS flags need --redis"};
   }
   if (c.redis && !c.key_name && c.plugins.empty() && !c.demo) {
     throw cli::usage_error{"--redis needs a plugin (--handler, --receiver or --demo) or --key-name to name the key"};
@@ -267,32 +283,11 @@ int main(int argc, char** argv) {
         },
         cfg->host_refresh);
 
-    // One server (one event loop) per core, up to 4, sharing one listening socket: a
-    // single scraper uses one of them, but many clients and large bodies get every core,
-    // as nginx's workers do.
-    const unsigned loops = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
-    am::http::server_options options;
-    options.address = cfg->address;
-    options.port = cfg->port;
-    if (loops > 1) options.accept_batch = 1;
-    options.host_refresh_interval = std::chrono::milliseconds(0);  // the refresher limits the rate
-    options.log = [](am::log_level, std::string_view what) { print_error(what); };
-    options.gzip = cli::program_gzip(cfg->gzip);
-    using server_type = am::http::server_with_host<am::store, am::platform_host_source>;
-    std::vector<std::unique_ptr<server_type>> servers;
+    // The Redis writer first: its figures are a collector of the servers below, and it
+    // outlives them. The key: the first plugin's owner and name unless given.
+    std::optional<am::redis::writer> redis;
     std::optional<demo> demo_plugins;
     if (cfg->demo) demo_plugins.emplace(metrics);
-    for (unsigned i = 0; i < loops; ++i) {
-      servers.push_back(std::make_unique<server_type>(metrics, options, am::http::standard_renderer{.zone = am::time_zone::local, .prometheus = {.job_url_label = cfg->job_url_label}}, refresh));
-      if (i == 0) {
-        servers.back()->start();
-      } else {
-        servers.back()->start_sharing(*servers.front());
-      }
-    }
-
-    // The Redis key: the first plugin's owner and name unless given.
-    std::optional<am::redis::writer> redis;
     if (cfg->redis) {
       const auto snap = metrics.snapshot();
       const auto* first = snap.plugins.empty() ? nullptr : &snap.plugins.front();
@@ -306,8 +301,35 @@ int main(int argc, char** argv) {
       redis->set_log([](am::redis::log_level level, std::string_view line) {
         if (level != am::redis::log_level::debug) print_error(line);
       });
-      redis->start(metrics, host);
     }
+
+    // One server (one event loop) per core, up to 4, sharing one listening socket: a
+    // single scraper uses one of them, but many clients and large bodies get every core,
+    // as nginx's workers do. Copies of one options object share the scrape counts.
+    const unsigned loops = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+    am::http::server_options options;
+    options.address = cfg->address;
+    options.port = cfg->port;
+    if (loops > 1) options.accept_batch = 1;
+    options.host_refresh_interval = std::chrono::milliseconds(0);  // the refresher limits the rate
+    options.log = [](am::log_level, std::string_view what) { print_error(what); };
+    options.gzip = cli::program_gzip(cfg->gzip);
+    options.negotiate_openmetrics = cfg->openmetrics;
+    if (redis) {
+      options.collectors.emplace_back(std::make_shared<am::redis::writer_metrics>(*redis));
+      if (cfg->unhealthy_after > 0) options.health = am::redis::unhealthy_after(*redis, cfg->unhealthy_after);
+    }
+    using server_type = am::http::server_with_host<am::store, am::platform_host_source>;
+    std::vector<std::unique_ptr<server_type>> servers;
+    for (unsigned i = 0; i < loops; ++i) {
+      servers.push_back(std::make_unique<server_type>(metrics, options, am::http::standard_renderer{.zone = am::time_zone::local, .prometheus = {.job_url_label = cfg->job_url_label}}, refresh));
+      if (i == 0) {
+        servers.back()->start();
+      } else {
+        servers.back()->start_sharing(*servers.front());
+      }
+    }
+    if (redis) redis->start(metrics, host);
 
     cli::print_listening(servers.front()->bound_address(), servers.front()->port(), "/metrics/v1?format=prometheus");
     stop.wait();

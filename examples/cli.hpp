@@ -23,6 +23,7 @@
 #if ANKLET_METRICS_GZIP
 #include "anklet/metrics/http/gzip.hpp"
 #endif
+#include "anklet/metrics/detail/text.hpp"
 
 namespace anklet_examples {
 
@@ -121,6 +122,16 @@ inline std::chrono::milliseconds parse_seconds(std::string_view text, std::strin
     throw usage_error{std::string(flag) + ": expected a number of seconds >= 0, got '" + std::string(text) + "'"};
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+}
+
+/// A whole number, at most `max`.
+inline std::uint64_t parse_count(std::string_view text, std::string_view flag, std::uint64_t max = 1'000'000) {
+  std::uint64_t value = 0;
+  if (!anklet::metrics::detail::parse_unsigned(text, max, value)) {
+    throw usage_error{std::string(flag) + ": expected a whole number from 0 to " + std::to_string(max) + ", got '" +
+                      std::string(text) + "'"};
+  }
+  return value;
 }
 
 /// A Redis Cluster is reached over TCP and has only database 0.

@@ -103,11 +103,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // from: written anew from the reports, every answer must be the same bytes.
   am::fleet plain = f;
   for (auto& h : plain.hosts) h.cache.reset();
-  for (int answer = 0; answer < 3; ++answer) {
+  for (int answer = 0; answer < 4; ++answer) {
     std::string cached, anew;
     const auto render = [answer](const am::fleet& fl, std::string& to) {
       if (answer == 0) am::format_fleet_prometheus(fl, std::back_inserter(to));
-      else if (answer == 1) am::format_fleet_json_v1(fl, std::back_inserter(to));
+      else if (answer == 1) am::format_fleet_openmetrics(fl, std::back_inserter(to));
+      else if (answer == 2) am::format_fleet_json_v1(fl, std::back_inserter(to));
       else am::format_fleet_json_v2(fl, std::back_inserter(to));
     };
     render(f, cached);

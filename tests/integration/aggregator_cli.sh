@@ -2,7 +2,9 @@
 # The aggregator program's contract: bad flags give one line on stderr and exit code 2,
 # --help exits 0, the first stdout line is the URL served (port 0 resolved), the fleet in
 # a redis-server started here (free loopback port, stopped by PID) is served as v1/v2 JSON
-# and Prometheus, a malformed value is skipped and counted, and SIGINT/SIGTERM exit 0.
+# and Prometheus (OpenMetrics to a scraper that asks for it, unless --no-openmetrics), a
+# malformed value is skipped and counted, SIGINT/SIGTERM exit 0, and --unhealthy-after
+# turns /healthcheck 503 while Redis reads fail.
 # Usage: aggregator_cli.sh AGGREGATOR
 set -uo pipefail
 aggregator=${1:?aggregator path}
@@ -10,7 +12,8 @@ aggregator=${1:?aggregator path}
 source "$(dirname "$0")/../support/lib.sh"
 
 for args in "--bogus" "--listen" "--listen 127.0.0.1" "--listen 127.0.0.1:99999" "--redis" \
-  "--redis http://x" "--redis redis://h:notaport" "--refresh -1" "--refresh x" "--help=1"; do
+  "--redis http://x" "--redis redis://h:notaport" "--refresh -1" "--refresh x" "--help=1" \
+  "--unhealthy-after x" "--no-openmetrics=1"; do
   # shellcheck disable=SC2086
   "$aggregator" $args > "$tmp/out" 2> "$tmp/err"
   rc=$?
@@ -49,8 +52,18 @@ assert e["host_cpu_count"] == 12
     v1=$(get "$base/metrics/v1?format=json")
     python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert list(d) == ["RUNNER1"], d' "$v1" || fail "v1 JSON: $v1"
     prom=$(get "$base/metrics/v1?format=prometheus")
-    grep -qx 'aggregator_skipped_keys{reason="malformed"} 1' <<< "$prom" || fail "skipped key not counted: $prom"
+    grep -qx 'anklet_metrics_aggregator_skipped_keys{reason="malformed"} 1' <<< "$prom" || fail "skipped key not counted: $prom"
     grep -qx 'host_cpu_count{name="RUNNER1",owner="veertuinc"} 12' <<< "$prom" || fail "host value missing"
+    om=$(python3 -c '
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"})
+with urllib.request.urlopen(req, timeout=5) as r:
+    print(r.headers["Content-Type"])
+    sys.stdout.write(r.read().decode())' "$base/metrics/v1?format=prometheus")
+    grep -qx 'application/openmetrics-text; version=1.0.0; charset=utf-8' <<< "$om" || fail "no OpenMetrics: $(head -1 <<< "$om")"
+    grep -qx 'plugin_total_ran_vms_total{name="RUNNER1",plugin="github",owner="veertuinc",repo="anklet"} 3' <<< "$om" ||
+      fail "OpenMetrics counter sample missing"
+    [ "$(tail -n 1 <<< "$om")" = "# EOF" ] || fail "OpenMetrics does not end with # EOF"
     [ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck"
   else
     fail "first line: '$url' ($(cat "$tmp/run.err"))"
@@ -61,23 +74,44 @@ assert e["host_cpu_count"] == 12
   [ "$code" -eq 0 ] || fail "SIG$sig: exit $code, expected 0 ($(cat "$tmp/run.err"))"
 done
 
-# Redis unreachable: the request gets 503, the program keeps serving.
-start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$(free_port)"
-base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
-code=$(python3 -c '
+status_of() {  # HTTP status of a GET, with an optional Accept header
+  python3 -c '
 import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], headers={"Accept": sys.argv[2]} if sys.argv[2] else {})
 try:
-    urllib.request.urlopen(sys.argv[1], timeout=10); print(200)
+    r = urllib.request.urlopen(req, timeout=10); print(200, r.headers["Content-Type"])
 except urllib.error.HTTPError as e:
-    print(e.code)' "$base/metrics/v2?format=json")
+    print(e.code)' "$1" "${2:-}"
+}
+
+# Redis unreachable: the request gets 503, the program keeps serving; with --unhealthy-after
+# the healthcheck says so once enough reads in a row failed.
+start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$(free_port)" --unhealthy-after 3
+base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
+code=$(status_of "$base/metrics/v2?format=json")
 [ "$code" = 503 ] || fail "Redis down: HTTP $code, expected 503"
+health=""
+for _ in $(seq 100); do
+  health=$(status_of "$base/healthcheck")
+  [ "$health" = 503 ] && break
+  sleep 0.05
+done
+[ "$health" = 503 ] || fail "--unhealthy-after 3: healthcheck $health while Redis is down"
+kill "$pid"; wait "$pid" || true
+
+# --no-openmetrics: the 0.0.4 text whatever the scraper asks for.
+start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --no-openmetrics
+base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
+for _ in $(seq 100); do get "$base/metrics/v2?format=json" > /dev/null 2>&1 && break; sleep 0.05; done
+answer=$(status_of "$base/metrics/v1?format=prometheus" "application/openmetrics-text;version=1.0.0")
+[ "$answer" = "200 text/plain; version=0.0.4; charset=utf-8" ] || fail "--no-openmetrics: $answer"
 kill "$pid"; wait "$pid" || true
 
 # --max-age: the 2025 host is older than a day, so it is left out and counted.
 start --listen 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" --max-age 86400
 base=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*\)/.*|\1|p' "$tmp/run.out")
 for _ in $(seq 100); do prom=$(get "$base/metrics/v2?format=prometheus" 2>/dev/null) && break; sleep 0.05; done
-grep -qx 'aggregator_skipped_keys{reason="stale"} 1' <<< "$prom" || fail "--max-age: stale host not counted: $prom"
+grep -qx 'anklet_metrics_aggregator_skipped_keys{reason="stale"} 1' <<< "$prom" || fail "--max-age: stale host not counted: $prom"
 grep -q '^host_cpu_count{' <<< "$prom" && fail "--max-age: stale host served"
 grep -q 'skipped key anklet/metrics/veertuinc/RUNNER1 (stale)' "$tmp/run.err" || fail "--max-age: skip not logged"
 [ "$(get "$base/healthcheck")" = ok ] || fail "healthcheck with Redis down"

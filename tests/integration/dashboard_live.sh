@@ -1,9 +1,11 @@
 #!/bin/bash
-# The Grafana dashboard against live data: starts `anklet-metrics-exporter --demo` on
-# 127.0.0.1 (port 0) and Debian's `prometheus` on a free loopback port scraping it every
-# second, waits (bounded) until the demo has produced successful, failed and canceled runs,
-# then requires every query of docs/grafana-dashboard.json to return data
-# (tests/integration/check_dashboard.py --prometheus). Stops exactly the processes it started.
+# The Grafana dashboard against live data: starts a redis-server, `anklet-metrics-exporter
+# --demo --redis` on 127.0.0.1 (port 0; its Redis writer's figures are panels too) and
+# Debian's `prometheus` on a free loopback port scraping it every second (OpenMetrics, as
+# Prometheus negotiates by default), waits (bounded) until the demo has produced
+# successful, failed and canceled runs, then requires every query of
+# docs/grafana-dashboard.json to return data (tests/integration/check_dashboard.py
+# --prometheus). Stops exactly the processes it started.
 # Usage: dashboard_live.sh EXPORTER RENDER_SAMPLE [PROMETHEUS]
 set -euo pipefail
 exporter=${1:?exporter path}
@@ -26,7 +28,9 @@ with urllib.request.urlopen(sys.argv[1] + "/api/v1/query?query=" + urllib.parse.
 PY
 }
 
-"$exporter" --listen 127.0.0.1:0 --demo > "$tmp/exporter.out" 2> "$tmp/exporter.log" &
+start_redis
+"$exporter" --listen 127.0.0.1:0 --demo --redis "redis://127.0.0.1:$rport" --interval 1 \
+  > "$tmp/exporter.out" 2> "$tmp/exporter.log" &
 pids+=($!)
 line=""
 for _ in $(seq 100); do
@@ -80,4 +84,4 @@ done
 [ -n "$ready" ] || fail "the demo did not produce every kind of run in time"
 
 python3 "$root/tests/integration/check_dashboard.py" --prometheus "$prom" "$root/docs/grafana-dashboard.json" \
-  "$root/docs/metrics.md" "$render_sample" full || fail "dashboard queries against live data"
+  "$root/docs/metrics.md" "$render_sample" openmetrics || fail "dashboard queries against live data"

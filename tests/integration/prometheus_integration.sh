@@ -1,14 +1,18 @@
 #!/bin/bash
 # A real Prometheus scrapes both programs: starts `anklet-metrics-exporter --demo` on
 # 127.0.0.1 with port 0, exporting to a redis-server of ours that the aggregator reads, and
-# Debian's `prometheus` on a free loopback port with a 1 s scrape of each one's
-# /metrics/v1?format=prometheus, waits (bounded) for scrapes, then checks through
-# Prometheus's HTTP API that `up` is 1 and that a demo handler's plugin_status and
-# plugin_total_ran_vms series carry the expected labels, and that the fleet's hosts were
-# stored. The live output must also pass `promtool check metrics` with no remark beyond
-# SPEC 5's two naming lints. Each scrape goes through a relay that logs what was said
-# (tests/support/recording_proxy.py): Prometheus asks for gzip, and with `gzip` (programs
-# built with zlib) every answer came compressed; with `nogzip` none did.
+# Debian's `prometheus` (exemplar storage on) on a free loopback port with a 1 s scrape of
+# each one's /metrics/v1?format=prometheus, waits (bounded) for scrapes, then checks
+# through Prometheus's HTTP API: `up` is 1 and no target has a scrape error; the scrapes
+# negotiated OpenMetrics (the exporter's own anklet_metrics_scrapes_total, as stored, and a
+# request with Prometheus's Accept header); a demo handler's plugin_status and
+# plugin_total_ran_vms_total series carry the expected labels; the run counters' exemplars
+# are stored with the runs' job URLs (/api/v1/query_exemplars); the job-duration histogram
+# answers histogram_quantile; the fleet's hosts were stored. The live 0.0.4 output must also
+# pass `promtool check metrics` with no remark beyond SPEC 5's two naming lints. Each scrape
+# goes through a relay that logs what was said (tests/support/recording_proxy.py):
+# Prometheus asks for gzip, and with `gzip` (programs built with zlib) every answer came
+# compressed; with `nogzip` none did.
 # Usage: prometheus_integration.sh EXPORTER AGGREGATOR gzip|nogzip [PROMETHEUS PROMTOOL]
 set -euo pipefail
 exporter=${1:?exporter path}
@@ -49,6 +53,7 @@ for _ in $(seq 100); do
 done
 [[ "$url" =~ ^http://127\.0\.0\.1:([0-9]+)/metrics/v1\?format=prometheus$ ]] || fail "unexpected first line: '$line'"
 exporter_port=${BASH_REMATCH[1]}
+exporter_url=$url  # start_program below sets url to the aggregator's first line
 [ "$exporter_port" != 0 ] || fail "exporter reported port 0"
 
 # promtool on the live output.
@@ -111,7 +116,8 @@ prom_port=""
 for attempt in 1 2 3; do
   port=$(free_port)
   "$prometheus" --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data$attempt" \
-    --web.listen-address="127.0.0.1:$port" --log.level=warn > "$tmp/prometheus.log" 2>&1 &
+    --web.listen-address="127.0.0.1:$port" --log.level=warn --enable-feature=exemplar-storage \
+    > "$tmp/prometheus.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do
@@ -162,7 +168,36 @@ for s in series:
 assert sum(float(s["value"]) for s in series) == 1, "exactly one current status"
 EOF
 
-ran=$(query 'plugin_total_ran_vms{job="anklet"}')
+# The scrapes negotiated OpenMetrics: no error on either target, and the exporter counted its
+# answers as OpenMetrics (Prometheus stores the counter it reads).
+python3 - "http://127.0.0.1:$prom_port/api/v1/targets" <<'PY' || fail "a target reports a scrape error"
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+    targets = json.load(r)["data"]["activeTargets"]
+assert len(targets) == 2, targets
+for t in targets:
+    assert t["health"] == "up" and t["lastError"] == "", t
+PY
+negotiated=""
+for _ in $(seq 100); do
+  negotiated=$(query 'anklet_metrics_scrapes_total{job="anklet",format="openmetrics",code="200"} > 0' 2>/dev/null || true)
+  [ -n "$negotiated" ] && break
+  sleep 0.1
+done
+echo "negotiated: $negotiated"
+[ -n "$negotiated" ] || fail "Prometheus's scrapes were not answered with OpenMetrics"
+python3 - "$exporter_url" <<'PY' || fail "Prometheus's Accept header does not get OpenMetrics"
+import sys, urllib.request
+accept = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+with urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers={"Accept": accept}), timeout=5) as r:
+    assert r.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8", r.headers
+    assert "Accept" in [v.strip() for v in r.headers["Vary"].split(",")], r.headers
+    assert r.read().decode().endswith("# EOF\n")
+PY
+
+# OpenMetrics names a counter's samples <family>_total: that is what Prometheus stores.
+ran=$(query 'plugin_total_ran_vms_total{job="anklet"}')
 echo "$ran"
 python3 - "$ran" <<'EOF' || fail "plugin_total_ran_vms series are not as expected"
 import json, sys
@@ -175,17 +210,75 @@ assert m["plugin"] == "github" and m["owner"] == "anklet-demo" and m["repo"] == 
 assert float(series["demo-handler-1"]["value"]) >= 0
 EOF
 
+# Exemplars: the run counters carry the latest run's job URL, and Prometheus keeps them.
+exemplars=""
+for _ in $(seq 100); do  # a demo run ends every 1.25 s
+  exemplars=$(python3 - "http://127.0.0.1:$prom_port" <<'PY' 2>/dev/null || true
+import json, sys, time, urllib.parse, urllib.request
+q = urllib.parse.urlencode({"query": 'plugin_total_successful_runs_since_start_total{job="anklet"}',
+                            "start": time.time() - 600, "end": time.time() + 60})
+with urllib.request.urlopen(sys.argv[1] + "/api/v1/query_exemplars?" + q, timeout=5) as r:
+    doc = json.load(r)
+assert doc["status"] == "success", doc
+for series in doc["data"]:
+    for e in series["exemplars"]:
+        print(json.dumps({"series": series["seriesLabels"], "labels": e["labels"], "value": e["value"],
+                          "timestamp": e["timestamp"]}, sort_keys=True))
+PY
+)
+  [ -n "$exemplars" ] && break
+  sleep 0.2
+done
+echo "$exemplars" | head -3
+python3 - "$exemplars" <<'PY' || fail "no exemplar with a demo run's job URL stored"
+import json, sys, time
+found = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert found, "no exemplars"
+for e in found:
+    assert e["series"]["__name__"] == "plugin_total_successful_runs_since_start_total", e
+    assert e["series"]["name"].startswith("demo-handler-"), e
+    assert e["labels"]["job_url"].startswith("https://github.com/anklet-demo/demo-repo/actions/runs/"), e
+    assert float(e["value"]) == 1, e
+    assert abs(e["timestamp"] - time.time()) < 600, e  # the run's time, not the epoch
+PY
+
+# The job-duration histogram: counts stored, and a quantile over the buckets answers.
+finite() {  # the first series of a query's answer has a finite value
+  python3 -c 'import json, math, sys; v = float(json.loads(sys.argv[1].splitlines()[0])["value"]); sys.exit(0 if math.isfinite(v) else 1)' "$1" 2>/dev/null
+}
+quantile=""
+for _ in $(seq 100); do
+  quantile=$(query 'histogram_quantile(0.9, rate(plugin_job_duration_seconds_bucket{job="anklet",outcome="successful"}[5m]))' 2>/dev/null || true)
+  finite "$quantile" && break
+  sleep 0.2
+done
+echo "quantile: $quantile"
+python3 - "$quantile" <<'PY' || fail "histogram_quantile over plugin_job_duration_seconds_bucket did not answer"
+import json, math, sys
+series = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert {s["metric"]["name"] for s in series} == {"demo-handler-1", "demo-handler-2"}, series
+for s in series:
+    v = float(s["value"])
+    assert math.isfinite(v) and 0 < v <= 10, s  # demo jobs last half a second: the first bucket
+PY
+count=$(query 'plugin_job_duration_seconds_count{name="demo-handler-1",outcome="successful"}')
+python3 -c 'import json, sys; assert float(json.loads(sys.argv[1])["value"]) >= 1' "$count" ||
+  fail "job-duration count not stored: $count"
+pulls=$(query 'plugin_pull_duration_seconds_count{name="demo-handler-2"}')
+python3 -c 'import json, sys; assert float(json.loads(sys.argv[1])["value"]) >= 1' "$pulls" ||
+  fail "pull-duration count not stored: $pulls"
+
 # The aggregator's answers, stored: the exporter's key was read as one host.
 hosts=""
 for _ in $(seq 100); do
-  hosts=$(query 'aggregator_hosts{job="fleet"}' 2>/dev/null || true)
+  hosts=$(query 'anklet_metrics_aggregator_hosts{job="fleet"}' 2>/dev/null || true)
   [[ "$hosts" == *'"value": "1"'* ]] && break
   sleep 0.1
 done
 echo "fleet: $hosts"
-[[ "$hosts" == *'"value": "1"'* ]] || fail "aggregator_hosts is not 1: '$hosts'"
-fleet_ran=$(query 'plugin_total_ran_vms{job="fleet"}')
-[[ "$fleet_ran" == *'"name": "demo-handler-1"'* ]] || fail "the fleet's plugin_total_ran_vms misses demo-handler-1: '$fleet_ran'"
+[[ "$hosts" == *'"value": "1"'* ]] || fail "anklet_metrics_aggregator_hosts is not 1: '$hosts'"
+fleet_ran=$(query 'plugin_total_ran_vms_total{job="fleet"}')
+[[ "$fleet_ran" == *'"name": "demo-handler-1"'* ]] || fail "the fleet's plugin_total_ran_vms_total misses demo-handler-1: '$fleet_ran'"
 
 # What was said on the wire: Prometheus asks for gzip; the programs answer in it when built with zlib.
 for program in exporter aggregator; do

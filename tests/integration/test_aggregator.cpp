@@ -216,16 +216,26 @@ TEST_CASE("Prometheus on v1 and v2: valid exposition with state set, host labels
            R"(host_cpu_usage_percentage{name="RUNNER2",owner=""} 25.5)",
            R"(last_update{name="RUNNER1",owner="veertuinc"} 1736295423)",
            R"(last_update{name="RUNNER2",owner=""} 1736328615)",
-           "aggregator_hosts 2",
-           R"(aggregator_skipped_keys{reason="missing"} 1)",
-           R"(aggregator_skipped_keys{reason="malformed"} 1)",
+           "anklet_metrics_aggregator_hosts 2",
+           R"(anklet_metrics_aggregator_skipped_keys{reason="missing"} 1)",
+           R"(anklet_metrics_aggregator_skipped_keys{reason="malformed"} 1)",
        }) {
     CAPTURE(line);
     CHECK(t.find(std::string(line) + "\n") != std::string::npos);
   }
   // Receivers have no run series.
   CHECK(t.find(R"(plugin_total_ran_vms{name="RECEIVER1")") == std::string::npos);
-  CHECK(agg.respond("GET", "/metrics/v2", "format=prometheus").body == t);
+  // v2 is the same text; the read's duration differs between the two reads.
+  const auto without_duration = [](const std::string& text) {
+    const std::string name = "\nanklet_metrics_aggregator_read_duration_seconds ";
+    const auto at = text.find(name);
+    return at == std::string::npos ? text : text.substr(0, at) + text.substr(text.find('\n', at + 1));
+  };
+  CHECK(without_duration(agg.respond("GET", "/metrics/v2", "format=prometheus").body) == without_duration(t));
+  CHECK(r.headers == "Vary: Accept\r\n");
+  const auto e = testing::parse_exposition(t);
+  CHECK(testing::find(e, "anklet_metrics_aggregator_read_duration_seconds") >= 0);
+  CHECK(testing::find(e, "anklet_metrics_aggregator_consecutive_read_failures") == 0);
 
   const auto p = run_promtool(t);
   INFO("promtool output:\n" << p.output);
@@ -245,6 +255,65 @@ TEST_CASE("Prometheus on v1 and v2: valid exposition with state set, host labels
   CHECK(u.find(R"(plugin_last_canceled_run{name="RUNNER2",plugin="github",owner="",job_url=""} 0)"
                "\n") != std::string::npos);
   CHECK(only_allowed_lints(run_promtool(u).output));
+}
+
+TEST_CASE("OpenMetrics for a scraper that prefers it: the same series, counters with _total and exemplars") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  aggregator agg(options_for(srv));
+  const std::string_view prometheus_accept =
+      "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+      "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+  for (const auto& [query, accept] : {std::pair{"format=prometheus", prometheus_accept},
+                                      std::pair{"format=openmetrics", std::string_view()}}) {
+    auto r = agg.respond("GET", "/metrics/v1", query, accept);
+    REQUIRE(r.status == 200);
+    CHECK(r.content_type == openmetrics_content_type);
+    const auto om = testing::parse_openmetrics(r.body);
+    const auto text = testing::parse_exposition(agg.respond("GET", "/metrics/v1", "format=prometheus").body);
+    CHECK(testing::find(om, "plugin_total_ran_vms_total", {{"name", "RUNNER1"}}) == 3);
+    CHECK(testing::find(text, "plugin_total_ran_vms", {{"name", "RUNNER1"}}) == 3);
+    CHECK(om.family("plugin_total_ran_vms")->type == testing::metric_type::counter);
+    CHECK(om.family("anklet_metrics_aggregator_fleet_age_seconds") == nullptr);  // not started: no age
+    CHECK(testing::find(om, "anklet_metrics_aggregator_consecutive_read_failures") == 0);
+    // The latest failed run of RUNNER1, from Go's payload, with its offset and fraction.
+    const auto* failed = testing::find_sample(om, "plugin_total_failed_runs_since_start_total", {{"name", "RUNNER1"}});
+    REQUIRE(failed != nullptr);
+    REQUIRE(failed->exemplar);
+    CHECK(*failed->exemplar->label_value("job_url") == "https://github.com/veertuinc/anklet/actions/runs/2?a=1&b=\"2\"");
+    CHECK(failed->exemplar->timestamp_seconds == doctest::Approx(1736290800.5));
+    CHECK_FALSE(testing::find_sample(om, "plugin_total_canceled_runs_since_start_total", {{"name", "RUNNER1"}})->exemplar);
+  }
+  // curl's */* and the option that turns negotiation off keep the 0.0.4 text.
+  CHECK(agg.respond("GET", "/metrics/v1", "format=prometheus", "*/*").content_type == prometheus_content_type);
+  auto o = options_for(srv);
+  o.negotiate_openmetrics = false;
+  aggregator plain(o);
+  const auto r = plain.respond("GET", "/metrics/v2", "format=prometheus", prometheus_accept);
+  CHECK(r.content_type == prometheus_content_type);
+  CHECK(r.headers.empty());
+}
+
+TEST_CASE("healthcheck: 503 after failed reads in a row when asked, ok again after a good read") {
+  redis_server srv;
+  auto o = options_for(srv);
+  o.unhealthy_after_failed_reads = 2;
+  aggregator agg(o);
+  CHECK(agg.respond("GET", "/healthcheck", "").status == 200);
+  srv.kill();
+  CHECK(agg.respond("GET", "/metrics/v1", "format=json").status == 503);
+  CHECK(agg.respond("GET", "/healthcheck", "").status == 200);  // one failure
+  CHECK(agg.respond("GET", "/metrics/v1", "format=json").status == 503);
+  CHECK(agg.failed_reads_in_a_row() == 2);
+  const auto unhealthy = agg.respond("GET", "/healthcheck", "");
+  CHECK(unhealthy.status == 503);
+  CHECK(unhealthy.body == "unhealthy: 2 reads of Redis in a row failed\n");
+  // Off by default.
+  aggregator lenient(options_for(srv));
+  CHECK(lenient.respond("GET", "/metrics/v1", "format=json").status == 503);
+  CHECK(lenient.respond("GET", "/metrics/v1", "format=json").status == 503);
+  CHECK(lenient.respond("GET", "/healthcheck", "").status == 200);
 }
 
 TEST_CASE("a plugin name reported by two hosts: v2 shows both, v1 and Prometheus the newest") {
@@ -273,12 +342,13 @@ TEST_CASE("a plugin name reported by two hosts: v2 shows both, v1 and Prometheus
 
 namespace {
 
-// The three answers of a fleet, as the renderers write them.
-std::array<std::string, 3> answers(const fleet& f, const prometheus_options& prom) {
-  std::array<std::string, 3> out;
+// The four answers of a fleet, as the renderers write them.
+std::array<std::string, 4> answers(const fleet& f, const prometheus_options& prom) {
+  std::array<std::string, 4> out;
   format_fleet_json_v1(f, std::back_inserter(out[0]));
   format_fleet_json_v2(f, std::back_inserter(out[1]));
   format_fleet_prometheus(f, std::back_inserter(out[2]), prom);
+  format_fleet_openmetrics(f, std::back_inserter(out[3]), prom);
   return out;
 }
 
@@ -299,7 +369,8 @@ TEST_CASE("answers put together from each host's rendered lines are the bytes wr
   REQUIRE(add_host(f, "anklet/metrics/zz", R"({"plugins":[{"Name":"Z","PluginName":"github_receiver"},{"Name":"Y","Status":"x\"y"}]})"));
   for (const bool job_url_label : {false, true}) {
     CAPTURE(job_url_label);
-    const prometheus_options prom{job_url_label};
+    prometheus_options prom;
+    prom.job_url_label = job_url_label;
     fleet rendered = f;
     bound_output(rendered, {}, prom);
     REQUIRE(rendered.hosts.size() == 4);
@@ -309,9 +380,14 @@ TEST_CASE("answers put together from each host's rendered lines are the bytes wr
     CHECK(fast[0] == anew[0]);
     CHECK(fast[1] == anew[1]);
     CHECK(fast[2] == anew[2]);
-    // Lines rendered for the other job_url setting are not used for this one.
-    const prometheus_options other{!job_url_label};
-    CHECK(answers(rendered, other)[2] == answers(without_caches(rendered), other)[2]);
+    CHECK(fast[3] == anew[3]);
+    // Lines rendered for other options are not used for these.
+    for (const bool exemplars : {false, true}) {
+      prometheus_options other;
+      other.job_url_label = !job_url_label;
+      other.exemplars = exemplars;
+      CHECK(answers(rendered, other) == answers(without_caches(rendered), other));
+    }
   }
   // Two plugins with one name and owner: the answer is written anew, one series for them.
   REQUIRE(add_host(f, "anklet/metrics/zz2", R"({"last_update":"2030-01-01T00:00:00Z","plugins":[{"Name":"Z"}]})"));
@@ -343,6 +419,9 @@ TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; 
   CHECK(second.hosts[0].cache != first.hosts[0].cache);
   CHECK(second.hosts[1].cache == first.hosts[1].cache);
   CHECK(second.hosts[1].report == first.hosts[1].report);
+  // The read's own duration is in the Prometheus answers; the hosts' lines are what is compared.
+  second.scan_time = first.scan_time;
+  second.fetch_time = first.fetch_time;
   CHECK(answers(second, {}) == before);
   CHECK(answers(second, {}) == answers(without_caches(second), {}));
 
@@ -380,7 +459,7 @@ TEST_CASE("routes: healthcheck, /metrics 501, bad format 400, 404, 405, HEAD, em
   CHECK(agg.respond("GET", "/metrics/v1", "format=%6Ason").body == "{}\n");
   auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
   CHECK(prom.status == 200);
-  CHECK(prom.body.find("aggregator_hosts 0\n") != std::string::npos);
+  CHECK(prom.body.find("anklet_metrics_aggregator_hosts 0\n") != std::string::npos);
   CHECK(only_allowed_lints(run_promtool(prom.body).output));
 }
 
@@ -426,7 +505,7 @@ TEST_CASE("served over HTTP by the responder: routes, HEAD, 404") {
   auto prom = test_http::get(server.port(), "/metrics/v2?format=prometheus");
   REQUIRE(prom);
   CHECK(prom->header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(prom->body.find("aggregator_hosts 2\n") != std::string::npos);
+  CHECK(prom->body.find("anklet_metrics_aggregator_hosts 2\n") != std::string::npos);
   auto head = test_http::get(server.port(), "/metrics/v2?format=json", {}, "HEAD");
   REQUIRE(head);
   CHECK(head->status == 200);
@@ -521,9 +600,9 @@ TEST_CASE("one value over the per-value limit is skipped and counted; every othe
   fault_test::record("one_65mib_value", "hosts_served", static_cast<double>(j.size()));
   if (anklet_test::rss_is_measured) CHECK(rss_growth < 32);  // the 65 MiB were never held
   auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
-  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
-  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"key_too_long\"} 1\n") != std::string::npos);
-  CHECK(prom.body.find("aggregator_skipped_keys{reason=\"over_limits\"} 2\n") != std::string::npos);
+  CHECK(prom.body.find("anklet_metrics_aggregator_skipped_keys{reason=\"too_large\"} 1\n") != std::string::npos);
+  CHECK(prom.body.find("anklet_metrics_aggregator_skipped_keys{reason=\"key_too_long\"} 1\n") != std::string::npos);
+  CHECK(prom.body.find("anklet_metrics_aggregator_skipped_keys{reason=\"over_limits\"} 2\n") != std::string::npos);
   CHECK(agg.with_fleet([](const fleet& f) {
     bool named = false;
     for (const auto& s : f.skipped_keys) named |= s.key == "anklet/metrics/b-huge" && s.reason == skip_reason::too_large;
@@ -612,7 +691,7 @@ TEST_CASE("a SCAN that never ends ends the read with what it found: page limit, 
     auto r = agg.respond("GET", "/metrics/v2", "format=json");
     REQUIRE(r.status == 200);
     CHECK(nlohmann::json::parse(r.body).size() == 3);
-    CHECK(agg.respond("GET", "/metrics/v2", "format=prometheus").body.find("aggregator_scan_complete 0\n") !=
+    CHECK(agg.respond("GET", "/metrics/v2", "format=prometheus").body.find("anklet_metrics_aggregator_scan_complete 0\n") !=
           std::string::npos);
     CHECK(agg.with_fleet([](const fleet& f) { CHECK(f.scan_cut.find("max_scan_pages") != std::string::npos); }));
   }
@@ -804,8 +883,8 @@ TEST_CASE("background reads: answers from the last complete read with its age; a
   CHECK(nlohmann::json::parse(first.body).size() == 1);
   auto prom = agg.respond("GET", "/metrics/v2", "format=prometheus");
   const auto e = testing::parse_exposition(prom.body);
-  REQUIRE(testing::find_sample(e, "aggregator_fleet_age_seconds", {}));
-  CHECK(testing::find_sample(e, "aggregator_fleet_age_seconds", {})->value < 1);
+  REQUIRE(testing::find_sample(e, "anklet_metrics_aggregator_fleet_age_seconds", {}));
+  CHECK(testing::find_sample(e, "anklet_metrics_aggregator_fleet_age_seconds", {})->value < 1);
 
   REQUIRE(c.set("anklet/metrics/b", plugin_payload("B")));
   REQUIRE(eventually([&] { return nlohmann::json::parse(agg.respond("GET", "/metrics/v2", "format=json").body).size() == 2; }));
@@ -860,7 +939,7 @@ TEST_CASE("a slow or endless SCAN: healthcheck and scrapes answer at once, whole
     CHECK(s->status == 200);
     CHECK(s->header("content-length") == std::to_string(s->body.size()));
     CHECK_FALSE(s->header("age").empty());
-    CHECK(s->body.find("aggregator_hosts 280\n") != std::string::npos);
+    CHECK(s->body.find("anklet_metrics_aggregator_hosts 280\n") != std::string::npos);
   }
   MESSAGE("during slow endless SCANs: healthcheck p99 " << p99_ms(health_ms) << " ms, scrape p99 " << p99_ms(scrape_ms)
                                                        << " ms over " << scrape_ms.size() << " scrapes");
@@ -897,7 +976,7 @@ TEST_CASE("an answer after a handler slower than the write timeout is sent whole
   CHECK(r->status == 200);
   CHECK(r->body.size() > (1u << 20));  // many times the 64 KiB socket buffer: many sends after the deadline's start
   CHECK(r->header("content-length") == std::to_string(r->body.size()));
-  CHECK(r->body.find("aggregator_hosts 1200\n") != std::string::npos);
+  CHECK(r->body.find("anklet_metrics_aggregator_hosts 1200\n") != std::string::npos);
   fault_test::record("slow_read_answer", "body_bytes", static_cast<double>(r->body.size()));
   server.stop();
 }

@@ -3,8 +3,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <utility>
 
 #include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/store.hpp"
 
 namespace anklet_test {
 
@@ -93,6 +96,29 @@ inline metrics_snapshot receiver_only_snapshot() {
   m.plugins.push_back(r);
   m.host.cpu_count = 4;
   m.host.cpu_usage_percentage = 0.1;
+  return m;
+}
+
+// mixed_snapshot and a handler made by a store, "RUNNER2", whose job and pull histograms
+// saw a run of each outcome and one pull (the store's default buckets).
+inline metrics_snapshot mixed_snapshot_with_histograms() {
+  using namespace std::chrono_literals;
+  basic_store<null_lock, manual_clock> store{manual_clock{at(t0)}};
+  auto h = store.add_handler({"RUNNER2", "github", "veertuinc", "anklet"});
+  h.set_status(plugin_status::pulling);
+  store.clock().advance(42s);
+  h.set_status(plugin_status::running);
+  for (const auto& [outcome, seconds] : {std::pair{run_outcome::successful, 95}, std::pair{run_outcome::failed, 4000},
+                                         std::pair{run_outcome::canceled, 7}}) {
+    h.set_status(plugin_status::in_progress);
+    store.clock().advance(std::chrono::seconds(seconds));
+    h.finish_run(outcome, "https://github.com/veertuinc/anklet/actions/runs/" + std::to_string(seconds));
+  }
+  metrics_snapshot m = mixed_snapshot();
+  const metrics_snapshot ran = store.snapshot();
+  m.job_duration_buckets = ran.job_duration_buckets;
+  m.pull_duration_buckets = ran.pull_duration_buckets;
+  m.plugins.insert(m.plugins.begin() + 1, ran.plugins.front());
   return m;
 }
 

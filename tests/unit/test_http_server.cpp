@@ -59,7 +59,7 @@ TEST_CASE("routes and status codes") {
   const auto port = srv.port();
 
   SUBCASE("each format") {
-    for (const auto f : all_formats) {
+    for (const auto f : {metrics_format::prometheus, metrics_format::json, metrics_format::anklet}) {
       const auto r = test_http::get(port, "/metrics/v1?format=" + std::string(to_string(f)));
       REQUIRE(r);
       CHECK(r->status == 200);
@@ -69,6 +69,17 @@ TEST_CASE("routes and status codes") {
       CHECK(r->header("connection") == "close");
       CHECK_FALSE(r->header("date").empty());
     }
+  }
+  SUBCASE("a renderer that does not name its formats writes whole bodies and never OpenMetrics") {
+    // No negotiation, no collectors' families appended, format=openmetrics unknown.
+    auto r = test_http::get(port, "/metrics/v1?format=prometheus", "Accept: application/openmetrics-text\r\n");
+    REQUIRE(r);
+    CHECK(r->body == "format=prometheus plugins=1 successful=0\nh1 idle 0\n");
+    CHECK(r->header("vary").empty());
+    r = test_http::get(port, "/metrics/v1?format=openmetrics");
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->body.find("openmetrics") == std::string::npos);
   }
   SUBCASE("missing or unknown format: 400 naming the formats") {
     for (const char* target : {"/metrics/v1", "/metrics/v1?format=xml", "/metrics/v1?format=", "/metrics/v1?fmt=json"}) {

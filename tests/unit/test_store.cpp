@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -234,6 +235,111 @@ TEST_CASE_TEMPLATE("finish_run counts and stamps the outcome", Lock, POLICIES) {
   CHECK(p.total_successful_runs_since_start == 1);
   CHECK(p.total_canceled_runs_since_start == 1);
   CHECK(f.s.snapshot().total_canceled_runs_since_start == 1);
+}
+
+// The bucket of each observation: buckets are not cumulative in the store.
+std::vector<std::uint64_t> bucket_counts(const histogram_counts& h) { return h.buckets; }
+
+TEST_CASE_TEMPLATE("job durations: from in_progress to finish_run, per outcome", Lock, POLICIES) {
+  fixture<Lock> f;
+  auto a = f.s.add_handler({"a", "github", "org", ""});
+  auto r = f.s.add_receiver({"r", "github_receiver", "org", ""});
+  const auto snap0 = f.s.snapshot();
+  CHECK(snap0.job_duration_buckets ==
+        std::vector<double>(default_job_duration_buckets.begin(), default_job_duration_buckets.end()));
+  CHECK(snap0.pull_duration_buckets ==
+        std::vector<double>(default_pull_duration_buckets.begin(), default_pull_duration_buckets.end()));
+  CHECK(snap0.plugins[1].job_durations[0].empty());  // receivers have none
+  REQUIRE(snap0.plugins[0].job_durations[0].buckets.size() == default_job_duration_buckets.size() + 1);
+
+  a.set_status(plugin_status::in_progress);
+  f.tick(45s);
+  a.set_status(plugin_status::in_progress);  // no change: the job keeps its start
+  f.tick(30s);
+  a.finish_run(run_outcome::successful, "https://ci/1");  // 75 s: the 120 s bucket
+  a.set_status(plugin_status::idle);
+  f.tick(10s);
+  a.finish_run(run_outcome::failed, "https://ci/2");  // no start seen: counted, not observed
+  a.set_status(plugin_status::in_progress);
+  f.tick(3h);
+  a.set_status(plugin_status::idle);  // the job ends at finish_run, not when the status moves on
+  f.tick(10s);
+  a.finish_run(run_outcome::failed, "https://ci/3");  // 3 h 10 s: the 21600 s bucket
+  a.set_status(plugin_status::in_progress);
+  f.tick(1s);
+  a.set_status(plugin_status::idle);
+  a.set_status(plugin_status::in_progress);  // a new job: the one before never finished
+  f.tick(7h);
+  a.finish_run(run_outcome::canceled, "https://ci/4");  // over every bound: +Inf
+  r.set_status(plugin_status::in_progress);
+
+  const auto p = f.get("a");
+  const auto& ok = p.job_durations[static_cast<std::size_t>(run_outcome::successful)];
+  CHECK(ok.count == 1);
+  CHECK(ok.sum == doctest::Approx(75));
+  CHECK(ok.buckets[3] == 1);  // bounds 10, 30, 60, 120
+  const auto& failed = p.job_durations[static_cast<std::size_t>(run_outcome::failed)];
+  CHECK(failed.count == 1);
+  CHECK(failed.sum == doctest::Approx(3 * 3600 + 10));
+  CHECK(failed.buckets[12] == 1);
+  const auto& canceled = p.job_durations[static_cast<std::size_t>(run_outcome::canceled)];
+  CHECK(canceled.count == 1);
+  CHECK(canceled.buckets.back() == 1);
+  CHECK(p.total_failed_runs_since_start == 2);
+  CHECK(f.get("r").job_durations[0].empty());
+}
+
+TEST_CASE_TEMPLATE("pull durations: from pulling until the status moves on", Lock, POLICIES) {
+  fixture<Lock> f;
+  auto a = f.s.add_handler({"a", "github", "org", ""});
+  a.set_status(plugin_status::paused);
+  a.set_status(plugin_status::pulling);
+  f.tick(40s);
+  a.set_status(plugin_status::running);  // 40 s: the 60 s bucket
+  f.tick(5s);
+  a.set_status(plugin_status::pulling);
+  f.tick(2s);
+  a.set_status(plugin_status::pulling);  // no change
+  f.tick(2s);
+  a.set_status(plugin_status::stopped);  // 4 s: the 5 s bucket
+  a.observe_pull_duration(std::chrono::milliseconds(7500));
+  a.observe_pull_duration(-1s);  // counts as 0
+  const auto h = f.get("a").pull_durations;
+  CHECK(h.count == 4);
+  CHECK(h.sum == doctest::Approx(51.5));
+  CHECK(bucket_counts(h) == std::vector<std::uint64_t>{2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0});
+  // A merge that says when the status changed starts the phase then.
+  plugin_update u;
+  u.status = plugin_status::pulling;
+  u.status_since = t0 + 46s;
+  a.update(u);
+  f.tick(1s);
+  a.set_status(plugin_status::running);
+  CHECK(f.get("a").pull_durations.sum == doctest::Approx(51.5 + 4));  // from t0 + 46 s to t0 + 50 s
+}
+
+TEST_CASE_TEMPLATE("job durations: measured by the tool, and custom buckets", Lock, POLICIES) {
+  basic_store<Lock, manual_clock> s(manual_clock{t0}, store_options{.job_duration_buckets = {1, 2.5},
+                                                                    .pull_duration_buckets = {}});
+  auto a = s.add_handler({"a", "github", "org", ""});
+  const auto g = s.generation();
+  a.observe_job_duration(run_outcome::failed, std::chrono::milliseconds(2500));
+  a.observe_job_duration(run_outcome::failed, 3s);
+  a.observe_pull_duration(1h);
+  CHECK(s.generation() != g);
+  const auto snap = s.snapshot();
+  CHECK(snap.job_duration_buckets == std::vector<double>{1, 2.5});
+  CHECK(snap.pull_duration_buckets.empty());
+  const auto& p = snap.plugins[0];
+  CHECK(bucket_counts(p.job_durations[1]) == std::vector<std::uint64_t>{0, 1, 1});
+  CHECK(p.job_durations[1].sum == doctest::Approx(5.5));
+  CHECK(bucket_counts(p.pull_durations) == std::vector<std::uint64_t>{1});
+  CHECK(p.total_failed_runs_since_start == 0);
+  for (const auto& bad : {std::vector<double>{2, 1}, std::vector<double>{1, 1}, std::vector<double>{0, INFINITY},
+                          std::vector<double>{NAN}}) {
+    CHECK_THROWS_AS((basic_store<Lock, manual_clock>(manual_clock{t0}, store_options{.job_duration_buckets = bad})),
+                    std::invalid_argument);
+  }
 }
 
 TEST_CASE_TEMPLATE("snapshot: a detached copy with last_update from the clock", Lock, POLICIES) {

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include "exposition_roundtrip.hpp"
+#include "reader_rejections.hpp"
 
 using namespace anklet::metrics;
 using namespace anklet::metrics::testing;
@@ -19,21 +20,11 @@ using namespace std::chrono_literals;
 namespace {
 
 exposition_error rejection(std::string_view text, const exposition_limits& limits = {}) {
-  exposition e;
-  exposition_error error;
-  const bool ok = read_exposition(text, e, limits, &error);
-  INFO("text: ", text);
-  CHECK_FALSE(ok);
-  CHECK_FALSE(error.message.empty());
-  return error;
+  return reader_tests::rejection(read_exposition, text, limits);
 }
 
-// Rejected at `line` with a message containing `what`.
 void check_rejected(std::string_view text, std::size_t line, std::string_view what) {
-  const auto error = rejection(text);
-  INFO("text: ", text, "\nerror: ", error.to_string());
-  CHECK(error.line == line);
-  CHECK(error.message.find(what) != std::string::npos);
+  reader_tests::check_rejected(read_exposition, text, line, what);
 }
 
 }  // namespace

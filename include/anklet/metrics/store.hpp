@@ -1,5 +1,11 @@
 // anklet::metrics store: the in-memory metrics of one process (Go's MetricsDataLock).
 //
+// Job durations: a handler's job starts when its status becomes in_progress and ends at
+// finish_run, which observes the time between into the job-duration histogram of its
+// outcome (docs/metrics.md, "Histograms"). Time spent in status pulling goes into the
+// pull histogram when the status moves on. Both read the store's clock; an observation is
+// O(log buckets) under the lock the call takes anyway, with no allocation.
+//
 // Thread safety: every public member function of basic_store and of its handles may be
 // called from any thread at the same time, provided the lock policy is a real mutex
 // (shared_mutex_lock or mutex_lock). With null_lock the store is for one thread only.
@@ -11,20 +17,26 @@
 // files of a tool that only update metrics stay cheap to compile.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "anklet/metrics/core/clock.hpp"
+#include "anklet/metrics/core/handles.hpp"
 #include "anklet/metrics/core/lock_policy.hpp"
 #include "anklet/metrics/core/model.hpp"
 
@@ -58,56 +70,29 @@ class plugin_kind_error : public std::logic_error {
   plugin_kind actual_;
 };
 
-/// A merge into one plugin (Go's UpdatePlugin): non-empty strings overwrite, times other
-/// than `never` overwrite, counters only move up (a lower value is ignored), and a status
-/// that differs from the current one also moves status_since to now (unless status_since
-/// is given too). The run fields (handler_fields) apply to handlers only.
-struct plugin_update : handler_fields {
-  std::string plugin_name;
-  std::string repo_name;
-  std::string owner_name;
-  std::optional<plugin_status> status;
-  time_point status_since = never;
-
-  /// True when any handler-only field is set.
-  [[nodiscard]] bool touches_handler_fields() const noexcept {
-    return !last_successful_run_job_url.empty() || !last_failed_run_job_url.empty() ||
-           !last_canceled_run_job_url.empty() || !is_never(last_successful_run) || !is_never(last_failed_run) ||
-           !is_never(last_canceled_run) || total_ran_vms != 0 || total_successful_runs_since_start != 0 ||
-           total_failed_runs_since_start != 0 || total_canceled_runs_since_start != 0;
-  }
+/// Settings fixed when a store is made.
+struct store_options {
+  /// Upper bounds, in seconds, of every handler's job-duration buckets (finite, strictly
+  /// increasing; +Inf is implied). Seconds to hours by default.
+  std::vector<double> job_duration_buckets{default_job_duration_buckets.begin(), default_job_duration_buckets.end()};
+  /// Upper bounds, in seconds, of the VM-template pull buckets.
+  std::vector<double> pull_duration_buckets{default_pull_duration_buckets.begin(), default_pull_duration_buckets.end()};
 };
-
-/// How a job run ended, for handler handles' finish_run.
-enum class run_outcome : std::uint8_t { successful, failed, canceled };
-
-template <lock_policy Lock, clock_source Clock>
-class basic_store;
 
 namespace detail {
 
-// What receiver and handler handles share: a store and a record whose address is stable
-// for the store's life (records live in a deque and are never removed).
-template <class Store>
-class handle_base {
- public:
-  /// The plugin's unique name (immutable after registration).
-  [[nodiscard]] const std::string& name() const noexcept { return record_->name; }
-
-  /// Sets the status; when it differs from the current one, status_since becomes now.
-  /// Returns whether anything changed.
-  bool set_status(plugin_status s) const { return store_->locked_set_status(*record_, s); }
-
-  /// Merges `u` into this plugin (see plugin_update).
-  void update(const plugin_update& u) const { store_->locked_update(*record_, u); }
-
-  friend bool operator==(const handle_base&, const handle_base&) = default;
-
- protected:
-  handle_base(Store* store, typename Store::record_type* record) noexcept : store_(store), record_(record) {}
-  Store* store_;
-  typename Store::record_type* record_;
+// A plugin as the store keeps it: its metrics, and when its current job and pull began
+// (never when none is under way).
+struct store_record : plugin_metrics {
+  time_point job_started = never;
+  time_point pull_started = never;
 };
+
+// Seconds from `from` to `to`, never negative (the wall clock may step back).
+inline double seconds_between(time_point from, time_point to) noexcept {
+  const double s = std::chrono::duration<double>(to - from).count();
+  return s > 0 ? s : 0.0;
+}
 
 struct string_hash {
   using is_transparent = void;
@@ -116,39 +101,6 @@ struct string_hash {
 
 }  // namespace detail
 
-/// O(1) access to one receiver: no name lookup. Valid for the life of its store; cheap to copy.
-template <class Store>
-class receiver_handle : public detail::handle_base<Store> {
-  friend Store;
-  using detail::handle_base<Store>::handle_base;
-};
-
-/// O(1) access to one handler: status, merges and run counters without a name lookup.
-/// Valid for the life of its store; cheap to copy.
-template <class Store>
-class handler_handle : public detail::handle_base<Store> {
-  friend Store;
-  using base = detail::handle_base<Store>;
-  using base::base;
-
- public:
-  /// A VM started: the global running-VM count and this handler's total_ran_vms go up by one.
-  void increment_running_vms() const { this->store_->locked_increment_running_vms(*this->record_); }
-  /// A VM stopped: the global running-VM count goes down by one, never below zero.
-  void decrement_running_vms() const { this->store_->decrement_running_vms(); }
-  /// One more successful run, for the global total and this handler's own.
-  void increment_successful_runs() const { this->store_->locked_count_run(*this->record_, run_outcome::successful); }
-  /// One more failed run, for the global total and this handler's own.
-  void increment_failed_runs() const { this->store_->locked_count_run(*this->record_, run_outcome::failed); }
-  /// One more canceled run, for the global total and this handler's own.
-  void increment_canceled_runs() const { this->store_->locked_count_run(*this->record_, run_outcome::canceled); }
-  /// A run ended: counts it as above and sets the matching last-run time to now and its
-  /// job URL, all in one critical section.
-  void finish_run(run_outcome outcome, std::string_view job_url) const {
-    this->store_->locked_finish_run(*this->record_, outcome, job_url);
-  }
-};
-
 /// The metrics store, templated on a lock policy and a clock. Not copyable or movable:
 /// handles point into it.
 template <lock_policy Lock = shared_mutex_lock, clock_source Clock = coarse_system_clock>
@@ -156,12 +108,18 @@ class basic_store {
  public:
   using lock_type = Lock;
   using clock_type = Clock;
-  using record_type = plugin_metrics;
+  using record_type = detail::store_record;
   using handler_handle = metrics::handler_handle<basic_store>;
   using receiver_handle = metrics::receiver_handle<basic_store>;
 
-  basic_store() requires std::default_initializable<Clock> = default;
-  explicit basic_store(Clock clock) : clock_(std::move(clock)) {}
+  basic_store() requires std::default_initializable<Clock> : basic_store(Clock{}, store_options{}) {}
+  /// Throws std::invalid_argument when a bucket list is not finite and strictly increasing.
+  explicit basic_store(store_options options) requires std::default_initializable<Clock>
+      : basic_store(Clock{}, std::move(options)) {}
+  explicit basic_store(Clock clock, store_options options = {})
+      : clock_(std::move(clock)),
+        job_bounds_(checked_bounds(std::move(options.job_duration_buckets), "job_duration_buckets")),
+        pull_bounds_(checked_bounds(std::move(options.pull_duration_buckets), "pull_duration_buckets")) {}
   basic_store(const basic_store&) = delete;
   basic_store& operator=(const basic_store&) = delete;
 
@@ -286,6 +244,8 @@ class basic_store {
     out.total_failed_runs_since_start = data_.total_failed_runs_since_start;
     out.total_canceled_runs_since_start = data_.total_canceled_runs_since_start;
     out.host = data_.host;
+    out.job_duration_buckets = job_bounds_;
+    out.pull_duration_buckets = pull_bounds_;
     out.plugins.resize(records_.size());
     auto dst = out.plugins.begin();
     for (const auto& r : records_) *dst++ = r;
@@ -304,6 +264,15 @@ class basic_store {
   friend detail::handle_base<basic_store>;
   friend metrics::handler_handle<basic_store>;
 
+  static std::vector<double> checked_bounds(std::vector<double> b, const char* what) {
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      if (!std::isfinite(b[i]) || (i > 0 && !(b[i] > b[i - 1]))) {
+        throw std::invalid_argument(std::string("store_options::") + what + ": bounds must be finite and strictly increasing");
+      }
+    }
+    return b;
+  }
+
   std::pair<record_type*, bool> emplace(plugin_kind kind, plugin_info&& info) {
     if (const auto it = index_.find(std::string_view(info.name)); it != index_.end()) return {it->second, false};
     auto& r = records_.emplace_back();
@@ -314,6 +283,10 @@ class basic_store {
     r.repo_name = std::move(info.repo_name);
     r.status = plugin_status::idle;
     r.status_since = clock_.now();
+    if (kind == plugin_kind::handler) {
+      for (auto& h : r.job_durations) h.reset(job_bounds_.size());
+      r.pull_durations.reset(pull_bounds_.size());
+    }
     index_.emplace(r.name, &r);
     changed();
     return {&r, true};
@@ -346,10 +319,24 @@ class basic_store {
 
   bool apply_status(record_type& r, plugin_status s) {
     if (r.status == s) return false;
+    const auto now = clock_.now();
+    if (r.is_handler()) track_phases(r, s, now);
     r.status = s;
-    r.status_since = clock_.now();
+    r.status_since = now;
     changed();
     return true;
+  }
+
+  // A handler's status moves from r.status to `to` at `at`: a pull that ends is observed,
+  // a job or pull that begins is remembered (a second in_progress without finish_run
+  // starts the job again: the earlier one was never finished).
+  void track_phases(record_type& r, plugin_status to, time_point at) noexcept {
+    if (r.status == plugin_status::pulling && !is_never(r.pull_started)) {
+      r.pull_durations.observe(pull_bounds_, detail::seconds_between(r.pull_started, at));
+      r.pull_started = never;
+    }
+    if (to == plugin_status::pulling) r.pull_started = at;
+    if (to == plugin_status::in_progress) r.job_started = at;
   }
 
   void apply_update(record_type& r, const plugin_update& u) {
@@ -368,7 +355,11 @@ class basic_store {
     set_string(r.plugin_name, u.plugin_name);
     set_string(r.repo_name, u.repo_name);
     set_string(r.owner_name, u.owner_name);
-    if (u.status) apply_status(r, *u.status);
+    if (u.status && apply_status(r, *u.status) && !is_never(u.status_since)) {
+      // The phase began when the merge says the status did.
+      if (r.job_started == r.status_since) r.job_started = u.status_since;
+      if (r.pull_started == r.status_since) r.pull_started = u.status_since;
+    }
     set_time(r.status_since, u.status_since);
     set_string(r.last_successful_run_job_url, u.last_successful_run_job_url);
     set_string(r.last_failed_run_job_url, u.last_failed_run_job_url);
@@ -429,9 +420,23 @@ class basic_store {
     std::unique_lock lock(mutex_);
     bump_run(r, outcome);
   }
+  void locked_observe_job(record_type& r, run_outcome outcome, double seconds) {
+    std::unique_lock lock(mutex_);
+    r.job_durations[static_cast<std::size_t>(outcome)].observe(job_bounds_, seconds > 0 ? seconds : 0.0);
+    changed();
+  }
+  void locked_observe_pull(record_type& r, double seconds) {
+    std::unique_lock lock(mutex_);
+    r.pull_durations.observe(pull_bounds_, seconds > 0 ? seconds : 0.0);
+    changed();
+  }
   void locked_finish_run(record_type& r, run_outcome outcome, std::string_view job_url) {
     std::unique_lock lock(mutex_);
     const auto now = clock_.now();
+    if (!is_never(r.job_started)) {
+      r.job_durations[static_cast<std::size_t>(outcome)].observe(job_bounds_, detail::seconds_between(r.job_started, now));
+      r.job_started = never;
+    }
     switch (outcome) {
       case run_outcome::successful:
         r.last_successful_run = now;
@@ -451,6 +456,8 @@ class basic_store {
 
   mutable Lock mutex_;
   [[no_unique_address]] Clock clock_;
+  std::vector<double> job_bounds_;
+  std::vector<double> pull_bounds_;
   metrics_snapshot data_;  // totals and host figures; its plugins vector stays empty
   std::deque<record_type> records_;
   std::unordered_map<std::string_view, record_type*, detail::string_hash, std::equal_to<>> index_;

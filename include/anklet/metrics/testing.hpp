@@ -11,14 +11,15 @@
 //     CHECK(find(scraped, "plugin_total_successful_runs_since_start", {{"name", "RUNNER1"}}) == 1);
 //   }
 //
-// The exposition reader is strict (Prometheus text format 0.0.4) and bounded, so it can
-// also judge output it did not produce: it is fuzzed and reports every rejection with a
-// line and column. It needs only the standard library; scrape() brings in the Prometheus
-// renderer and with it {fmt}.
+// The exposition readers are strict (Prometheus text format 0.0.4, and OpenMetrics 1.0.0)
+// and bounded, so they can also judge output they did not produce: they are fuzzed and
+// report every rejection with a line and column. They need only the standard library;
+// scrape() and scrape_openmetrics() bring in the renderers and with them {fmt}.
 //
 // This header gathers the kit; each part has a header of its own under testing/:
-// test_store.hpp, exposition.hpp (the parsed form), exposition_reader.hpp, lookup.hpp,
-// scrape.hpp, and doctest.hpp (doctest printing, not included here).
+// test_store.hpp, exposition.hpp (the parsed form), exposition_reader.hpp,
+// openmetrics_reader.hpp, lookup.hpp, scrape.hpp, and doctest.hpp (doctest printing, not
+// included here).
 #pragma once
 
 // What the kit's users have always got with it: the store, host sources and transports.
@@ -29,5 +30,6 @@
 #include "anklet/metrics/testing/exposition.hpp"
 #include "anklet/metrics/testing/exposition_reader.hpp"
 #include "anklet/metrics/testing/lookup.hpp"
+#include "anklet/metrics/testing/openmetrics_reader.hpp"
 #include "anklet/metrics/testing/scrape.hpp"
 #include "anklet/metrics/testing/test_store.hpp"

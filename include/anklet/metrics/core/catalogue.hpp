@@ -17,10 +17,15 @@
 namespace anklet::metrics::catalogue {
 
 /// A family's Prometheus TYPE.
-enum class family_type : std::uint8_t { gauge, counter };
+enum class family_type : std::uint8_t { gauge, counter, histogram };
 
 [[nodiscard]] constexpr std::string_view to_string(family_type t) noexcept {
-  return t == family_type::counter ? std::string_view("counter") : std::string_view("gauge");
+  switch (t) {
+    case family_type::counter: return "counter";
+    case family_type::histogram: return "histogram";
+    case family_type::gauge: break;
+  }
+  return "gauge";
 }
 
 /// Which labels a family's series carry (docs/metrics.md lists them).
@@ -31,6 +36,9 @@ enum class label_set : std::uint8_t {
   plugin_run,    ///< those and, when asked for, job_url
   host,          ///< none from an exporter; name and owner in the fleet view
   reason,        ///< why keys were skipped (the aggregator's own)
+  plugin_outcome,  ///< the plugin's labels and outcome (successful, failed, canceled)
+  format_code,     ///< the format answered and the HTTP status code
+  result,          ///< ok or failed
 };
 
 /// What every writer needs to know about one family.
@@ -121,6 +129,9 @@ struct plugin_family {
   std::string Plugin::*job_url = nullptr;  ///< the job URL of a last-run family
   std::string_view job_url_payload_key;    ///< Go's payload key of that URL
   std::string_view job_url_fleet_key;      ///< its key in the aggregator's JSON entries
+  /// A run counter's latest run, its OpenMetrics exemplar: the job URL and its time.
+  std::string Plugin::*exemplar_url = nullptr;
+  decltype(Plugin::status_since) Plugin::*exemplar_time = nullptr;
 };
 
 namespace detail {
@@ -162,6 +173,14 @@ constexpr plugin_family<P> plugin_total(std::string_view name, std::string_view 
   f.count = m;
   return f;
 }
+template <class P>
+constexpr plugin_family<P> plugin_runs(std::string_view name, std::string_view payload_key, std::uint64_t P::*m,
+                                       std::string P::*url, decltype(P::status_since) P::*time, std::string_view help) {
+  plugin_family<P> f = plugin_total<P>(name, payload_key, m, help);
+  f.exemplar_url = url;
+  f.exemplar_time = time;
+  return f;
+}
 }  // namespace detail
 
 /// The per-plugin families in the order of the exporter's Prometheus text: plugin_status
@@ -182,31 +201,71 @@ inline constexpr std::array<plugin_family<P>, 9> plugin_families{{
                           "Unix time of the last canceled run (0 = never)."),
     detail::plugin_total<P>("plugin_total_ran_vms", "TotalRanVMs", &P::total_ran_vms,
                             "VMs this handler started since the process started."),
-    detail::plugin_total<P>("plugin_total_successful_runs_since_start", "TotalSuccessfulRunsSinceStart",
-                            &P::total_successful_runs_since_start, "Jobs this handler ran successfully since start."),
-    detail::plugin_total<P>("plugin_total_failed_runs_since_start", "TotalFailedRunsSinceStart",
-                            &P::total_failed_runs_since_start, "Jobs of this handler that failed since start."),
-    detail::plugin_total<P>("plugin_total_canceled_runs_since_start", "TotalCanceledRunsSinceStart",
-                            &P::total_canceled_runs_since_start, "Jobs of this handler that were canceled since start."),
+    detail::plugin_runs<P>("plugin_total_successful_runs_since_start", "TotalSuccessfulRunsSinceStart",
+                           &P::total_successful_runs_since_start, &P::last_successful_run_job_url,
+                           &P::last_successful_run, "Jobs this handler ran successfully since start."),
+    detail::plugin_runs<P>("plugin_total_failed_runs_since_start", "TotalFailedRunsSinceStart",
+                           &P::total_failed_runs_since_start, &P::last_failed_run_job_url, &P::last_failed_run,
+                           "Jobs of this handler that failed since start."),
+    detail::plugin_runs<P>("plugin_total_canceled_runs_since_start", "TotalCanceledRunsSinceStart",
+                           &P::total_canceled_runs_since_start, &P::last_canceled_run_job_url, &P::last_canceled_run,
+                           "Jobs of this handler that were canceled since start."),
 }};
+
+/// The exporter's histograms, after the per-plugin families (handlers of a store only).
+inline constexpr family plugin_job_duration{
+    "plugin_job_duration_seconds", "Seconds from in_progress to the end of each run, by outcome.",
+    family_type::histogram, "seconds", label_set::plugin_outcome, "", ""};
+inline constexpr family plugin_pull_duration{"plugin_pull_duration_seconds",
+                                             "Seconds each handler spent pulling a VM template.",
+                                             family_type::histogram, "seconds", label_set::plugin, "", ""};
+inline constexpr std::array<family, 2> plugin_histograms{plugin_job_duration, plugin_pull_duration};
+
+/// The prefix of every family that describes the library's own work rather than the CI
+/// host: scrapes served, Redis writes, the aggregator's reads.
+inline constexpr std::string_view self_prefix = "anklet_metrics_";
+
+/// The exporter's own families, after the host figures: the HTTP server's answers (every
+/// metrics server) and the Redis writer's (redis/writer_metrics.hpp, where a program adds it).
+inline constexpr family self_scrapes{"anklet_metrics_scrapes_total",
+                                     "Answers to /metrics/v1, by format and HTTP status code.", family_type::counter,
+                                     "", label_set::format_code, "", ""};
+inline constexpr family self_redis_writes{"anklet_metrics_redis_writes_total", "Redis exports, by result.",
+                                          family_type::counter, "", label_set::result, "", ""};
+inline constexpr family self_redis_last_success{"anklet_metrics_redis_last_success_timestamp_seconds",
+                                                "Unix time of the last good Redis export (0 = never).",
+                                                family_type::gauge, "seconds", label_set::none, "", ""};
+inline constexpr family self_redis_failures{"anklet_metrics_redis_consecutive_failures",
+                                            "Redis exports that failed since the last good one.", family_type::gauge,
+                                            "", label_set::none, "", ""};
+inline constexpr std::array<family, 4> exporter_self_families{self_scrapes, self_redis_writes, self_redis_last_success,
+                                                              self_redis_failures};
 
 /// The families only the fleet aggregator writes, after the per-plugin and host families.
 inline constexpr family fleet_last_update{"last_update", "Unix time of the host's last export (0 = never).",
                                           family_type::gauge, "seconds", label_set::host, "last_update",
                                           "last_update"};
-inline constexpr family fleet_hosts{"aggregator_hosts", "Host keys read in this answer.", family_type::gauge, "",
-                                    label_set::none, "", ""};
-inline constexpr family fleet_scan_complete{"aggregator_scan_complete",
+inline constexpr family fleet_hosts{"anklet_metrics_aggregator_hosts", "Host keys read in this answer.",
+                                    family_type::gauge, "", label_set::none, "", ""};
+inline constexpr family fleet_scan_complete{"anklet_metrics_aggregator_scan_complete",
                                             "1 when the read's SCAN went round, 0 when a bound ended it early.",
                                             family_type::gauge, "", label_set::none, "", ""};
-inline constexpr family fleet_skipped_keys{"aggregator_skipped_keys",
+inline constexpr family fleet_skipped_keys{"anklet_metrics_aggregator_skipped_keys",
                                            "Keys left out of this answer, by reason (docs/reliability.md).",
                                            family_type::gauge, "", label_set::reason, "", ""};
-/// Written after the cached body, since it changes with every request.
-inline constexpr family fleet_age{"aggregator_fleet_age_seconds", "Seconds since the read this answer was made from.",
-                                  family_type::gauge, "seconds", label_set::none, "", ""};
-inline constexpr std::array<family, 5> fleet_families{fleet_last_update, fleet_hosts, fleet_scan_complete,
-                                                      fleet_skipped_keys, fleet_age};
+inline constexpr family fleet_read_duration{"anklet_metrics_aggregator_read_duration_seconds",
+                                            "Seconds the read this answer was made from took.", family_type::gauge,
+                                            "seconds", label_set::none, "", ""};
+/// Written after the cached body, since they change with every request.
+inline constexpr family fleet_age{"anklet_metrics_aggregator_fleet_age_seconds",
+                                  "Seconds since the read this answer was made from.", family_type::gauge, "seconds",
+                                  label_set::none, "", ""};
+inline constexpr family fleet_read_failures{"anklet_metrics_aggregator_consecutive_read_failures",
+                                            "Background reads of Redis that failed since the last good one.",
+                                            family_type::gauge, "", label_set::none, "", ""};
+inline constexpr std::array<family, 7> fleet_families{fleet_last_update, fleet_hosts,        fleet_scan_complete,
+                                                      fleet_skipped_keys, fleet_read_duration, fleet_age,
+                                                      fleet_read_failures};
 
 /// The indices of `table` ordered by payload key: Go's encoding/json writes a map's keys
 /// in byte order, and so does our JSON writer.

@@ -3,8 +3,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "anklet/metrics/core/status.hpp"
@@ -16,6 +22,72 @@ namespace anklet::metrics {
 /// and carry run times, job URLs and counters besides.
 enum class plugin_kind : std::uint8_t { receiver, handler };
 
+/// How a job run ended (handler handles' finish_run, the job-duration histograms).
+enum class run_outcome : std::uint8_t { successful, failed, canceled };
+
+/// Every outcome, in declaration order (the order of histogram series and exemplars).
+inline constexpr std::array<run_outcome, 3> all_outcomes{run_outcome::successful, run_outcome::failed,
+                                                         run_outcome::canceled};
+
+/// The spelling of an outcome in the `outcome` label.
+[[nodiscard]] constexpr std::string_view to_string(run_outcome o) noexcept {
+  switch (o) {
+    case run_outcome::successful: return "successful";
+    case run_outcome::failed: return "failed";
+    case run_outcome::canceled: return "canceled";
+  }
+  return "unknown";
+}
+
+/// Upper bounds (seconds) of the job-duration buckets unless the store is told otherwise:
+/// CI jobs take from seconds to hours.
+inline constexpr std::array<double, 13> default_job_duration_buckets{10,   30,   60,   120,  300,   600,  900,
+                                                                     1800, 2700, 3600, 7200, 10800, 21600};
+/// Upper bounds (seconds) of the VM-template pull buckets unless the store is told otherwise.
+inline constexpr std::array<double, 11> default_pull_duration_buckets{5,   10,  30,   60,   120, 300,
+                                                                      600, 900, 1800, 3600, 7200};
+
+/// A histogram's state: how many observations fell in each bucket (not cumulative; one
+/// bucket per upper bound, then the last for +Inf), their sum and their count. The bounds
+/// are kept beside it (metrics_snapshot's job_duration_buckets, or the caller's own). No
+/// buckets at all means no histogram: receivers, and snapshots built by hand.
+struct histogram_counts {
+  std::vector<std::uint64_t> buckets;
+  double sum = 0;
+  std::uint64_t count = 0;
+
+  /// Zero counts for `bounds` upper bounds (allocates; not on hot paths).
+  void reset(std::size_t bounds) {
+    buckets.assign(bounds + 1, 0);
+    sum = 0;
+    count = 0;
+  }
+  /// Counts `v` in the first bucket whose bound is at least `v` (+Inf when none): O(log n),
+  /// no allocation. `bounds` are the increasing upper bounds the buckets were sized for.
+  /// NaN is not counted; a histogram without buckets counts nothing.
+  void observe(std::span<const double> bounds, double v) noexcept {
+    if (buckets.size() != bounds.size() + 1 || std::isnan(v)) return;
+    // std::lower_bound without branches on the data: values observed are spread over the
+    // buckets, so a branch per comparison would be mispredicted about half the time.
+    std::size_t bucket = 0;
+    if (!bounds.empty()) {
+      const double* base = bounds.data();
+      for (std::size_t len = bounds.size(); len > 1;) {
+        const std::size_t half = len / 2;
+        base = base[half - 1] < v ? base + half : base;
+        len -= half;
+      }
+      bucket = static_cast<std::size_t>(base - bounds.data()) + (*base < v ? 1 : 0);
+    }
+    ++buckets[bucket];
+    sum += v;
+    ++count;
+  }
+  [[nodiscard]] bool empty() const noexcept { return buckets.empty(); }
+
+  friend bool operator==(const histogram_counts&, const histogram_counts&) = default;
+};
+
 /// What identifies a plugin when it registers.
 struct plugin_info {
   std::string name;         ///< unique key, e.g. "RUNNER1"
@@ -25,8 +97,8 @@ struct plugin_info {
 };
 
 /// What only handlers carry: the job URLs and times of their last runs and their run
-/// counters. One definition for a plugin's metrics and for a merge into them (store.hpp's
-/// plugin_update), so the two cannot drift.
+/// counters. One definition for a plugin's metrics and for a merge into them
+/// (plugin_update), so the two cannot drift.
 struct handler_fields {
   std::string last_successful_run_job_url;
   std::string last_failed_run_job_url;
@@ -42,6 +114,26 @@ struct handler_fields {
   friend bool operator==(const handler_fields&, const handler_fields&) = default;
 };
 
+/// A merge into one plugin (Go's UpdatePlugin): non-empty strings overwrite, times other
+/// than `never` overwrite, counters only move up (a lower value is ignored), and a status
+/// that differs from the current one also moves status_since to now (unless status_since
+/// is given too). The run fields (handler_fields) apply to handlers only.
+struct plugin_update : handler_fields {
+  std::string plugin_name;
+  std::string repo_name;
+  std::string owner_name;
+  std::optional<plugin_status> status;
+  time_point status_since = never;
+
+  /// True when any handler-only field is set.
+  [[nodiscard]] bool touches_handler_fields() const noexcept {
+    return !last_successful_run_job_url.empty() || !last_failed_run_job_url.empty() ||
+           !last_canceled_run_job_url.empty() || !is_never(last_successful_run) || !is_never(last_failed_run) ||
+           !is_never(last_canceled_run) || total_ran_vms != 0 || total_successful_runs_since_start != 0 ||
+           total_failed_runs_since_start != 0 || total_canceled_runs_since_start != 0;
+  }
+};
+
 /// One plugin's metrics. Handler-only fields (handler_fields) stay at their zero values for
 /// receivers.
 struct plugin_metrics : handler_fields {
@@ -52,6 +144,12 @@ struct plugin_metrics : handler_fields {
   std::string owner_name;
   plugin_status status = plugin_status::idle;
   time_point status_since = never;
+  /// Handlers of a store: seconds from in_progress to finish_run, one histogram per
+  /// run_outcome (indexed by it); bounds in metrics_snapshot::job_duration_buckets.
+  std::array<histogram_counts, all_outcomes.size()> job_durations;
+  /// Handlers of a store: seconds spent in status pulling (a VM template); bounds in
+  /// metrics_snapshot::pull_duration_buckets.
+  histogram_counts pull_durations;
 
   [[nodiscard]] bool is_handler() const noexcept { return kind == plugin_kind::handler; }
   friend bool operator==(const plugin_metrics&, const plugin_metrics&) = default;
@@ -84,6 +182,9 @@ struct metrics_snapshot {
   std::uint64_t total_canceled_runs_since_start = 0;
   host_metrics host;
   std::vector<plugin_metrics> plugins;
+  /// Upper bounds (seconds) of every plugin's job_durations and pull_durations buckets.
+  std::vector<double> job_duration_buckets;
+  std::vector<double> pull_duration_buckets;
 
   /// Anklet's "solo receiver": every registered plugin is a receiver (and there is at
   /// least one). The global and per-plugin run totals are then left out of the text formats.

@@ -94,6 +94,18 @@ inline bool percent_decode(std::string_view in, std::string& out, bool plus_is_s
   return std::string_view::npos;
 }
 
+/// Code points of `s` as a writer that replaces each byte that is not valid UTF-8 with
+/// U+FFFD shows it: every such byte counts as one.
+[[nodiscard]] inline std::size_t utf8_code_points(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++n) {
+    const std::size_t len = utf8_sequence_length(p + i, s.size() - i);
+    i += len == 0 ? 1 : len;
+  }
+  return n;
+}
+
 /// Strict unsigned decimal: one or more ASCII digits, nothing else, at most `max`. No sign,
 /// no blanks; leading zeros are accepted. False (and `out` unchanged) otherwise.
 template <class Unsigned>

@@ -10,7 +10,8 @@
 //
 // The renderers turn a fleet into Go's aggregator answers: /metrics/v1?format=json (an
 // object keyed by plugin name), /metrics/v2?format=json (an array), and valid Prometheus
-// text for format=prometheus. The aggregator class ties a client, a refresh period and the
+// text for format=prometheus (OpenMetrics when the scraper's Accept header prefers it). The
+// aggregator class ties a client, a refresh period and the
 // routes together; any HTTP server can call its respond().
 //
 // Example:
@@ -48,12 +49,14 @@
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/fleet/render.hpp"
+#include "anklet/metrics/http/accept.hpp"
 #include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/http/response.hpp"
 #include "anklet/metrics/redis/client.hpp"
 #include "anklet/metrics/redis/cluster.hpp"
 #include "anklet/metrics/render/common.hpp"
+#include "anklet/metrics/render/openmetrics.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 
 namespace anklet::metrics {
@@ -76,6 +79,12 @@ struct aggregator_options {
   std::chrono::milliseconds refresh{0};
   /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
   prometheus_options prometheus{};
+  /// format=prometheus answers OpenMetrics 1.0.0 to a scraper whose Accept header prefers
+  /// it, as Prometheus's does; false keeps the 0.0.4 text for every scraper.
+  bool negotiate_openmetrics = true;
+  /// /healthcheck answers 503 once this many reads of Redis in a row have failed (the
+  /// answers are still served from the last good read); 0 never does.
+  std::uint64_t unhealthy_after_failed_reads = 0;
   /// When set (`http::gzip_compression()` of "anklet/metrics/http/gzip.hpp", opt-in), answers
   /// go gzip-compressed to clients that accept it. Each body of a read is compressed once,
   /// in the background once a client asked for it in that coding (docs/http.md).
@@ -92,7 +101,7 @@ struct aggregator_options {
 /// Without start(), a request reads Redis (or reuses a read younger than `refresh`) on the
 /// calling thread. After start(), a background thread reads the fleet and renders every
 /// answer once per read; requests are answered from the last complete read at once,
-/// whatever Redis does, with its age (Age header, aggregator_fleet_age_seconds), and a
+/// whatever Redis does, with its age (Age header, anklet_metrics_aggregator_fleet_age_seconds), and a
 /// failed read keeps the last good view (docs/reliability.md). The library starts no
 /// thread unless start() is called.
 class aggregator {
@@ -134,12 +143,18 @@ class aggregator {
     return reads_;
   }
 
-  /// Answers one request: `path` without the query, `query` without the '?'.
-  /// GET and HEAD are served (HEAD without a body); other methods get 405. The body is a
-  /// copy; servers use answer(), which shares it.
-  aggregator_response respond(std::string_view method, std::string_view path, std::string_view query) {
+  /// Reads of Redis that failed since the last good one.
+  [[nodiscard]] std::uint64_t failed_reads_in_a_row() const noexcept { return failed_reads_.load(std::memory_order_relaxed); }
+
+  /// Answers one request: `path` without the query, `query` without the '?', `accept` the
+  /// request's Accept header (several fields joined with commas), which decides between
+  /// Prometheus text 0.0.4 and OpenMetrics for format=prometheus. GET and HEAD are served
+  /// (HEAD without a body); other methods get 405. The body is a copy; servers use
+  /// answer(), which shares it.
+  aggregator_response respond(std::string_view method, std::string_view path, std::string_view query,
+                              std::string_view accept = {}) {
     aggregator_response r;
-    answer(method, path, query, http::content_coding::identity, r);
+    answer(method, path, query, accept, http::content_coding::identity, r);
     if (r.shared) {
       r.body = r.full_body();
       r.shared.reset();
@@ -150,11 +165,12 @@ class aggregator {
 
   /// Answers one request into `r` (an empty 200 to start with) as respond() does, except
   /// that HEAD keeps its body and that cached bodies are not copied: `r.shared` points at
-  /// the body of the last read, and `r.body` holds what follows it (the age lines of
-  /// format=prometheus). With options().gzip set, answers are in `coding` when it is gzip
-  /// and the body is long enough, and say so (Content-Encoding, Vary).
-  void answer(std::string_view method, std::string_view path, std::string_view query, http::content_coding coding,
-              aggregator_response& r) {
+  /// the body of the last read, and `r.body` holds what follows it (the families that
+  /// change with every request, in the text formats). With options().gzip set, answers are
+  /// in `coding` when it is gzip and the body is long enough, and say so (Content-Encoding,
+  /// Vary).
+  void answer(std::string_view method, std::string_view path, std::string_view query, std::string_view accept,
+              http::content_coding coding, aggregator_response& r) {
     const bool head = method == "HEAD";
     const bool known = path == "/healthcheck" || path == "/metrics" || path == "/metrics/v1" || path == "/metrics/v2";
     if (!known) {
@@ -165,21 +181,33 @@ class aggregator {
       r.allow = "GET, HEAD";
       r.body = "method not allowed\n";
     } else if (path == "/healthcheck") {
-      r.body = "ok";
+      const auto failed = failed_reads_.load(std::memory_order_relaxed);
+      if (opt_.unhealthy_after_failed_reads > 0 && failed >= opt_.unhealthy_after_failed_reads) {
+        r.status = 503;
+        r.body = "unhealthy: " + std::to_string(failed) + " reads of Redis in a row failed\n";
+      } else {
+        r.body = "ok";
+      }
     } else if (path == "/metrics") {
       r.status = 501;
       r.body = "please use /metrics/v1";
     } else {
       const auto format = http::query_value(query, "format");
       const int version = path == "/metrics/v1" ? 1 : 2;
-      if (format == "json" || format == "prometheus") {
-        const bool json = *format == "json";
+      if (format == "json" || format == "prometheus" || format == "openmetrics") {
+        body_kind kind = *format == "json" ? (version == 1 ? body_kind::json_v1 : body_kind::json_v2)
+                         : *format == "openmetrics" ? body_kind::openmetrics
+                                                    : body_kind::prometheus;
+        if (kind == body_kind::prometheus && opt_.negotiate_openmetrics) {
+          r.add_vary("Accept");
+          if (http::prefers_openmetrics(accept)) kind = body_kind::openmetrics;
+        }
         if (!opt_.gzip) coding = http::content_coding::identity;
-        if (background_) serve_cached(version, json, coding, r);
-        else serve(version, json, coding, r);
+        if (background_) serve_cached(kind, coding, r);
+        else serve(kind, coding, r);
       } else {
         r.status = 400;
-        r.body = "unsupported format, please use '?format=json' or '?format=prometheus'\n";
+        r.body = "unsupported format, please use '?format=json' or '?format=prometheus' (or '?format=openmetrics')\n";
       }
     }
   }
@@ -210,43 +238,96 @@ class aggregator {
 
   using body_ptr = std::shared_ptr<const http::shared_body>;
 
-  // A body compressed; for Prometheus an open gzip member, closed per request after the age.
+  // The four bodies of a read (the text formats are the same on both versions; they end
+  // before the families that change with every request).
+  enum class body_kind : std::uint8_t { json_v1, json_v2, prometheus, openmetrics };
+  static constexpr std::size_t body_kinds = 4;
+
+  static bool is_text(body_kind kind) noexcept { return kind == body_kind::prometheus || kind == body_kind::openmetrics; }
+
+  // A body compressed; for the text formats an open gzip member, closed per request after
+  // the families that change with every request.
   struct gzip_body {
     body_ptr bytes;
     std::uint32_t crc = 0;
   };
 
-  // One complete read and its four answers, rendered once, and compressed at most once.
+  // One complete read and its answers, rendered once, and compressed at most once.
   struct view {
     struct fleet read;
-    std::array<body_ptr, 4> bodies;  // v1 json, v1 prometheus, v2 json, v2 prometheus
+    std::array<body_ptr, body_kinds> bodies;
     clock::time_point read_at;
     mutable std::mutex gzip_mutex;
-    mutable std::array<gzip_body, 4> gzip;  // under gzip_mutex once the view is served
+    mutable std::array<gzip_body, body_kinds> gzip;  // under gzip_mutex once the view is served
   };
 
-  static std::size_t slot_of(int version, bool json) {
-    return static_cast<std::size_t>((version - 1) * 2 + (json ? 0 : 1));
-  }
-
-  body_ptr render(const fleet& f, int version, bool json) const {
+  body_ptr render(const fleet& f, body_kind kind) const {
     auto out = std::make_shared<http::shared_body>();
     auto& body = out->bytes;
-    if (json) {
-      body.reserve(f.hosts.size() * 2048 + 16);
-      if (version == 1) format_fleet_json_v1(f, std::back_inserter(body));
-      else format_fleet_json_v2(f, std::back_inserter(body));
-    } else {
-      body.reserve(f.hosts.size() * 4096 + 1024);
-      format_fleet_prometheus(f, std::back_inserter(body), opt_.prometheus);
+    switch (kind) {
+      case body_kind::json_v1:
+      case body_kind::json_v2:
+        body.reserve(f.hosts.size() * 2048 + 16);
+        if (kind == body_kind::json_v1) format_fleet_json_v1(f, std::back_inserter(body));
+        else format_fleet_json_v2(f, std::back_inserter(body));
+        break;
+      case body_kind::prometheus:
+      case body_kind::openmetrics:
+        body.reserve(f.hosts.size() * 4096 + 1024);
+        write_through(std::back_inserter(body),
+                      [&](auto& s) { write_fleet_exposition(s, f, text_format(kind), opt_.prometheus); });
+        break;
     }
     return out;
   }
 
-  static std::string_view view_of(const http::shared_body& b) noexcept { return {b.bytes.data(), b.bytes.size()}; }
+  static exposition_format text_format(body_kind kind) noexcept {
+    return kind == body_kind::openmetrics ? exposition_format::openmetrics : exposition_format::prometheus;
+  }
 
-  // Prometheus bodies are left open: the age lines follow them per request.
-  static bool open_member(std::size_t slot) noexcept { return slot % 2 == 1; }
+  // The families that change with every request, after a cached text body: the age of the
+  // read answered from (when known) and the failed reads since the last good one; then
+  // OpenMetrics' `# EOF`.
+  void write_request_families(body_kind kind, std::optional<double> age, std::string& out) const {
+    text_sink ts(std::back_inserter(out));
+    const auto fmt = text_format(kind);
+    if (age) {
+      write_family_header(ts, fmt, catalogue::fleet_age);
+      ts.write(catalogue::fleet_age.name);
+      ts.put(' ');
+      write_prometheus_double(ts, *age);
+      ts.put('\n');
+    }
+    write_family_header(ts, fmt, catalogue::fleet_read_failures);
+    ts.write(catalogue::fleet_read_failures.name);
+    ts.put(' ');
+    write_uint(ts, failed_reads_.load(std::memory_order_relaxed));
+    ts.put('\n');
+    if (kind == body_kind::openmetrics) ts.write(openmetrics_eof);
+  }
+
+  static std::string_view content_type(body_kind kind) noexcept {
+    switch (kind) {
+      case body_kind::prometheus: return prometheus_content_type;
+      case body_kind::openmetrics: return openmetrics_content_type;
+      default: return "application/json";
+    }
+  }
+
+  // Sends the cached `plain` body (or `z`, its gzip form) followed by the families of this
+  // request for the text formats: a second piece of the same write, not a copy of the body.
+  void send_body(body_kind kind, const body_ptr& plain, const gzip_body& z, std::optional<double> age,
+                 aggregator_response& r) const {
+    r.content_type = content_type(kind);
+    r.shared = z.bytes ? z.bytes : plain;
+    if (!is_text(kind)) return;
+    if (!z.bytes) return write_request_families(kind, age, r.body);
+    std::string tail;
+    write_request_families(kind, age, tail);
+    http::close_gzip_member(z.crc, plain->bytes.size(), tail, r.body);
+  }
+
+  static std::string_view view_of(const http::shared_body& b) noexcept { return {b.bytes.data(), b.bytes.size()}; }
 
   gzip_body compress(const http::shared_body& plain, bool open) const {
     auto out = std::make_shared<http::shared_body>();
@@ -268,7 +349,7 @@ class aggregator {
     auto& z = v.gzip[slot];
     if (!z.bytes) {
       try {
-        z = compress(plain, open_member(slot));
+        z = compress(plain, is_text(static_cast<body_kind>(slot)));
       } catch (const std::exception& e) {
         log(log_level::error, std::string("gzip failed: ") + e.what());
         return {};
@@ -296,7 +377,7 @@ class aggregator {
         }
       }
       try {
-        next.gzip[slot] = compress(plain, open_member(slot));
+        next.gzip[slot] = compress(plain, is_text(static_cast<body_kind>(slot)));
       } catch (const std::exception& e) {
         log(log_level::error, std::string("gzip failed: ") + e.what());
       }
@@ -320,39 +401,44 @@ class aggregator {
     // fleet_ holds the last good read (or nothing): the earlier one until this one succeeds.
     read_at_.reset();
     auto r = read_into(next_fleet_, {}, &fleet_);
+    note_read(static_cast<bool>(r));
     if (!r) return r;
     std::swap(fleet_, next_fleet_);
     read_at_ = now;
     return {};
   }
 
-  void serve(int version, bool json, http::content_coding coding, aggregator_response& r) {
+  void note_read(bool ok) noexcept {
+    if (ok) failed_reads_.store(0, std::memory_order_relaxed);
+    else failed_reads_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void serve(body_kind kind, http::content_coding coding, aggregator_response& r) {
     std::lock_guard lock(mutex_);
     if (auto rd = refresh_locked(); !rd) {
       r.status = 503;
+      r.headers.clear();
       r.body = "cannot read the fleet from Redis: " + rd.error().to_string() + "\n";
       return;
     }
-    auto& slot = cache_[slot_of(version, json)];
-    if (!slot.plain) slot.plain = render(fleet_, version, json);
-    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
-    r.shared = slot.plain;
-    if (!opt_.gzip) return;
-    if (coding == http::content_coding::gzip && slot.plain->bytes.size() >= opt_.gzip->min_bytes()) {
-      try {
-        if (!slot.gzip.bytes) slot.gzip = compress(*slot.plain, false);
-        r.shared = slot.gzip.bytes;
-      } catch (const std::exception& e) {
-        log(log_level::error, std::string("gzip failed: ") + e.what());
-        coding = http::content_coding::identity;
+    auto& slot = cache_[static_cast<std::size_t>(kind)];
+    if (!slot.plain) slot.plain = render(fleet_, kind);
+    if (opt_.gzip) {
+      if (coding == http::content_coding::gzip && slot.plain->bytes.size() >= opt_.gzip->min_bytes()) {
+        try {
+          if (!slot.gzip.bytes) slot.gzip = compress(*slot.plain, is_text(kind));
+        } catch (const std::exception& e) {
+          log(log_level::error, std::string("gzip failed: ") + e.what());
+        }
       }
-    } else {
-      coding = http::content_coding::identity;
+      const bool zipped = coding == http::content_coding::gzip && slot.gzip.bytes;
+      http::set_content_coding(r, zipped ? http::content_coding::gzip : http::content_coding::identity);
+      if (zipped) return send_body(kind, slot.plain, slot.gzip, std::nullopt, r);
     }
-    http::set_content_coding(r, coding);
+    send_body(kind, slot.plain, {}, std::nullopt, r);
   }
 
-  void serve_cached(int version, bool json, http::content_coding coding, aggregator_response& r) {
+  void serve_cached(body_kind kind, http::content_coding coding, aggregator_response& r) {
     std::shared_ptr<const view> v;
     std::string failure;
     {
@@ -362,33 +448,19 @@ class aggregator {
     }
     if (!v) {
       r.status = 503;
+      r.headers.clear();
       r.body = "no complete read of the fleet from Redis yet" + (failure.empty() ? "" : ": " + failure) + "\n";
       return;
     }
     const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
     r.age_seconds = static_cast<std::int64_t>(age);
-    r.content_type = json ? "application/json" : std::string(prometheus_content_type);
-    const auto slot = slot_of(version, json);
-    const auto& plain = v->bodies[slot];
+    const auto slot = static_cast<std::size_t>(kind);
     gzip_body z;
     if (opt_.gzip) {
       if (coding == http::content_coding::gzip) z = gzip_of(*v, slot);
       http::set_content_coding(r, z.bytes ? http::content_coding::gzip : http::content_coding::identity);
     }
-    r.shared = z.bytes ? z.bytes : plain;
-    if (json) return;
-    // The age changes with every request: its family follows the cached text, sent from
-    // r.body after it (a second piece of the same write, not a copy of the body).
-    std::string tail;
-    std::string& age_text = z.bytes ? tail : r.body;
-    text_sink ts(std::back_inserter(age_text));
-    const auto& age_family = catalogue::fleet_age;
-    write_prometheus_family_header(ts, age_family.name, age_family.help, to_string(age_family.type));
-    ts.write(age_family.name);
-    ts.put(' ');
-    write_prometheus_double(ts, age);
-    ts.put('\n');
-    if (z.bytes) http::close_gzip_member(z.crc, plain->bytes.size(), tail, r.body);
+    send_body(kind, v->bodies[slot], z, age, r);
   }
 
   // Runs on the background reader too, where a throwing sink would end the process.
@@ -411,7 +483,7 @@ class aggregator {
       ++shown;
     }
     if (shown < f.skipped_total()) {
-      log(log_level::warning, std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see aggregator_skipped_keys)");
+      log(log_level::warning, std::to_string(f.skipped_total() - shown) + " more keys skipped in this read (see anklet_metrics_aggregator_skipped_keys)");
     }
   }
 
@@ -424,15 +496,14 @@ class aggregator {
       auto next = spare && spare.use_count() == 1 ? std::move(spare) : std::make_shared<view>();
       spare.reset();
       auto r = read_into(next->read, stop, published ? &published->read : nullptr);
+      note_read(static_cast<bool>(r));
       if (stop.stop_requested()) break;
       if (!r) {
         log(log_level::error, "cannot read the fleet from Redis (serving the last good read): " + r.error().to_string());
         std::lock_guard lock(view_mutex_);
         last_failure_ = "cannot read the fleet from Redis: " + r.error().to_string();
       } else {
-        for (int version = 1; version <= 2; ++version) {
-          for (const bool json : {true, false}) next->bodies[slot_of(version, json)] = render(next->read, version, json);
-        }
+        for (std::size_t k = 0; k < body_kinds; ++k) next->bodies[k] = render(next->read, static_cast<body_kind>(k));
         compress_wanted(*next, published.get());
         next->read_at = clock::now();
         log_skips(next->read);
@@ -459,8 +530,9 @@ class aggregator {
     body_ptr plain;
     gzip_body gzip;
   };
-  std::array<cached_answer, 4> cache_;  // of the reads made for requests (no start())
-  std::array<std::atomic<bool>, 4> gzip_wanted_{};
+  std::array<cached_answer, body_kinds> cache_;  // of the reads made for requests (no start())
+  std::array<std::atomic<bool>, body_kinds> gzip_wanted_{};
+  std::atomic<std::uint64_t> failed_reads_{0};
   mutable std::atomic<std::uint64_t> compressions_{0};
 
   std::atomic<bool> background_{false};

@@ -109,6 +109,13 @@ struct skipped_key {
   std::string detail;
 };
 
+namespace detail {
+// The per-host families of the fleet's text answers: the plugin families, the host
+// figures, last_update.
+inline constexpr std::size_t fleet_plugin_families = catalogue::plugin_families<reported_plugin>.size();
+inline constexpr std::size_t fleet_sample_families = fleet_plugin_families + catalogue::host_fields.size() + 1;
+}  // namespace detail
+
 /// A host's payload bytes and, once fleet/render.hpp has made them, its lines in every
 /// answer. A read that finds the same bytes under the same key again shares this instead of
 /// parsing and rendering them anew: hosts export every 10 s, so a fleet read more often sees
@@ -116,16 +123,22 @@ struct skipped_key {
 /// and never changed after.
 struct fleet_host_cache {
   std::string payload;
-  /// Set once the fields below hold this host's answers, rendered with job_url_label.
+  /// Set once the fields below hold this host's answers, rendered with these two
+  /// prometheus_options.
   bool rendered = false;
   bool job_url_label = false;
+  bool exemplars = false;
   /// Its /metrics/v2 JSON entries, comma separated; json_ends[i] ends plugin i's entry.
   std::string json;
   std::vector<std::size_t> json_ends;
-  /// Its Prometheus sample lines, family by family in the answer's order;
-  /// prometheus_ends[k] ends family k's lines.
-  std::string prometheus;
-  std::vector<std::size_t> prometheus_ends;
+  /// Its sample lines in one text format, family by family in the answer's order (the
+  /// plugin families, the host figures, last_update): ends[k] ends family k's lines.
+  struct text_lines {
+    std::string lines;
+    std::array<std::size_t, detail::fleet_sample_families> ends{};
+  };
+  /// Prometheus text 0.0.4, then OpenMetrics (render/exposition.hpp's exposition_format).
+  std::array<text_lines, 2> text;
 };
 
 /// One host's payload and the key it came from.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -262,29 +263,20 @@ inline std::vector<labelled_entry> with_labels(const std::vector<fleet_entry>& e
   return out;
 }
 
-// The per-host families of the fleet's Prometheus text, in the answer's order: the plugin
-// families (plugin_status first), the host figures, then last_update.
-inline constexpr std::size_t fleet_plugin_families = catalogue::plugin_families<reported_plugin>.size();
-inline constexpr std::size_t fleet_sample_families = fleet_plugin_families + catalogue::host_fields.size() + 1;
-
+// Family k of the per-host families (fleet_sample_families, in the answer's order).
 inline const catalogue::family& fleet_family_meta(std::size_t k) noexcept {
   if (k < fleet_plugin_families) return catalogue::plugin_families<reported_plugin>[k].meta;
   if (k < fleet_sample_families - 1) return catalogue::host_fields[k - fleet_plugin_families].meta;
   return catalogue::fleet_last_update;
 }
 
-template <class Out>
-void write_fleet_family_header(text_sink<Out>& s, std::size_t k) {
+// The sample lines of family k for `entries` in `fmt`; `first()` runs before the first
+// line, so that a family without lines has no header.
+template <char_sink Sink, class First>
+void write_fleet_family_lines(Sink& s, exposition_format fmt, const std::vector<labelled_entry>& entries,
+                              std::size_t k, const prometheus_options& options, First first) {
   const auto& meta = fleet_family_meta(k);
-  write_prometheus_family_header(s, meta.name, meta.help, to_string(meta.type));
-}
-
-// The sample lines of family k for `entries`; `first()` runs before the first line, so that
-// a family without lines has no header.
-template <class Out, class First>
-void write_fleet_family_lines(text_sink<Out>& s, const std::vector<labelled_entry>& entries, std::size_t k,
-                              const prometheus_options& options, First first) {
-  const auto& meta = fleet_family_meta(k);
+  const std::string_view suffix = sample_suffix(fmt, meta.name, meta.type);
   bool any = false;
   for (const auto& l : entries) {
     const reported_plugin& p = *l.e.plugin;
@@ -299,6 +291,7 @@ void write_fleet_family_lines(text_sink<Out>& s, const std::vector<labelled_entr
         continue;
       }
       s.write(meta.name);
+      s.write(suffix);
       s.put('{');
       s.write(l.plugin_labels);
       if (fam.job_url != nullptr && options.job_url_label) {
@@ -306,8 +299,16 @@ void write_fleet_family_lines(text_sink<Out>& s, const std::vector<labelled_entr
         write_prometheus_label(s, "job_url", p.*fam.job_url);
       }
       s.write("} ");
-      if (fam.time != nullptr) write_int(s, to_unix_seconds((p.*fam.time).instant));
-      else write_uint(s, p.*fam.count);
+      if (fam.time != nullptr) {
+        write_int(s, to_unix_seconds((p.*fam.time).instant));
+      } else {
+        write_uint(s, p.*fam.count);
+        // In OpenMetrics a run counter carries its latest run as an exemplar.
+        if (fmt == exposition_format::openmetrics && options.exemplars && fam.exemplar_url != nullptr &&
+            p.*fam.count != 0) {
+          write_exemplar(s, "job_url", p.*fam.exemplar_url, (p.*fam.exemplar_time).instant);
+        }
+      }
     } else {
       if (!any) first();
       any = true;
@@ -327,21 +328,22 @@ void write_fleet_family_lines(text_sink<Out>& s, const std::vector<labelled_entr
   }
 }
 
-// The answer's own families after the hosts': aggregator_hosts, _scan_complete, _skipped_keys.
-template <class Out>
-void write_fleet_trailer(text_sink<Out>& s, const fleet& f) {
+// The families that only depend on the read and not on the request: hosts, SCAN, skipped
+// keys by reason, the read's duration.
+template <char_sink Sink>
+void write_fleet_read_families(Sink& s, exposition_format fmt, const fleet& f) {
   const auto& hosts = catalogue::fleet_hosts;
-  write_prometheus_family_header(s, hosts.name, hosts.help, to_string(hosts.type));
+  write_family_header(s, fmt, hosts);
   s.write(hosts.name);
   s.put(' ');
   write_uint(s, f.hosts.size());
   s.put('\n');
   const auto& scan = catalogue::fleet_scan_complete;
-  write_prometheus_family_header(s, scan.name, scan.help, to_string(scan.type));
+  write_family_header(s, fmt, scan);
   s.write(scan.name);
   s.write(f.scan_cut.empty() ? " 1\n" : " 0\n");
   const auto& skipped = catalogue::fleet_skipped_keys;
-  write_prometheus_family_header(s, skipped.name, skipped.help, to_string(skipped.type));
+  write_family_header(s, fmt, skipped);
   for (const auto r : all_skip_reasons) {
     s.write(skipped.name);
     s.write("{reason=\"");
@@ -350,18 +352,19 @@ void write_fleet_trailer(text_sink<Out>& s, const fleet& f) {
     write_uint(s, f.skipped_count(r));
     s.put('\n');
   }
+  const auto& duration = catalogue::fleet_read_duration;
+  write_family_header(s, fmt, duration);
+  s.write(duration.name);
+  s.put(' ');
+  write_prometheus_double(s, std::chrono::duration<double>(f.scan_time + f.fetch_time).count());
+  s.put('\n');
 }
 
-// Whether every host's cache holds its answers rendered with `options`, so that an answer
-// can be put together from them.
-inline bool fleet_rendered(const fleet& f, const prometheus_options& options) noexcept {
-  return std::all_of(f.hosts.begin(), f.hosts.end(),
-                     [&](const fleet_host& h) { return host_rendered(h) && h.cache->job_url_label == options.job_url_label; });
+// Whether this host's cache holds its text lines rendered with `options`.
+inline bool host_lines_for(const fleet_host& h, const prometheus_options& options) noexcept {
+  return host_rendered(h) && h.cache->job_url_label == options.job_url_label &&
+         h.cache->exemplars == options.exemplars;
 }
-
-}  // namespace detail
-
-namespace detail {
 
 // Renders the host's answers into a cache of its own: the one it has may be shared with an
 // earlier fleet, which keeps it as it is.
@@ -369,6 +372,7 @@ inline void render_host(fleet_host& h, const prometheus_options& options) {
   auto c = std::make_shared<fleet_host_cache>();
   if (h.cache) c->payload = h.cache->payload;
   c->job_url_label = options.job_url_label;
+  c->exemplars = options.exemplars;
   text_sink json(std::back_inserter(c->json));
   for (std::size_t i = 0; i < h.report.plugins.size(); ++i) {
     if (i != 0) json.put(',');
@@ -379,10 +383,13 @@ inline void render_host(fleet_host& h, const prometheus_options& options) {
   mine.reserve(h.report.plugins.size());
   for (const auto& p : h.report.plugins) mine.push_back({&h, &p});
   const auto entries = with_labels(mine);
-  text_sink prom(std::back_inserter(c->prometheus));
-  for (std::size_t k = 0; k < fleet_sample_families; ++k) {
-    write_fleet_family_lines(prom, entries, k, options, [] {});
-    c->prometheus_ends.push_back(c->prometheus.size());
+  for (const auto fmt : {exposition_format::prometheus, exposition_format::openmetrics}) {
+    auto& text = c->text[static_cast<std::size_t>(fmt)];
+    text_sink lines(std::back_inserter(text.lines));
+    for (std::size_t k = 0; k < fleet_sample_families; ++k) {
+      write_fleet_family_lines(lines, fmt, entries, k, options, [] {});
+      text.ends[k] = text.lines.size();
+    }
   }
   c->rendered = true;
   h.cache = std::move(c);
@@ -396,44 +403,63 @@ inline void render_host(fleet_host& h, const prometheus_options& options) {
 /// (read_fleet's `earlier`). The answers are the same bytes either way.
 inline void render_fleet_hosts(fleet& f, const prometheus_options& options = {}) {
   for (auto& h : f.hosts) {
-    if (!detail::host_rendered(h) || h.cache->job_url_label != options.job_url_label) detail::render_host(h, options);
+    if (!detail::host_lines_for(h, options)) detail::render_host(h, options);
   }
 }
 
-/// format=prometheus on both versions: valid exposition 0.0.4. Per plugin (one per name
-/// and owner): plugin_status as a state set, plugin_status_since and, for handlers, the
-/// three plugin_last_*_run in Unix seconds (with a job_url label only when `options` ask
-/// for it: a label that changes per job makes a series per job), and the four plugin_total_*
-/// counters, all labelled name, plugin, owner and (when set) repo; then the 11 host_*
-/// values and last_update (Unix seconds) labelled name and owner; then the aggregator's own
-/// aggregator_hosts and aggregator_skipped_keys{reason}. Put together from each host's
-/// rendered lines when render_fleet_hosts() made them and no two plugins share a name and owner.
-template <std::output_iterator<char> Out>
-Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
+/// format=prometheus on both versions, in Prometheus text 0.0.4 or OpenMetrics (`fmt`;
+/// without the closing `# EOF`, which comes after the aggregator's per-request families).
+/// Per plugin (one per name and owner): plugin_status as a state set,
+/// plugin_status_since and, for handlers, the three plugin_last_*_run in Unix seconds
+/// (with a job_url label only when `options` ask for it: a label that changes per job
+/// makes a series per job), and the four plugin_total_* counters (in OpenMetrics the run
+/// counters with the latest run's exemplar), all labelled name, plugin, owner and (when
+/// set) repo; then the 11 host_* values and last_update (Unix seconds) labelled name and
+/// owner; then the aggregator's own families (anklet_metrics_aggregator_*). Put together
+/// from each host's rendered lines when render_fleet_hosts() made them and no two plugins
+/// share a name and owner.
+template <char_sink Sink>
+void write_fleet_exposition(Sink& s, const fleet& f, exposition_format fmt, const prometheus_options& options = {}) {
   const std::vector<fleet_entry> unique = detail::unique_by_name_owner(f);
-  text_sink<Out> s(std::move(out));
   std::size_t plugins = 0;
   for (const auto& h : f.hosts) plugins += h.report.plugins.size();
-  if (unique.size() == plugins && detail::fleet_rendered(f, options)) {
+  const bool rendered = std::all_of(f.hosts.begin(), f.hosts.end(),
+                                    [&](const fleet_host& h) { return detail::host_lines_for(h, options); });
+  if (unique.size() == plugins && rendered) {
     for (std::size_t k = 0; k < detail::fleet_sample_families; ++k) {
       bool any = false;
       for (const auto& h : f.hosts) {
-        const auto& c = *h.cache;
-        const std::size_t begin = k == 0 ? 0 : c.prometheus_ends[k - 1];
-        if (c.prometheus_ends[k] == begin) continue;
-        if (!any) detail::write_fleet_family_header(s, k);
+        const auto& text = h.cache->text[static_cast<std::size_t>(fmt)];
+        const std::size_t begin = k == 0 ? 0 : text.ends[k - 1];
+        if (text.ends[k] == begin) continue;
+        if (!any) write_family_header(s, fmt, detail::fleet_family_meta(k));
         any = true;
-        s.write(std::string_view(c.prometheus).substr(begin, c.prometheus_ends[k] - begin));
+        s.write(std::string_view(text.lines).substr(begin, text.ends[k] - begin));
       }
     }
   } else {
     const std::vector<detail::labelled_entry> entries = detail::with_labels(unique);
     for (std::size_t k = 0; k < detail::fleet_sample_families; ++k) {
-      detail::write_fleet_family_lines(s, entries, k, options, [&] { detail::write_fleet_family_header(s, k); });
+      detail::write_fleet_family_lines(s, fmt, entries, k, options,
+                                       [&] { write_family_header(s, fmt, detail::fleet_family_meta(k)); });
     }
   }
-  detail::write_fleet_trailer(s, f);
-  return std::move(s).out();
+  detail::write_fleet_read_families(s, fmt, f);
+}
+
+/// format=prometheus as Prometheus text 0.0.4 (write_fleet_exposition).
+template <std::output_iterator<char> Out>
+Out format_fleet_prometheus(const fleet& f, Out out, const prometheus_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) { write_fleet_exposition(s, f, exposition_format::prometheus, options); });
+}
+
+/// format=prometheus as OpenMetrics 1.0.0, `# EOF` included (write_fleet_exposition).
+template <std::output_iterator<char> Out>
+Out format_fleet_openmetrics(const fleet& f, Out out, const prometheus_options& options = {}) {
+  return write_through(std::move(out), [&](auto& s) {
+    write_fleet_exposition(s, f, exposition_format::openmetrics, options);
+    s.write(openmetrics_eof);
+  });
 }
 
 namespace detail {
@@ -497,7 +523,7 @@ inline void bound_output(fleet& f, const fleet_read_options& opt, const promethe
   for (std::size_t i = 0; i < f.hosts.size(); ++i) {
     fleet_host& h = f.hosts[i];
     // A cache rendered for these options was checked when its payload was first read.
-    if (!detail::host_rendered(h) || h.cache->job_url_label != prom.job_url_label) {
+    if (!detail::host_lines_for(h, prom)) {
       const std::size_t allowed = opt.output_factor * (h.value_bytes + h.key.size()) + opt.output_per_host;
       if (detail::answer_bytes_bound(h, prom) > allowed) {
         if (const std::size_t n = detail::answer_bytes(h, prom); n > allowed) {

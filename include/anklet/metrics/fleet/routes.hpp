@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "anklet/metrics/core/log.hpp"
+#include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/options.hpp"
@@ -38,7 +39,8 @@ namespace anklet::metrics {
 
 /// The aggregator's routes: every request, once authorized (/healthcheck as
 /// server_options say), is answered by aggregator::answer(), which shares the cached
-/// body instead of copying it, in the coding the request accepts. `agg` must outlive it.
+/// body instead of copying it, in the format and coding the request accepts. `agg` must
+/// outlive it.
 class fleet_router {
  public:
   explicit fleet_router(aggregator& agg, http::accept_encoding_limits limits = {}) noexcept
@@ -48,8 +50,16 @@ class fleet_router {
     if (!req.authorized()) return req.auth.deny(out);
     const auto coding = agg_->options().gzip ? http::read_accept_encoding(req.raw, limits_).choose(true)
                                              : http::content_coding::identity;
+    // Several Accept fields are one list.
+    accept_.clear();
+    for (const auto& h : req.raw.headers) {
+      if (!metrics::detail::iequals(h.name, "accept")) continue;
+      if (!accept_.empty()) accept_ += ',';
+      accept_ += h.value;
+    }
     try {
-      agg_->answer(req.method == "HEAD" ? std::string_view("GET") : req.method, req.path, req.query, coding, out);
+      agg_->answer(req.method == "HEAD" ? std::string_view("GET") : req.method, req.path, req.query, accept_, coding,
+                   out);
     } catch (const std::exception& e) {
       req.report(log_level::error, std::string("request handler failed: ") + e.what());
       out.reset();
@@ -62,6 +72,7 @@ class fleet_router {
  private:
   aggregator* agg_;
   http::accept_encoding_limits limits_;
+  std::string accept_;  // the request's Accept fields, kept for its storage
 };
 
 static_assert(http::router<fleet_router>);

@@ -179,16 +179,17 @@ host_sample sample_guarded(Source& source) {
 /// reported as every part failing; only std::bad_alloc and the store's own exceptions
 /// escape.
 template <host_metrics_target Store, host_metrics_source Source>
-host_sample refresh_host_metrics(Store& store, Source& source) {
+host_sample refresh_host_metrics(Store& target, Source& source) {
+  // (Not named `store`: that is a type of this namespace, which -Wshadow reports.)
   host_sample s = detail::sample_guarded(source);
-  if constexpr (requires { store.update_host_metrics([](host_metrics&) {}); }) {
-    store.update_host_metrics([&s](host_metrics& kept) {
+  if constexpr (requires { target.update_host_metrics([](host_metrics&) {}); }) {
+    target.update_host_metrics([&s](host_metrics& kept) {
       for (const auto p : all_host_parts) {
         if (!s.failed(p)) detail::copy_host_part(kept, s.values, p);
       }
     });
   } else {
-    store.set_host_metrics(s.values);
+    target.set_host_metrics(s.values);
   }
   return s;
 }

@@ -141,7 +141,7 @@ struct accepted_codings {
 /// cache must not hand it to a client that asked otherwise), `Content-Encoding` for gzip.
 inline void set_content_coding(response& r, content_coding coding) {
   if (coding == content_coding::gzip) r.headers += "Content-Encoding: gzip\r\n";
-  r.headers += "Vary: Accept-Encoding\r\n";
+  r.add_vary("Accept-Encoding");
 }
 
 /// Compresses bodies for `Content-Encoding: gzip`. "anklet/metrics/http/gzip.hpp" makes one on

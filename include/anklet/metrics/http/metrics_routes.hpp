@@ -1,7 +1,8 @@
-// anklet::metrics HTTP exporter: the metrics routes (/metrics/v1 in Prometheus 0.0.4, JSON
-// and Go Anklet's text, /healthcheck, /metrics 501; docs/http.md) as a router over the
-// server of "anklet/metrics/http/server.hpp", with the library's renderers and, optionally,
-// a host metrics source refreshed on scrapes.
+// anklet::metrics HTTP exporter: the metrics routes (/metrics/v1 in Prometheus 0.0.4 or
+// OpenMetrics as the scraper's Accept header prefers, JSON and Go Anklet's text,
+// /healthcheck, /metrics 501; docs/http.md) as a router over the server of
+// "anklet/metrics/http/server.hpp", with the library's renderers and, optionally, a host
+// metrics source refreshed on scrapes.
 //
 // What is served comes from three compile-time parts:
 //  - a snapshot source: the store (anything with generation() and snapshot_into()),
@@ -10,10 +11,12 @@
 //    run on a scrape at most once per host_refresh_interval; it may return bool, false
 //    meaning it declined and nothing changed.
 // A scrape takes a snapshot under the store's shared lock, releases it, renders, and only
-// then writes; no lock is held while a socket is written. Rendered bodies are cached per
-// format while neither the store's generation nor the host refresh epoch changed, and with
-// server_options::gzip each one's gzip form beside it, compressed on the first request
-// that accepts gzip.
+// then writes; no lock is held while a socket is written. The two exposition formats get
+// the collectors' families (server_options::collectors, then the scrape counts) after the
+// snapshot's, and OpenMetrics its `# EOF`. Rendered bodies are cached per format while
+// neither the store's generation, the host refresh epoch nor the collectors' generations
+// changed, and with server_options::gzip each one's gzip form beside it, compressed on the
+// first request that accepts gzip.
 //
 // Example:
 //   #include "anklet/metrics/host/platform.hpp"
@@ -44,16 +47,21 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/host/source.hpp"
+#include "anklet/metrics/http/accept.hpp"
 #include "anklet/metrics/http/encoding.hpp"
+#include "anklet/metrics/http/scrape_counts.hpp"
 #include "anklet/metrics/http/server.hpp"
 #include "anklet/metrics/render/anklet_text.hpp"
+#include "anklet/metrics/render/collector.hpp"
 #include "anklet/metrics/render/format.hpp"
 #include "anklet/metrics/render/json.hpp"
+#include "anklet/metrics/render/openmetrics.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 #include "anklet/metrics/store.hpp"
 #include "anklet/metrics/transport.hpp"
@@ -78,6 +86,15 @@ template <class R>
 concept snapshot_renderer = requires(R& r, metrics_format f, const metrics_snapshot& s, fmt::memory_buffer& out) {
   r.render(f, s, out);
   { r.content_type(f) } -> std::convertible_to<std::string_view>;
+};
+
+/// A renderer that names the formats it writes, and writes the two exposition formats as
+/// the library's do: the snapshot's families only (collectors' families and OpenMetrics'
+/// `# EOF` follow from the routes). Such a renderer gets format=openmetrics, negotiation
+/// and the collectors; any other writes whole bodies and never sees openmetrics.
+template <class R>
+concept exposition_renderer = snapshot_renderer<R> && requires(const R& r, metrics_format f) {
+  { r.supports(f) } -> std::convertible_to<bool>;
 };
 
 /// The host refresher of servers that have none.
@@ -117,12 +134,52 @@ class metrics_routes {
         renderer_(std::move(renderer)),
         host_refresh_(std::move(host_refresh)),
         handler_(options.handler),
+        health_(options.health),
+        collectors_(options.collectors),
+        scrapes_(options.scrapes),
         host_refresh_interval_(options.host_refresh_interval),
         cache_bodies_(options.cache_bodies),
+        negotiate_(options.negotiate_openmetrics),
         gzip_(options.gzip),
-        accept_encoding_(options.accept_encoding) {}
+        accept_encoding_(options.accept_encoding) {
+    if (scrapes_) collectors_.emplace_back(scrapes_);
+  }
 
   void route(const routed_request& req, response& out) {
+    served_.reset();
+    answer(req, out);
+    if (scrapes_ && req.path == "/metrics/v1") scrapes_->count(served_, out.status, req.now);
+  }
+
+  void add_stats(server_stats& s) const noexcept {
+    s.renders = renders_.load(std::memory_order_relaxed);
+    s.compressions = compressions_.load(std::memory_order_relaxed);
+    s.host_refreshes = refreshes_.load(std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] Source& source() noexcept { return source_; }
+
+ private:
+  struct cache_entry {
+    std::shared_ptr<shared_body> body;
+    std::uint64_t generation = 0;
+    std::uint64_t host_epoch = 0;
+    std::uint64_t collectors = 0;
+    std::shared_ptr<shared_body> gzip;  // `body` compressed, when gzip_fresh
+    bool gzip_fresh = false;
+  };
+
+  static constexpr bool writes_exposition = exposition_renderer<Renderer>;
+
+  [[nodiscard]] bool supports(metrics_format f) const {
+    if constexpr (writes_exposition) {
+      return renderer_.supports(f);
+    } else {
+      return f != metrics_format::openmetrics;
+    }
+  }
+
+  void answer(const routed_request& req, response& out) {
     // A handler may answer any path, so it is guarded before it runs; the built-in routes
     // answer 404 and 405 before asking for credentials, as Go Anklet does.
     const bool guarded = static_cast<bool>(handler_);
@@ -139,34 +196,48 @@ class metrics_routes {
       return;
     }
     if (!guarded && !req.authorized()) return req.auth.deny(out);
-    if (health) return out.text(200, "ok");
+    if (health) return check_health(req, out);
     if (!v1) return out.text(501, "please use /metrics/v1");
     serve_metrics(req, out);
   }
 
-  void add_stats(server_stats& s) const noexcept {
-    s.renders = renders_.load(std::memory_order_relaxed);
-    s.compressions = compressions_.load(std::memory_order_relaxed);
-    s.host_refreshes = refreshes_.load(std::memory_order_relaxed);
+  void check_health(const routed_request& req, response& out) const {
+    if (!health_) return out.text(200, "ok");
+    std::string problem;
+    try {
+      problem = health_();
+    } catch (const std::exception& e) {
+      problem = std::string("health check failed: ") + e.what();
+    }
+    if (problem.empty()) return out.text(200, "ok");
+    req.report(log_level::warning, "/healthcheck answered 503: " + problem);
+    out.text(503, "unhealthy: " + problem + "\n");
   }
 
-  [[nodiscard]] Source& source() noexcept { return source_; }
-
- private:
-  struct cache_entry {
-    std::shared_ptr<shared_body> body;
-    std::uint64_t generation = 0;
-    std::uint64_t host_epoch = 0;
-    std::shared_ptr<shared_body> gzip;  // `body` compressed, when gzip_fresh
-    bool gzip_fresh = false;
-  };
+  // format=prometheus answers OpenMetrics to a scraper that prefers it; every Accept
+  // header counts (several fields are one list).
+  [[nodiscard]] static bool prefers_openmetrics(const request& raw) noexcept {
+    accept_weights weights;
+    for (const auto& h : raw.headers) {
+      if (metrics::detail::iequals(h.name, "accept")) weights.add(h.value);
+    }
+    return weights.prefers_openmetrics();
+  }
 
   void serve_metrics(const routed_request& req, response& out) {
     // Lenient as Go: a malformed escape in another parameter does not fail the request.
     std::optional<metrics_format> format;
     if (const auto value = query_value(req.query, "format")) format = parse_format(*value);
-    if (!format) {
-      return out.text(400, "missing or unsupported format; supported: format=prometheus, format=json, format=anklet\n");
+    if (!format || !supports(*format)) {
+      return out.text(400, supports(metrics_format::openmetrics)
+                               ? "missing or unsupported format; supported: format=prometheus, format=openmetrics, "
+                                 "format=json, format=anklet\n"
+                               : "missing or unsupported format; supported: format=prometheus, format=json, "
+                                 "format=anklet\n");
+    }
+    if (*format == metrics_format::prometheus && negotiate_ && supports(metrics_format::openmetrics)) {
+      out.add_vary("Accept");
+      if (prefers_openmetrics(req.raw)) format = metrics_format::openmetrics;
     }
     try {
       auto& entry = render(*format, req);
@@ -181,9 +252,11 @@ class metrics_routes {
       }
     } catch (const std::exception& e) {
       req.report(log_level::error, std::string("rendering failed: ") + e.what());
+      out.headers.clear();
       out.shared.reset();
       return out.text(500, "rendering failed\n");
     }
+    served_ = format;
     out.content_type.assign(renderer_.content_type(*format));
   }
 
@@ -233,22 +306,31 @@ class metrics_routes {
   cache_entry& render(metrics_format f, const routed_request& req) {
     maybe_refresh_host(req);
     auto& entry = cache_[static_cast<std::size_t>(f)];
-    if (cache_bodies_ && entry.body && entry.generation == source_.generation() && entry.host_epoch == host_epoch_) {
+    const bool exposition = writes_exposition && (f == metrics_format::prometheus || f == metrics_format::openmetrics);
+    const std::uint64_t collectors = exposition ? collectors_generation(collectors_) : 0;
+    if (cache_bodies_ && entry.body && entry.generation == source_.generation() && entry.host_epoch == host_epoch_ &&
+        entry.collectors == collectors) {
       return entry;
     }
     const auto generation = source_.snapshot_into(snapshot_);  // the only time the store is locked
     // Connections may still be sending the previous body; then it stays theirs.
     if (!entry.body || entry.body.use_count() > 1) entry.body = std::make_shared<shared_body>();
     entry.body->bytes.clear();
-    entry.gzip_fresh = false;
     try {
       renderer_.render(f, snapshot_, entry.body->bytes);
+      if (exposition) {
+        const auto text = f == metrics_format::openmetrics ? exposition_format::openmetrics : exposition_format::prometheus;
+        write_collectors(collectors_, text, entry.body->bytes);
+        if (text == exposition_format::openmetrics) entry.body->bytes.append(openmetrics_eof);
+      }
     } catch (...) {
       entry.body.reset();  // never serve a half-rendered body from the cache
       throw;
     }
     entry.generation = generation;
     entry.host_epoch = host_epoch_;
+    entry.collectors = collectors;
+    entry.gzip_fresh = false;
     renders_.fetch_add(1, std::memory_order_relaxed);
     return entry;
   }
@@ -257,8 +339,13 @@ class metrics_routes {
   Renderer renderer_;
   HostRefresh host_refresh_;
   request_handler handler_;
+  std::function<std::string()> health_;
+  std::vector<any_collector> collectors_;  // the options', then scrapes_
+  std::shared_ptr<scrape_counts> scrapes_;
   std::chrono::milliseconds host_refresh_interval_;
   bool cache_bodies_;
+  bool negotiate_;
+  std::optional<metrics_format> served_;  // of the request being answered
   std::shared_ptr<const gzip_compressor> gzip_;
   accept_encoding_limits accept_encoding_;
 
@@ -268,8 +355,8 @@ class metrics_routes {
   std::chrono::steady_clock::time_point last_refresh_{};
   bool refreshed_once_ = false;
   std::atomic<std::uint64_t> renders_{0};
-  std::atomic<std::uint64_t> compressions_{0};
   std::atomic<std::uint64_t> refreshes_{0};
+  std::atomic<std::uint64_t> compressions_{0};
 };
 
 /// The exporter's HTTP server: the metrics routes over `Source`, which must outlive it.
@@ -297,17 +384,25 @@ class basic_server : public router_server<metrics_routes<Source, Renderer, HostR
 /// Content-Type of format=anklet: Go Anklet's text, which is not Prometheus exposition.
 inline constexpr std::string_view anklet_text_content_type = "text/plain; charset=utf-8";
 
-/// The library's renderers behind the server's renderer interface.
+/// The library's renderers behind the server's renderer interface. The two exposition
+/// formats get the snapshot's families; the routes add the collectors' and OpenMetrics'
+/// `# EOF` (exposition_renderer).
 struct standard_renderer {
   /// Zone of the times in the JSON and Anklet text (Go prints local time).
   time_zone zone = time_zone::local;
-  /// Options of format=prometheus (e.g. Anklet's job_url label, off by default).
+  /// Options of format=prometheus and OpenMetrics (e.g. Anklet's job_url label, off by
+  /// default; OpenMetrics exemplars, on).
   prometheus_options prometheus{};
+
+  [[nodiscard]] constexpr bool supports(metrics_format) const noexcept { return true; }
 
   void render(metrics_format f, const metrics_snapshot& snap, fmt::memory_buffer& out) const {
     switch (f) {
       case metrics_format::prometheus:
         format_prometheus(snap, std::back_inserter(out), prometheus);
+        return;
+      case metrics_format::openmetrics:
+        write_through(std::back_inserter(out), [&](auto& s) { write_openmetrics_families(s, snap, prometheus); });
         return;
       case metrics_format::json:
         format_json(snap, std::back_inserter(out), json_options{zone});
@@ -322,12 +417,13 @@ struct standard_renderer {
       case metrics_format::prometheus: return prometheus_content_type;
       case metrics_format::json: return json_content_type;
       case metrics_format::anklet: return anklet_text_content_type;
+      case metrics_format::openmetrics: return openmetrics_content_type;
     }
     return anklet_text_content_type;
   }
 };
 
-static_assert(snapshot_renderer<standard_renderer>);
+static_assert(exposition_renderer<standard_renderer>);
 
 /// The server's host refresher for a store and a host source: samples the source (no
 /// store lock held), stores the figures and hands the sample to `on_sample`, e.g. to log

@@ -14,11 +14,14 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "anklet/metrics/core/log.hpp"
 #include "anklet/metrics/http/encoding.hpp"
 #include "anklet/metrics/http/request_parser.hpp"
 #include "anklet/metrics/http/response.hpp"
+#include "anklet/metrics/http/scrape_counts.hpp"
+#include "anklet/metrics/render/collector.hpp"
 
 namespace anklet::metrics::http {
 
@@ -76,7 +79,8 @@ struct server_options {
   std::chrono::milliseconds linger_timeout{500};
   /// Host figures are refreshed on a scrape at most this often; 0 = every scrape.
   std::chrono::milliseconds host_refresh_interval = default_host_refresh_interval;
-  /// Reuse a rendered body while the store and host figures are unchanged.
+  /// Reuse a rendered body while the store, the host figures and the collectors'
+  /// generations are unchanged.
   bool cache_bodies = true;
   /// Metrics bodies are sent gzip-compressed to clients whose Accept-Encoding takes it, when
   /// set: `gzip_compression()` of "anklet/metrics/http/gzip.hpp" (zlib, opt-in). The
@@ -84,6 +88,21 @@ struct server_options {
   std::shared_ptr<const gzip_compressor> gzip{};
   /// How much of Accept-Encoding is read.
   accept_encoding_limits accept_encoding{};
+  /// Metrics servers: format=prometheus answers OpenMetrics 1.0.0 to a scraper whose
+  /// Accept header prefers it, as Prometheus's does (docs/http.md, "Negotiation"); false
+  /// keeps the 0.0.4 text for every scraper (format=openmetrics still answers OpenMetrics).
+  bool negotiate_openmetrics = true;
+  /// Metrics servers: families of the tool's own, written after the library's into every
+  /// Prometheus and OpenMetrics answer (docs/collectors.md). Called on server threads.
+  std::vector<any_collector> collectors{};
+  /// Metrics servers: where answers of /metrics/v1 are counted and served from
+  /// (anklet_metrics_scrapes_total). Copies of one server_options share it, so the servers
+  /// of a port count together; null counts nothing and serves no such family.
+  std::shared_ptr<scrape_counts> scrapes = std::make_shared<scrape_counts>();
+  /// Metrics servers: when set, /healthcheck asks it on every request: an empty answer is
+  /// healthy (200 `ok`), any other text is the reason for a 503 (e.g. Redis writes that
+  /// keep failing). Runs on the server thread: keep it quick; it must not throw.
+  std::function<std::string()> health{};
   request_limits limits{};
 
   /// HTTP basic auth is required when basic_user is non-empty.

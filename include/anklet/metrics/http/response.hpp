@@ -55,6 +55,18 @@ struct response {
     content_type.assign(text_plain);
     body.assign(text_body);
   }
+  /// Adds `field` to the answer's Vary header: one line names every request header the
+  /// answer depends on (Accept for the negotiated format, Accept-Encoding for gzip).
+  void add_vary(std::string_view field) {
+    constexpr std::string_view name = "Vary: ";
+    for (std::size_t at = 0, end; (end = headers.find("\r\n", at)) != std::string::npos; at = end + 2) {
+      if (headers.compare(at, name.size(), name) == 0) {
+        headers.insert(end, std::string(", ").append(field));
+        return;
+      }
+    }
+    headers.append(name).append(field).append("\r\n");
+  }
   [[nodiscard]] std::size_t body_size() const noexcept { return (shared ? shared->bytes.size() : 0) + body.size(); }
   /// The whole body as one string (a copy of `shared`), for callers that are not a server.
   [[nodiscard]] std::string full_body() const {

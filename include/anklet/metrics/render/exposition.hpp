@@ -1,23 +1,124 @@
-// anklet::metrics Prometheus exposition primitives: the `# HELP` / `# TYPE` lines that
-// open a family, the plugin_status state set, and label sets escaped once for many lines.
+// anklet::metrics exposition primitives, for Prometheus text 0.0.4 and OpenMetrics 1.0.0:
+// the lines that open a family, the plugin_status state set, label sets escaped once for
+// many lines, histogram series, exemplars. The two formats differ only in what these
+// primitives write (docs/metrics.md, "OpenMetrics"), so every writer is one code path.
 #pragma once
 
 #include <array>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/core/status.hpp"
+#include "anklet/metrics/core/time.hpp"
+#include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/render/escape.hpp"
+#include "anklet/metrics/render/numbers.hpp"
 #include "anklet/metrics/render/sink.hpp"
 
 namespace anklet::metrics {
 
-/// The `# HELP` and `# TYPE` lines that open a family. `type` is "gauge" or "counter".
-/// Help texts are ours and constant: they must hold no backslash or newline.
+/// The two Prometheus text formats: exposition 0.0.4 and OpenMetrics 1.0.0.
+enum class exposition_format : std::uint8_t { prometheus, openmetrics };
+
+/// The name of a family in `f`'s metadata lines. OpenMetrics names a counter family without
+/// `_total` and puts the suffix on its samples, so `plugin_total_ran_vms` is the family of
+/// `plugin_total_ran_vms_total` there; 0.0.4 uses the name as given for both.
+[[nodiscard]] constexpr std::string_view family_name(exposition_format f, std::string_view name,
+                                                     catalogue::family_type type) noexcept {
+  constexpr std::string_view total = "_total";
+  if (f == exposition_format::openmetrics && type == catalogue::family_type::counter && name.size() > total.size() &&
+      name.substr(name.size() - total.size()) == total) {
+    return name.substr(0, name.size() - total.size());
+  }
+  return name;
+}
+
+/// What follows a family's name in its samples' names: `_total` for an OpenMetrics counter
+/// whose name lacks it, else nothing.
+[[nodiscard]] constexpr std::string_view sample_suffix(exposition_format f, std::string_view name,
+                                                       catalogue::family_type type) noexcept {
+  return f == exposition_format::openmetrics && type == catalogue::family_type::counter &&
+                 family_name(f, name, type) == name
+             ? std::string_view("_total")
+             : std::string_view();
+}
+
+/// Whether an OpenMetrics `# UNIT` line may name `unit` for family `name`: only when the
+/// name ends in `_<unit>` (Prometheus rejects the scrape otherwise).
+[[nodiscard]] constexpr bool unit_applies(std::string_view name, std::string_view unit) noexcept {
+  return !unit.empty() && name.size() > unit.size() + 1 && name.substr(name.size() - unit.size()) == unit &&
+         name[name.size() - unit.size() - 1] == '_';
+}
+
+/// The lines that open a family: `# HELP` and `# TYPE`, and in OpenMetrics `# UNIT` where
+/// unit_applies. `help` is written as given: it must hold no backslash, newline or (for
+/// OpenMetrics) double quote, as the catalogue's texts do (family_writer escapes users').
+template <char_sink Sink>
+void write_family_header(Sink& s, exposition_format f, std::string_view name, std::string_view help,
+                         catalogue::family_type type, std::string_view unit = {}) {
+  const std::string_view family = family_name(f, name, type);
+  s.write("# HELP ");
+  s.write(family);
+  s.put(' ');
+  s.write(help);
+  s.write("\n# TYPE ");
+  s.write(family);
+  s.put(' ');
+  s.write(catalogue::to_string(type));
+  s.put('\n');
+  if (f == exposition_format::openmetrics && unit_applies(family, unit)) {
+    s.write("# UNIT ");
+    s.write(family);
+    s.put(' ');
+    s.write(unit);
+    s.put('\n');
+  }
+}
+
+/// write_family_header for a catalogued family.
+template <char_sink Sink>
+void write_family_header(Sink& s, exposition_format f, const catalogue::family& meta) {
+  write_family_header(s, f, meta.name, meta.help, meta.type, meta.unit);
+}
+
+/// The end of an OpenMetrics exposition.
+inline constexpr std::string_view openmetrics_eof = "# EOF\n";
+
+/// OpenMetrics limits an exemplar's label names and values together to 128 code points.
+inline constexpr std::size_t max_exemplar_label_code_points = 128;
+
+/// An OpenMetrics exemplar after a sample's value: ` # {label="value"} 1 1736328615.123`,
+/// the value 1 (one run) and the time in Unix seconds to the millisecond (left out before
+/// 1970 or when `at` is never). Writes nothing and returns false when `value` is empty or
+/// `label` and `value` together exceed max_exemplar_label_code_points: a job URL that long
+/// is dropped rather than cut, since a cut URL would link nowhere, and a longer exemplar
+/// would make strict readers reject the whole scrape.
+template <char_sink Sink>
+bool write_exemplar(Sink& s, std::string_view label, std::string_view value, time_point at) {
+  if (value.empty() || label.size() + detail::utf8_code_points(value) > max_exemplar_label_code_points) return false;
+  s.write(" # {");
+  write_prometheus_label(s, label, value);
+  s.write("} 1");
+  if (!is_never(at) && at.unix_seconds() >= 0) {
+    s.put(' ');
+    write_int(s, at.unix_seconds());
+    const auto millis = at.subsecond_nanoseconds() / 1'000'000;
+    detail::write_formatted<8>(s, [millis](char* p) { return fmt::format_to(p, FMT_COMPILE(".{:03}"), millis); });
+  }
+  return true;
+}
+
+/// The `# HELP` and `# TYPE` lines of Prometheus text 0.0.4 that open a family. `type` is
+/// "gauge" or "counter". Help texts are ours and constant: they must hold no backslash or
+/// newline.
 template <char_sink Sink>
 void write_prometheus_family_header(Sink& s, std::string_view name, std::string_view help,
                                     std::string_view type) {
@@ -145,6 +246,60 @@ class prometheus_label_sets {
   std::vector<std::size_t> ends_;
 };
 
+// The ends of a histogram's bucket lines, `,le="10.0"} `, one per bound and then
+// `,le="+Inf"} `, in canonical numbers (write_canonical_number) so the series are the same
+// in both formats. Built once per render into `out` (cleared first).
+inline void histogram_le_tails(std::span<const double> bounds, prometheus_label_sets& out) {
+  out.clear();
+  for (const double b : bounds) {
+    out.add([b](auto& s) {
+      s.write(",le=\"");
+      write_canonical_number(s, b);
+      s.write("\"} ");
+    });
+  }
+  out.add([](auto& s) { s.write(",le=\"+Inf\"} "); });
+}
+
 }  // namespace detail
+
+/// One histogram's series: `_bucket` (cumulative, `+Inf` last), `_sum` and `_count`, each
+/// with `labels` (escaped, comma separated, may be empty) and then `extra` (`,outcome="x"`
+/// or empty). `le_tails` come from histogram_le_tails for the same bounds as `h`'s buckets;
+/// a histogram without buckets writes nothing.
+template <char_sink Sink>
+void write_histogram_series(Sink& s, std::string_view name, std::string_view labels, std::string_view extra,
+                            const detail::prometheus_label_sets& le_tails, const histogram_counts& h) {
+  if (h.buckets.empty() || h.buckets.size() != le_tails.size()) return;
+  // Whatever comes first inside the braces loses its leading comma.
+  const std::string_view more = labels.empty() && !extra.empty() ? extra.substr(1) : extra;
+  const bool bare = labels.empty() && extra.empty();
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+    cumulative += h.buckets[i];
+    s.write(name);
+    s.write("_bucket{");
+    s.write(labels);
+    s.write(more);
+    const std::string_view tail = le_tails[i];
+    s.write(bare ? tail.substr(1) : tail);
+    write_uint(s, cumulative);
+    s.put('\n');
+  }
+  for (const std::string_view part : {std::string_view("_sum"), std::string_view("_count")}) {
+    s.write(name);
+    s.write(part);
+    if (!bare) {
+      s.put('{');
+      s.write(labels);
+      s.write(more);
+      s.put('}');
+    }
+    s.put(' ');
+    if (part == "_sum") write_prometheus_double(s, h.sum);
+    else write_uint(s, h.count);
+    s.put('\n');
+  }
+}
 
 }  // namespace anklet::metrics

@@ -10,11 +10,12 @@
 
 namespace anklet::metrics {
 
-/// The formats of /metrics/v1 (docs/http.md).
-enum class metrics_format : std::uint8_t { prometheus, json, anklet };
+/// The formats of /metrics/v1 (docs/http.md). `openmetrics` is also what format=prometheus
+/// answers to a scraper that asks for it in its Accept header.
+enum class metrics_format : std::uint8_t { prometheus, json, anklet, openmetrics };
 
-inline constexpr std::array<metrics_format, 3> all_formats{metrics_format::prometheus, metrics_format::json,
-                                                         metrics_format::anklet};
+inline constexpr std::array<metrics_format, 4> all_formats{metrics_format::prometheus, metrics_format::json,
+                                                         metrics_format::anklet, metrics_format::openmetrics};
 
 /// The query spelling of a format.
 [[nodiscard]] constexpr std::string_view to_string(metrics_format f) noexcept {
@@ -22,6 +23,7 @@ inline constexpr std::array<metrics_format, 3> all_formats{metrics_format::prome
     case metrics_format::prometheus: return "prometheus";
     case metrics_format::json: return "json";
     case metrics_format::anklet: return "anklet";
+    case metrics_format::openmetrics: return "openmetrics";
   }
   return "unknown";
 }

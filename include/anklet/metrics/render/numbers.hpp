@@ -47,23 +47,31 @@ void write_prometheus_double(Sink& s, double v) {
 
 namespace detail {
 
-// Go's encoding/json float64: the shortest digits that read back to the same double, laid
-// out in plain decimal for 1e-6 <= |v| < 1e21 (and zero), otherwise as d.ddde-7 / d.ddde+21
-// (no leading zero in a negative exponent). {fmt} finds the digits; only the layout is ours.
-inline char* put_go_json_float(char* p, double v) noexcept {
+// The shortest decimal digits that read back to a finite double, as {fmt} finds them:
+// the value is 0.d1d2...dn x 10^point (digits without leading or trailing zeros; one '0'
+// for zero). Formats lay these digits out in their own ways.
+struct shortest_decimal {
+  char digits[24];
+  int count = 0;
+  int point = 0;
+  bool negative = false;
+};
+
+inline shortest_decimal to_shortest_decimal(double v) noexcept {
   // The shortest round-trip form from {fmt}: [-]d[.ddd][e±XX] or plain [-]ddd[.ddd].
-  char digits_buf[32];
-  char* const shortest_end = fmt::format_to(digits_buf, FMT_COMPILE("{}"), v);
-  const char* q = digits_buf;
+  char text[32];
+  char* const end = fmt::format_to(text, FMT_COMPILE("{}"), v);
+  const char* q = text;
+  shortest_decimal out;
   if (*q == '-') {
-    *p++ = '-';
+    out.negative = true;
     ++q;
   }
   char digits[24];
   int ndigits = 0;
   int point = -1;  // digits before the decimal point, as written
   int exponent = 0;
-  for (; q < shortest_end; ++q) {
+  for (; q < end; ++q) {
     if (*q >= '0' && *q <= '9') {
       if (ndigits < 24) digits[ndigits++] = *q;
     } else if (*q == '.') {
@@ -72,13 +80,12 @@ inline char* put_go_json_float(char* p, double v) noexcept {
       ++q;
       const bool negative = *q == '-';
       if (*q == '-' || *q == '+') ++q;
-      for (; q < shortest_end; ++q) exponent = exponent * 10 + (*q - '0');
+      for (; q < end; ++q) exponent = exponent * 10 + (*q - '0');
       if (negative) exponent = -exponent;
       break;
     }
   }
   if (point < 0) point = ndigits;
-  // Normalise to significant digits d1 d2 ... with the value 0.d1d2... x 10^decimal_point.
   int first = 0;
   while (first < ndigits - 1 && digits[first] == '0') {
     ++first;
@@ -86,44 +93,89 @@ inline char* put_go_json_float(char* p, double v) noexcept {
   }
   int last = ndigits;
   while (last > first + 1 && digits[last - 1] == '0') --last;
-  const int decimal_point = point + exponent;  // position of the point after digits[first]
-  const int n = last - first;
-  const char* d = digits + first;
-  const double magnitude = v < 0 ? -v : v;
-  if (magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21)) {
-    if (magnitude == 0) {
-      *p++ = '0';
-    } else if (decimal_point <= 0) {
-      *p++ = '0';
-      *p++ = '.';
-      for (int i = decimal_point; i < 0; ++i) *p++ = '0';
-      for (int i = 0; i < n; ++i) *p++ = d[i];
-    } else {
-      for (int i = 0; i < std::max(n, decimal_point); ++i) {
-        if (i == decimal_point) *p++ = '.';
-        *p++ = i < n ? d[i] : '0';
-      }
-    }
-    return p;
-  }
-  *p++ = d[0];
-  if (n > 1) {
+  out.count = last - first;
+  for (int i = 0; i < out.count; ++i) out.digits[i] = digits[first + i];
+  out.point = point + exponent;
+  return out;
+}
+
+// d[.ddd]e±XX with at least two exponent digits (`keep_two_digit_negative` false: e-7, as
+// Go's encoding/json writes it; true: e-07, as strconv does).
+inline char* put_exponent_form(char* p, const shortest_decimal& d, bool keep_two_digit_negative) noexcept {
+  *p++ = d.digits[0];
+  if (d.count > 1) {
     *p++ = '.';
-    for (int i = 1; i < n; ++i) *p++ = d[i];
+    for (int i = 1; i < d.count; ++i) *p++ = d.digits[i];
   }
-  // strconv writes at least two exponent digits; encoding/json then drops the zero of
-  // e-07, so only a positive exponent keeps two.
-  const int e = decimal_point - 1;
+  const int e = d.point - 1;
   const int magnitude_e = e < 0 ? -e : e;
   *p++ = 'e';
   *p++ = e < 0 ? '-' : '+';
   if (magnitude_e >= 100) *p++ = static_cast<char>('0' + magnitude_e / 100);
-  if (magnitude_e >= 10 || e > 0) *p++ = static_cast<char>('0' + magnitude_e / 10 % 10);
+  if (magnitude_e >= 10 || e > 0 || keep_two_digit_negative) *p++ = static_cast<char>('0' + magnitude_e / 10 % 10);
   *p++ = static_cast<char>('0' + magnitude_e % 10);
   return p;
 }
 
+// Plain decimal: 0.000ddd, ddd.ddd or ddd000.
+inline char* put_plain_form(char* p, const shortest_decimal& d, bool zero) noexcept {
+  if (zero) {
+    *p++ = '0';
+  } else if (d.point <= 0) {
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = d.point; i < 0; ++i) *p++ = '0';
+    for (int i = 0; i < d.count; ++i) *p++ = d.digits[i];
+  } else {
+    for (int i = 0; i < std::max(d.count, d.point); ++i) {
+      if (i == d.point) *p++ = '.';
+      *p++ = i < d.count ? d.digits[i] : '0';
+    }
+  }
+  return p;
+}
+
+// Go's encoding/json float64: the shortest digits that read back to the same double, laid
+// out in plain decimal for 1e-6 <= |v| < 1e21 (and zero), otherwise as d.ddde-7 / d.ddde+21
+// (no leading zero in a negative exponent). {fmt} finds the digits; only the layout is ours.
+inline char* put_go_json_float(char* p, double v) noexcept {
+  const shortest_decimal d = to_shortest_decimal(v);
+  if (d.negative) *p++ = '-';
+  const double magnitude = v < 0 ? -v : v;
+  if (magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21)) return put_plain_form(p, d, magnitude == 0);
+  // strconv writes at least two exponent digits; encoding/json then drops the zero of
+  // e-07, so only a positive exponent keeps two.
+  return put_exponent_form(p, d, false);
+}
+
+// OpenMetrics' canonical number for `le` and `quantile` label values: Go's %g (exponent
+// form below 1e-4 and from 1e+06 on, e.g. 1e-05, 1e+06), with ".0" added when there is
+// neither a point nor an exponent (10.0, 0.0). +Inf, -Inf and NaN as the format spells them.
+inline char* put_canonical_number(char* p, double v) noexcept {
+  if (std::isnan(v)) return fmt::format_to(p, "NaN");
+  if (std::isinf(v)) return fmt::format_to(p, "{}", v > 0 ? "+Inf" : "-Inf");
+  const shortest_decimal d = to_shortest_decimal(v);
+  if (d.negative) *p++ = '-';
+  const int e = d.point - 1;
+  if (v != 0 && (e < -4 || e >= 6)) return put_exponent_form(p, d, true);
+  char* const begin = p;
+  p = put_plain_form(p, d, v == 0);
+  if (std::find(begin, p, '.') == p) {
+    *p++ = '.';
+    *p++ = '0';
+  }
+  return p;
+}
+
 }  // namespace detail
+
+/// A number as OpenMetrics wants `le` label values written (canonical numbers: `10.0`,
+/// `0.5`, `1e+06`, `+Inf`); the same spelling in both text formats keeps a histogram's
+/// series the same whichever format a scraper negotiated.
+template <char_sink Sink>
+void write_canonical_number(Sink& s, double v) {
+  detail::write_formatted<40>(s, [v](char* p) { return detail::put_canonical_number(p, v); });
+}
 
 /// A JSON number exactly as Go's encoding/json writes a float64 (`0.00001`, `5e-7`,
 /// `100000000000000000000`, `1e+21`, `-0`), so that our payloads and aggregator answers

@@ -8,6 +8,8 @@
 // names (counters without `_total`, and host_cpu_count / host_cpu_used_count).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -35,6 +37,9 @@ struct prometheus_options {
   /// job makes a new series per job in the scraper's database, without bound. The job URLs
   /// stay in the JSON payload and in format=anklet either way.
   bool job_url_label = false;
+  /// OpenMetrics only: each handler's successful, failed and canceled run counters carry
+  /// an exemplar with the latest run's job URL and time (docs/metrics.md, "Exemplars").
+  bool exemplars = true;
 };
 
 namespace detail {
@@ -54,61 +59,153 @@ void write_plugin_prometheus_labels(Sink& s, const Plugin& p) {
   }
 }
 
-template <char_sink Sink>
-void write_prometheus_scalar(Sink& s, std::string_view name, std::string_view help,
-                             std::string_view type, std::uint64_t v) {
-  write_prometheus_family_header(s, name, help, type);
-  s.write(name);
+// Every plugin's labels, escaped once per render for the many lines that carry them. The
+// one place the writers get a plugin's label set from.
+inline void plugin_label_sets(const metrics_snapshot& m, prometheus_label_sets& out) {
+  out.clear();
+  for (const auto& p : m.plugins) out.add([&p](auto& ls) { write_plugin_prometheus_labels(ls, p); });
+}
+
+// A family of one unlabelled sample.
+template <char_sink Sink, class Value>
+void write_scalar_family(Sink& s, exposition_format f, const catalogue::family& meta, Value v) {
+  write_family_header(s, f, meta);
+  s.write(meta.name);
+  s.write(sample_suffix(f, meta.name, meta.type));
   s.put(' ');
-  write_uint(s, v);
+  if constexpr (std::is_floating_point_v<Value>) {
+    write_prometheus_double(s, v);
+  } else if constexpr (std::is_signed_v<Value>) {
+    write_int(s, v);
+  } else {
+    write_uint(s, v);
+  }
   s.put('\n');
 }
 
-template <char_sink Sink>
-void write_prometheus_scalar(Sink& s, std::string_view name, std::string_view help, double v) {
-  write_prometheus_family_header(s, name, help, "gauge");
-  s.write(name);
-  s.put(' ');
-  write_prometheus_double(s, v);
-  s.put('\n');
-}
-
-// One family with a sample per selected plugin (header only when there is one).
-// `value(p)` gives a signed or unsigned integer; `job_url(p)`, unless nullptr, adds the
-// job_url label when `with_job_url` is set.
-template <char_sink Sink, class Select, class Value, class JobUrl>
-void write_prometheus_plugin_family(Sink& s, const metrics_snapshot& m, const prometheus_label_sets& labels,
-                                    std::string_view name, std::string_view help, std::string_view type,
-                                    Select select, Value value, JobUrl job_url, bool with_job_url = false) {
-  bool any = false;
+// The sample lines of one per-plugin family. What varies between families is decided at
+// compile time, so each family's loop does only its own work per line.
+template <bool Time, bool JobUrl, bool Exemplar, char_sink Sink>
+void write_plugin_samples(Sink& s, const metrics_snapshot& m, const prometheus_label_sets& labels,
+                          const catalogue::plugin_family<plugin_metrics>& fam, std::string_view suffix) {
+  const std::string_view name = fam.meta.name;
   for (std::size_t i = 0; i < m.plugins.size(); ++i) {
     const auto& p = m.plugins[i];
-    if (!select(p)) continue;
-    if (!any) {
-      write_prometheus_family_header(s, name, help, type);
-      any = true;
-    }
+    if (fam.handlers_only && !p.is_handler()) continue;
     s.write(name);
+    s.write(suffix);
     s.put('{');
     s.write(labels[i]);
-    if constexpr (!std::is_same_v<JobUrl, std::nullptr_t>) {
-      if (with_job_url) {
-        s.write(",job_url=\"");
-        write_prometheus_label_value(s, job_url(p));
-        s.write("\"} ");
-      } else {
-        s.write("} ");
-      }
-    } else {
-      s.write("} ");
+    if constexpr (JobUrl) {
+      s.write(",job_url=\"");
+      write_prometheus_label_value(s, p.*fam.job_url);
+      s.put('"');
     }
-    const auto v = value(p);
-    if constexpr (std::is_signed_v<decltype(v)>) {
-      write_int(s, v);
+    s.write("} ");
+    if constexpr (Time) {
+      write_int(s, to_unix_seconds(p.*fam.time));
     } else {
-      write_uint(s, v);
+      write_uint(s, p.*fam.count);
+    }
+    if constexpr (Exemplar) {
+      if (p.*fam.count != 0) write_exemplar(s, "job_url", p.*fam.exemplar_url, p.*fam.exemplar_time);
     }
     s.put('\n');
+  }
+}
+
+// One per-plugin family, its header only when a plugin is selected (`handlers`: whether
+// any plugin is a handler): a sample per selected plugin with its label set,
+// `,job_url="..."` when asked for on a last-run family, and in OpenMetrics the latest
+// run's exemplar on a run counter.
+template <char_sink Sink>
+void write_plugin_family(Sink& s, exposition_format f, const metrics_snapshot& m, const prometheus_label_sets& labels,
+                         const catalogue::plugin_family<plugin_metrics>& fam, const prometheus_options& options,
+                         bool solo, bool handlers) {
+  if ((fam.run_total && solo) || m.plugins.empty() || (fam.handlers_only && !handlers)) return;
+  write_family_header(s, f, fam.meta);
+  const std::string_view suffix = sample_suffix(f, fam.meta.name, fam.meta.type);
+  if (fam.time != nullptr) {
+    if (options.job_url_label && fam.job_url != nullptr) {
+      write_plugin_samples<true, true, false>(s, m, labels, fam, suffix);
+    } else {
+      write_plugin_samples<true, false, false>(s, m, labels, fam, suffix);
+    }
+  } else if (f == exposition_format::openmetrics && options.exemplars && fam.exemplar_url != nullptr) {
+    write_plugin_samples<false, false, true>(s, m, labels, fam, suffix);
+  } else {
+    write_plugin_samples<false, false, false>(s, m, labels, fam, suffix);
+  }
+}
+
+// The two histogram families, for the handlers that have them (a store's snapshot).
+template <char_sink Sink>
+void write_plugin_histograms(Sink& s, exposition_format f, const metrics_snapshot& m,
+                             const prometheus_label_sets& labels) {
+  prometheus_label_sets le_tails;
+  static constexpr std::array<std::string_view, all_outcomes.size()> outcome_labels{
+      ",outcome=\"successful\"", ",outcome=\"failed\"", ",outcome=\"canceled\""};
+  static_assert(to_string(all_outcomes[2]) == "canceled");
+  for (const auto& meta : catalogue::plugin_histograms) {
+    const bool jobs = meta.name == catalogue::plugin_job_duration.name;
+    const auto& bounds = jobs ? m.job_duration_buckets : m.pull_duration_buckets;
+    const auto fits = [&bounds](const histogram_counts& h) { return h.buckets.size() == bounds.size() + 1; };
+    histogram_le_tails(bounds, le_tails);
+    bool any = false;
+    for (std::size_t i = 0; i < m.plugins.size(); ++i) {
+      const auto& p = m.plugins[i];
+      const bool has = jobs ? std::all_of(p.job_durations.begin(), p.job_durations.end(), fits) : fits(p.pull_durations);
+      if (!p.is_handler() || !has) continue;
+      if (!any) {
+        write_family_header(s, f, meta);
+        any = true;
+      }
+      if (jobs) {
+        for (std::size_t o = 0; o < all_outcomes.size(); ++o) {
+          write_histogram_series(s, meta.name, labels[i], outcome_labels[o], le_tails, p.job_durations[o]);
+        }
+      } else {
+        write_histogram_series(s, meta.name, labels[i], {}, le_tails, p.pull_durations);
+      }
+    }
+  }
+}
+
+// Every family of a snapshot in format `f`, in the order of docs/metrics.md: the four
+// process totals (left out for a solo receiver), plugin_status, plugin_status_since, the
+// three plugin_last_*_run (handlers), the four plugin_total_* (handlers, not for a solo
+// receiver), the two histograms (handlers of a store), the 11 host_*. OpenMetrics' `# EOF`
+// is the caller's: more families may follow (collectors, docs/collectors.md).
+template <char_sink Sink>
+void write_snapshot_families(Sink& s, exposition_format f, const metrics_snapshot& m,
+                             const prometheus_options& options) {
+  const bool solo = m.solo_receiver();
+  if (!solo) {
+    for (const auto& t : catalogue::process_totals<metrics_snapshot>) write_scalar_family(s, f, t.meta, m.*t.value);
+  }
+
+  prometheus_label_sets labels;
+  plugin_label_sets(m, labels);
+
+  const auto& families = catalogue::plugin_families<plugin_metrics>;
+  if (!m.plugins.empty()) {
+    write_family_header(s, f, families[0].meta);
+    for (std::size_t i = 0; i < m.plugins.size(); ++i) {
+      write_status_state_set(s, families[0].meta.name, labels[i], m.plugins[i].status);
+    }
+  }
+  const bool handlers = std::any_of(m.plugins.begin(), m.plugins.end(), [](const plugin_metrics& p) { return p.is_handler(); });
+  for (std::size_t k = 1; k < families.size(); ++k) {
+    write_plugin_family(s, f, m, labels, families[k], options, solo, handlers);
+  }
+  write_plugin_histograms(s, f, m, labels);
+
+  for (const auto& h : catalogue::host_fields) {
+    if (h.count != nullptr) {
+      write_scalar_family(s, f, h.meta, m.host.*h.count);
+    } else {
+      write_scalar_family(s, f, h.meta, m.host.*h.share);
+    }
   }
 }
 
@@ -117,61 +214,12 @@ void write_prometheus_plugin_family(Sink& s, const metrics_snapshot& m, const pr
 /// Writes the snapshot as Prometheus text exposition 0.0.4 to a sink. Families, in
 /// order: the four process totals (left out for a solo receiver), plugin_status,
 /// plugin_status_since, the three plugin_last_*_run (handlers), the four plugin_total_*
-/// (handlers, not for a solo receiver), the 11 host_*. Allocates once per render for
-/// the escaped label sets, never per line.
+/// (handlers, not for a solo receiver), the job and pull duration histograms (handlers of
+/// a store), the 11 host_*. Allocates once per render for the escaped label sets, never
+/// per line.
 template <char_sink Sink>
 void write_prometheus(Sink& s, const metrics_snapshot& m, const prometheus_options& options = {}) {
-  const bool solo = m.solo_receiver();
-  if (!solo) {
-    for (const auto& t : catalogue::process_totals<metrics_snapshot>) {
-      detail::write_prometheus_scalar(s, t.meta.name, t.meta.help, to_string(t.meta.type), m.*t.value);
-    }
-  }
-
-  // Every plugin's labels, escaped once for the up to 15 lines that carry them.
-  detail::prometheus_label_sets labels;
-  for (const auto& p : m.plugins) labels.add([&p](auto& ls) { detail::write_plugin_prometheus_labels(ls, p); });
-
-  const auto& families = catalogue::plugin_families<plugin_metrics>;
-  if (!m.plugins.empty()) {
-    write_prometheus_family_header(s, families[0].meta.name, families[0].meta.help, to_string(families[0].meta.type));
-    for (std::size_t i = 0; i < m.plugins.size(); ++i) {
-      write_status_state_set(s, families[0].meta.name, labels[i], m.plugins[i].status);
-    }
-  }
-
-  const auto every = [](const plugin_metrics&) { return true; };
-  const auto handlers = [](const plugin_metrics& p) { return p.is_handler(); };
-  for (std::size_t k = 1; k < families.size(); ++k) {
-    const auto& f = families[k];
-    if (f.run_total && solo) continue;
-    const std::string_view name = f.meta.name;
-    const std::string_view type = to_string(f.meta.type);
-    const auto write = [&](auto select) {
-      if (f.time != nullptr) {
-        const auto url = f.job_url;
-        detail::write_prometheus_plugin_family(
-            s, m, labels, name, f.meta.help, type, select,
-            [t = f.time](const plugin_metrics& p) { return to_unix_seconds(p.*t); },
-            [url](const plugin_metrics& p) -> std::string_view { return p.*url; },
-            options.job_url_label && url != nullptr);
-      } else {
-        detail::write_prometheus_plugin_family(
-            s, m, labels, name, f.meta.help, type, select, [c = f.count](const plugin_metrics& p) { return p.*c; },
-            nullptr);
-      }
-    };
-    if (f.handlers_only) write(handlers);
-    else write(every);
-  }
-
-  for (const auto& f : catalogue::host_fields) {
-    if (f.count != nullptr) {
-      detail::write_prometheus_scalar(s, f.meta.name, f.meta.help, to_string(f.meta.type), m.host.*f.count);
-    } else {
-      detail::write_prometheus_scalar(s, f.meta.name, f.meta.help, m.host.*f.share);
-    }
-  }
+  detail::write_snapshot_families(s, exposition_format::prometheus, m, options);
 }
 
 /// The same, written to the output iterator `out`; returns the iterator past the end.

@@ -1,5 +1,6 @@
 // anklet::metrics testing kit, the parsed exposition: families, samples and labels as the
-// exposition reader (testing/exposition_reader.hpp) returns them.
+// exposition readers (testing/exposition_reader.hpp for Prometheus text 0.0.4,
+// testing/openmetrics_reader.hpp for OpenMetrics 1.0.0) return them.
 #pragma once
 
 #include <cstddef>
@@ -18,12 +19,29 @@ struct label {
   friend bool operator==(const label&, const label&) = default;
 };
 
+/// An OpenMetrics exemplar: the labels, value and (optional) time after a sample's ` # `.
+struct exemplar {
+  std::vector<label> labels;
+  double value = 0;
+  std::optional<double> timestamp_seconds;
+
+  /// The value of the label `label_name`, or nothing when the exemplar has no such label.
+  [[nodiscard]] const std::string* label_value(std::string_view label_name) const noexcept {
+    for (const auto& l : labels) {
+      if (l.name == label_name) return &l.value;
+    }
+    return nullptr;
+  }
+};
+
 /// One sample line. `line` is its 1-based line number in the parsed text.
 struct sample {
   std::string name;
   std::vector<label> labels;  ///< in the order written
   double value = 0;
-  std::optional<std::int64_t> timestamp_ms;
+  std::optional<std::int64_t> timestamp_ms;       ///< Prometheus text 0.0.4: integer milliseconds
+  std::optional<double> timestamp_seconds;        ///< OpenMetrics: seconds
+  std::optional<struct exemplar> exemplar;        ///< OpenMetrics only
   std::size_t line = 0;
 
   /// The value of the label `label_name`, or nothing when the sample has no such label.
@@ -35,16 +53,21 @@ struct sample {
   }
 };
 
-/// What a `# TYPE` line declares; `untyped` also for families without one.
-enum class metric_type : std::uint8_t { untyped, counter, gauge, histogram, summary };
+/// What a `# TYPE` line declares; `untyped` also for families without one (OpenMetrics
+/// spells it `unknown`). The last three exist in OpenMetrics only.
+enum class metric_type : std::uint8_t { untyped, counter, gauge, histogram, summary, stateset, info, gaugehistogram };
 
-/// The spelling of a type in `# TYPE` lines.
+/// The spelling of a type in Prometheus text 0.0.4 `# TYPE` lines (and OpenMetrics', but
+/// for `unknown`).
 [[nodiscard]] constexpr std::string_view to_string(metric_type t) noexcept {
   switch (t) {
     case metric_type::counter: return "counter";
     case metric_type::gauge: return "gauge";
     case metric_type::histogram: return "histogram";
     case metric_type::summary: return "summary";
+    case metric_type::stateset: return "stateset";
+    case metric_type::info: return "info";
+    case metric_type::gaugehistogram: return "gaugehistogram";
     case metric_type::untyped: break;
   }
   return "untyped";
@@ -55,6 +78,7 @@ enum class metric_type : std::uint8_t { untyped, counter, gauge, histogram, summ
 struct metric_family {
   std::string name;
   std::optional<std::string> help;  ///< unescaped; nothing without a `# HELP` line
+  std::optional<std::string> unit;  ///< OpenMetrics `# UNIT`; nothing without one
   metric_type type = metric_type::untyped;
   bool has_type_line = false;
   std::vector<sample> samples;

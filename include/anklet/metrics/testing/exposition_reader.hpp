@@ -19,121 +19,22 @@
 #include <utility>
 #include <vector>
 
-#include "anklet/metrics/detail/decimal.hpp"
 #include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/testing/exposition.hpp"
+#include "anklet/metrics/testing/reader_common.hpp"
 
 namespace anklet::metrics::testing {
 
-/// Bounds on what the reader accepts; beyond them the text is rejected, never truncated.
-/// The defaults fit any exposition this library writes for thousands of plugins.
-struct exposition_limits {
-  std::size_t max_input_bytes = 16u << 20;  ///< the whole text
-  std::size_t max_line_bytes = 64u << 10;   ///< one line, without its newline
-  std::size_t max_labels = 64;              ///< labels of one sample
-  std::size_t max_samples = 1u << 20;       ///< samples in the whole text
-};
-
-/// Why a text was rejected: 1-based line and column (byte) of the offence, and what it was.
-struct exposition_error {
-  std::size_t line = 0;
-  std::size_t column = 0;
-  std::string message;
-
-  /// "line L, column C: message".
-  [[nodiscard]] std::string to_string() const {
-    return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + message;
-  }
-};
-
-/// Thrown by parse_exposition and scrape when the text is not a valid exposition.
-class exposition_parse_error : public std::runtime_error {
- public:
-  explicit exposition_parse_error(exposition_error e)
-      : std::runtime_error("invalid Prometheus exposition: " + e.to_string()), error_(std::move(e)) {}
-  [[nodiscard]] const exposition_error& error() const noexcept { return error_; }
-
- private:
-  exposition_error error_;
-};
-
 namespace detail {
 
-using metrics::detail::first_invalid_utf8;
-using metrics::detail::iequals;
-
-constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr bool is_alpha_(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_metric_name_char(char c, bool first) noexcept {
-  return is_alpha_(c) || c == ':' || (!first && is_digit(c));
-}
-constexpr bool is_label_name_char(char c, bool first) noexcept { return is_alpha_(c) || (!first && is_digit(c)); }
-
-
-// Go's strconv.ParseFloat as the exposition uses it, decimal forms only: [+-]digits
-// [.digits] [e[+-]digits], NaN, and [+-]Inf / Infinity (any case). Out of range fails.
-inline bool parse_value(std::string_view t, double& v) noexcept {
-  if (t.empty()) return false;
-  bool negative = false;
-  std::string_view body = t;
-  if (body[0] == '+' || body[0] == '-') {
-    negative = body[0] == '-';
-    body.remove_prefix(1);
-  }
-  if (iequals(body, "inf") || iequals(body, "infinity")) {
-    v = negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (iequals(t, "nan")) {
-    v = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  std::size_t i = 0;
-  std::size_t digits = 0;
-  const auto skip_digits = [&] {
-    while (i < body.size() && is_digit(body[i])) {
-      ++i;
-      ++digits;
-    }
-  };
-  skip_digits();
-  if (i < body.size() && body[i] == '.') {
-    ++i;
-    skip_digits();
-  }
-  if (digits == 0) return false;
-  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
-    ++i;
-    if (i < body.size() && (body[i] == '+' || body[i] == '-')) ++i;
-    const std::size_t exp_begin = i;
-    while (i < body.size() && is_digit(body[i])) ++i;
-    if (i == exp_begin) return false;
-  }
-  if (i != body.size()) return false;
-  double parsed = 0;
-  if (!metrics::detail::plain_decimal_to_double(body, parsed)) return false;
-  v = negative ? -parsed : parsed;
-  return true;
-}
-
-inline bool parse_timestamp(std::string_view t, std::int64_t& ts) noexcept {
-  if (t.empty() || t[0] == '+') return false;
-  const auto r = std::from_chars(t.data(), t.data() + t.size(), ts);
-  return r.ec == std::errc{} && r.ptr == t.data() + t.size();
-}
-
-// Reads one exposition; every method that can fail returns false after fail().
-class exposition_reader {
+// Reads one exposition.
+class exposition_reader : public line_reader {
  public:
-  exposition_reader(exposition& out, const exposition_limits& limits) : out_(out), limits_(limits) {}
+  using line_reader::line_reader;
 
   bool read(std::string_view text) {
     out_.families.clear();
-    if (text.size() > limits_.max_input_bytes) {
-      return fail(1, 1, "input of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
-                            std::to_string(limits_.max_input_bytes));
-    }
+    if (text.size() > limits_.max_input_bytes) return fail_input_too_large(text.size());
     std::size_t start = 0;
     std::size_t line_no = 0;
     while (start < text.size()) {
@@ -154,40 +55,17 @@ class exposition_reader {
     return true;
   }
 
-  [[nodiscard]] const exposition_error& error() const noexcept { return error_; }
 
  private:
-  bool fail(std::size_t line, std::size_t column, std::string message) {
-    error_ = {line, column, std::move(message)};
-    return false;
-  }
-  // pos: 0-based offset in the current line.
-  bool fail_at(std::size_t pos, std::string message) { return fail(line_, pos + 1, std::move(message)); }
-  bool fail_line_too_long() {
-    return fail_at(limits_.max_line_bytes, "line longer than the limit of " + std::to_string(limits_.max_line_bytes) +
-                                               " bytes");
-  }
-
   void skip_blanks() noexcept {
     while (pos_ < line_text_.size() && is_blank(line_text_[pos_])) ++pos_;
   }
-  [[nodiscard]] bool at_end() const noexcept { return pos_ >= line_text_.size(); }
-  [[nodiscard]] char peek() const noexcept { return at_end() ? '\0' : line_text_[pos_]; }
 
   // A run of non-blank bytes.
   std::string_view token() noexcept {
     const std::size_t begin = pos_;
     while (!at_end() && !is_blank(line_text_[pos_])) ++pos_;
     return line_text_.substr(begin, pos_ - begin);
-  }
-
-  // A metric name at pos_, or an error naming `what`.
-  bool metric_name(std::string_view& name, std::string_view what) {
-    const std::size_t begin = pos_;
-    while (!at_end() && is_metric_name_char(line_text_[pos_], pos_ == begin)) ++pos_;
-    if (pos_ == begin) return fail_at(begin, "expected " + std::string(what));
-    name = line_text_.substr(begin, pos_ - begin);
-    return true;
   }
 
   bool read_line() {
@@ -454,17 +332,10 @@ class exposition_reader {
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-  exposition& out_;
-  const exposition_limits& limits_;
-  exposition_error error_;
   std::unordered_map<std::string, std::size_t> index_;  // family name -> index in out_.families
   std::unordered_set<std::string> series_;
   std::size_t current_ = npos;  // the family whose lines are being read
   std::size_t sample_count_ = 0;
-  std::size_t line_ = 0;
-  std::string_view line_text_;
-  std::size_t pos_ = 0;
-
 };
 
 }  // namespace detail
@@ -477,19 +348,13 @@ class exposition_reader {
 /// then holds what was read before it.
 inline bool read_exposition(std::string_view text, exposition& out, const exposition_limits& limits = {},
                             exposition_error* error = nullptr) {
-  detail::exposition_reader reader(out, limits);
-  if (reader.read(text)) return true;
-  if (error != nullptr) *error = reader.error();
-  return false;
+  return detail::read_with<detail::exposition_reader>(text, out, limits, error);
 }
 
 /// The same, throwing exposition_parse_error on invalid text: for tests, where a bad
 /// exposition is a failure to report rather than a case to handle.
 [[nodiscard]] inline exposition parse_exposition(std::string_view text, const exposition_limits& limits = {}) {
-  exposition out;
-  exposition_error error;
-  if (!read_exposition(text, out, limits, &error)) throw exposition_parse_error(std::move(error));
-  return out;
+  return detail::parse_with<detail::exposition_reader>(text, limits);
 }
 
 }  // namespace anklet::metrics::testing

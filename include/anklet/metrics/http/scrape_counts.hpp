@@ -60,10 +60,9 @@ class scrape_counts {
   void collect(family_writer& w) const {
     w.family(catalogue::self_scrapes);
     for (std::size_t f = 0; f <= all_formats.size(); ++f) {
-      const bool served = f < all_formats.size();
-      const std::optional<metrics_format> format = served ? std::optional(all_formats[f]) : std::nullopt;
+      const bool served = f < all_formats.size();  // the last row: answers that served no format
       for (std::size_t c = 0; c < codes.size(); ++c) {
-        const auto n = counts_[slot(format, c)].load(std::memory_order_relaxed);
+        const auto n = counts_[f * codes.size() + c].load(std::memory_order_relaxed);
         if (n == 0 && !(served && codes[c] == 200)) continue;
         char code[4] = {static_cast<char>('0' + codes[c] / 100), static_cast<char>('0' + codes[c] / 10 % 10),
                         static_cast<char>('0' + codes[c] % 10), '\0'};

@@ -51,13 +51,13 @@ inline bool newer_or_same(const fleet_entry& a, const fleet_entry& b) noexcept {
   return a.host->report.last_update.instant >= b.host->report.last_update.instant;
 }
 
-template <class Out>
-void write_zoned(text_sink<Out>& s, const zoned_time& t) {
+template <char_sink Sink>
+void write_zoned(Sink& s, const zoned_time& t) {
   write_rfc3339(s, to_civil(t.instant, t.offset_seconds));
 }
 
-template <class Out>
-void write_aggregate_json_entry(text_sink<Out>& s, const fleet_entry& e) {
+template <char_sink Sink>
+void write_aggregate_json_entry(Sink& s, const fleet_entry& e) {
   const auto& p = *e.plugin;
   const auto& r = e.host->report;
   const auto& h = r.host;
@@ -367,29 +367,41 @@ inline bool host_lines_for(const fleet_host& h, const prometheus_options& option
 }
 
 // Renders the host's answers into a cache of its own: the one it has may be shared with an
-// earlier fleet, which keeps it as it is.
-inline void render_host(fleet_host& h, const prometheus_options& options) {
+// earlier fleet, which keeps it as it is. Each text is written into `scratch` (reused from
+// host to host, so writing never reallocates) and then copied to a string of its exact
+// size: thousands of hosts' lines are held until their payloads change.
+inline void render_host(fleet_host& h, const prometheus_options& options, std::string& scratch) {
   auto c = std::make_shared<fleet_host_cache>();
   if (h.cache) c->payload = h.cache->payload;
   c->job_url_label = options.job_url_label;
   c->exemplars = options.exemplars;
-  text_sink json(std::back_inserter(c->json));
-  for (std::size_t i = 0; i < h.report.plugins.size(); ++i) {
-    if (i != 0) json.put(',');
-    write_aggregate_json_entry(json, {&h, &h.report.plugins[i]});
-    c->json_ends.push_back(c->json.size());
-  }
+  const auto render = [&scratch](std::string& out, auto&& write) {
+    scratch.clear();
+    {
+      buffer_sink sink(scratch);
+      write(sink);
+    }
+    out.assign(scratch);
+  };
+  render(c->json, [&](auto& json) {
+    for (std::size_t i = 0; i < h.report.plugins.size(); ++i) {
+      if (i != 0) json.put(',');
+      write_aggregate_json_entry(json, {&h, &h.report.plugins[i]});
+      c->json_ends.push_back(json.size());
+    }
+  });
   std::vector<fleet_entry> mine;
   mine.reserve(h.report.plugins.size());
   for (const auto& p : h.report.plugins) mine.push_back({&h, &p});
   const auto entries = with_labels(mine);
   for (const auto fmt : {exposition_format::prometheus, exposition_format::openmetrics}) {
     auto& text = c->text[static_cast<std::size_t>(fmt)];
-    text_sink lines(std::back_inserter(text.lines));
-    for (std::size_t k = 0; k < fleet_sample_families; ++k) {
-      write_fleet_family_lines(lines, fmt, entries, k, options, [] {});
-      text.ends[k] = text.lines.size();
-    }
+    render(text.lines, [&](auto& lines) {
+      for (std::size_t k = 0; k < fleet_sample_families; ++k) {
+        write_fleet_family_lines(lines, fmt, entries, k, options, [] {});
+        text.ends[k] = lines.size();
+      }
+    });
   }
   c->rendered = true;
   h.cache = std::move(c);
@@ -402,8 +414,9 @@ inline void render_host(fleet_host& h, const prometheus_options& options) {
 /// anew; a host whose payload comes back unchanged in the next read keeps them
 /// (read_fleet's `earlier`). The answers are the same bytes either way.
 inline void render_fleet_hosts(fleet& f, const prometheus_options& options = {}) {
+  std::string scratch;
   for (auto& h : f.hosts) {
-    if (!detail::host_lines_for(h, options)) detail::render_host(h, options);
+    if (!detail::host_lines_for(h, options)) detail::render_host(h, options, scratch);
   }
 }
 
@@ -520,6 +533,7 @@ inline std::size_t answer_bytes(fleet_host& h, const prometheus_options& prom) {
 /// straight away, any other is counted first and rendered only when within it.
 inline void bound_output(fleet& f, const fleet_read_options& opt, const prometheus_options& prom = {}) {
   std::size_t used = 0;
+  std::string scratch;
   for (std::size_t i = 0; i < f.hosts.size(); ++i) {
     fleet_host& h = f.hosts[i];
     // A cache rendered for these options was checked when its payload was first read.
@@ -533,7 +547,7 @@ inline void bound_output(fleet& f, const fleet_read_options& opt, const promethe
           continue;
         }
       }
-      detail::render_host(h, prom);
+      detail::render_host(h, prom, scratch);
     }
     if (used != i) std::swap(f.hosts[used], f.hosts[i]);
     ++used;

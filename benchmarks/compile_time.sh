@@ -83,13 +83,14 @@ void serve(am::store& metrics, const am::redis::connection_target& target) {
 CPP
 
 units=(std_only update fmt umbrella setup)
-compile_once() {  # tree unit -> wall seconds
-  local t0 t1
-  t0=$(date +%s.%N)
+# CPU seconds (user + system) of the compiler, not wall time: on a shared machine a compile
+# waits for a core as long as others hold it, and the wait is not what it costs.
+compile_once() {  # tree unit -> CPU seconds
+  local TIMEFORMAT='%U %S'
   # shellcheck disable=SC2086
-  $cxx $flags -DFMT_HEADER_ONLY -I"$1/include" -c "$tmp/$2.cpp" -o "$tmp/out.o"
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
+  { time $cxx $flags -DFMT_HEADER_ONLY -I"$1/include" -c "$tmp/$2.cpp" -o "$tmp/out.o" \
+      2>"$tmp/compiler.err"; } 2>"$tmp/time" || { cat "$tmp/compiler.err" >&2; exit 1; }
+  awk '{ print $1 + $2 }' "$tmp/time"
 }
 
 for ((i = 0; i < n; i++)); do
@@ -99,7 +100,7 @@ for ((i = 0; i < n; i++)); do
 done
 
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf 'compiler: %s %s, median of %s\n' "$cxx" "$flags" "$n"
+printf 'compiler: %s %s, median of %s, CPU seconds\n' "$cxx" "$flags" "$n"
 for t in "${!trees[@]}"; do
   declare -A m=()
   for u in "${units[@]}"; do m[$u]=$(median "$tmp/times.$t.$u"); done

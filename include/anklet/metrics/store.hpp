@@ -20,14 +20,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
-#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -266,7 +265,8 @@ class basic_store {
 
   static std::vector<double> checked_bounds(std::vector<double> b, const char* what) {
     for (std::size_t i = 0; i < b.size(); ++i) {
-      if (!std::isfinite(b[i]) || (i > 0 && !(b[i] > b[i - 1]))) {
+      const bool finite = b[i] >= std::numeric_limits<double>::lowest() && b[i] <= std::numeric_limits<double>::max();
+      if (!finite || (i > 0 && !(b[i] > b[i - 1]))) {
         throw std::invalid_argument(std::string("store_options::") + what + ": bounds must be finite and strictly increasing");
       }
     }

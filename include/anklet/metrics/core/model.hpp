@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,21 +63,30 @@ struct histogram_counts {
     count = 0;
   }
   /// Counts `v` in the first bucket whose bound is at least `v` (+Inf when none): O(log n),
-  /// no allocation. `bounds` are the increasing upper bounds the buckets were sized for.
-  /// NaN is not counted; a histogram without buckets counts nothing.
-  void observe(std::span<const double> bounds, double v) noexcept {
-    if (buckets.size() != bounds.size() + 1 || std::isnan(v)) return;
+  /// no allocation. `bounds` (an array, vector or span of double) are the increasing upper
+  /// bounds the buckets were sized for. NaN is not counted; a histogram without buckets
+  /// counts nothing.
+  template <class Bounds>
+    requires requires(const Bounds& b) {
+      { std::data(b) } -> std::convertible_to<const double*>;
+      std::size(b);
+    }
+  void observe(const Bounds& bounds, double v) noexcept {
+    // Neither <span> nor <cmath> here: both would add to every file that updates metrics.
+    const double* first = std::data(bounds);
+    const std::size_t n = std::size(bounds);
+    if (buckets.size() != n + 1 || v != v) return;  // v != v: NaN
     // std::lower_bound without branches on the data: values observed are spread over the
     // buckets, so a branch per comparison would be mispredicted about half the time.
     std::size_t bucket = 0;
-    if (!bounds.empty()) {
-      const double* base = bounds.data();
-      for (std::size_t len = bounds.size(); len > 1;) {
+    if (n != 0) {
+      const double* base = first;
+      for (std::size_t len = n; len > 1;) {
         const std::size_t half = len / 2;
         base = base[half - 1] < v ? base + half : base;
         len -= half;
       }
-      bucket = static_cast<std::size_t>(base - bounds.data()) + (*base < v ? 1 : 0);
+      bucket = static_cast<std::size_t>(base - first) + (*base < v ? 1 : 0);
     }
     ++buckets[bucket];
     sum += v;

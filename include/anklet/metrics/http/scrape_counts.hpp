@@ -62,7 +62,7 @@ class scrape_counts {
     for (std::size_t f = 0; f <= all_formats.size(); ++f) {
       const bool served = f < all_formats.size();  // the last row: answers that served no format
       for (std::size_t c = 0; c < codes.size(); ++c) {
-        const auto n = counts_[f * codes.size() + c].load(std::memory_order_relaxed);
+        const auto n = counts_[slot_at(f, c)].load(std::memory_order_relaxed);
         if (n == 0 && !(served && codes[c] == 200)) continue;
         char code[4] = {static_cast<char>('0' + codes[c] / 100), static_cast<char>('0' + codes[c] / 10 % 10),
                         static_cast<char>('0' + codes[c] % 10), '\0'};
@@ -78,9 +78,10 @@ class scrape_counts {
     }
     return std::nullopt;
   }
+  // Row `row` of the counters: a format's index, or all_formats.size() for no format.
+  static std::size_t slot_at(std::size_t row, std::size_t code) noexcept { return row * codes.size() + code; }
   static std::size_t slot(std::optional<metrics_format> format, std::size_t code) noexcept {
-    const std::size_t f = format ? static_cast<std::size_t>(*format) : all_formats.size();
-    return f * codes.size() + code;
+    return slot_at(format ? static_cast<std::size_t>(*format) : all_formats.size(), code);
   }
   [[nodiscard]] clock::rep interval_ns() const noexcept {
     return std::chrono::duration_cast<clock::duration>(interval_).count();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -73,6 +74,12 @@ class client {
   }
 
   [[nodiscard]] int fd() const noexcept { return fd_; }
+
+  /// How long one read may wait (5 s unless set), e.g. longer under sanitizers.
+  void set_receive_timeout(std::chrono::milliseconds t) const {
+    timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
 
   void send(std::string_view data) const {
     while (!data.empty()) {

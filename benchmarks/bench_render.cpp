@@ -46,6 +46,8 @@ am::metrics_snapshot make_snapshot(std::int64_t plugins) {
     p.repo_name = i % 2 ? "anklet" : "";
     p.status = am::all_statuses[static_cast<std::size_t>(i) % am::all_statuses.size()];
     p.status_since = am::time_point{std::chrono::seconds{1'700'000'000 + i}};
+    // As a store's snapshot carries it: the identity's label set, made when it changed.
+    p.label_text.assign(p.name, p.plugin_name, p.owner_name, p.repo_name);
     if (p.is_handler()) {
       p.last_successful_run = p.status_since;
       p.last_successful_run_job_url = "https://github.com/veertuinc/anklet/actions/runs/" + std::to_string(9000000 + i);

@@ -13,6 +13,7 @@
 
 #include "anklet/metrics/render/anklet_text.hpp"
 #include "anklet/metrics/render/json.hpp"
+#include "anklet/metrics/render/openmetrics.hpp"
 #include "anklet/metrics/render/prometheus.hpp"
 #include "render_fixtures.hpp"
 #include "render_goldens.hpp"
@@ -127,6 +128,26 @@ TEST_CASE("Anklet text: local time by default, with the offset") {
 
 TEST_CASE("Prometheus: handler with repo, handler without repo, receiver") {
   CHECK(to_prometheus(mixed_snapshot()) == mixed_prometheus);
+}
+
+TEST_CASE("Prometheus and OpenMetrics: the label sets a store keeps write the same text, and only while they match") {
+  metrics_snapshot kept = mixed_snapshot();
+  for (auto& p : kept.plugins) p.label_text.assign(p.name, p.plugin_name, p.owner_name, p.repo_name);
+  CHECK(to_prometheus(kept) == mixed_prometheus);
+  CHECK(to_openmetrics(kept) == to_openmetrics(mixed_snapshot()));
+  CHECK(to_openmetrics(kept, {.job_url_label = true}) == to_openmetrics(mixed_snapshot(), {.job_url_label = true}));
+
+  // Fields changed after the text was made: same size, other size, repo dropped.
+  kept.plugins[0].name = "RUNNER9";
+  kept.plugins[2].owner_name = "someone-else";
+  metrics_snapshot expected = mixed_snapshot();
+  expected.plugins[0].name = "RUNNER9";
+  expected.plugins[2].owner_name = "someone-else";
+  CHECK(to_prometheus(kept) == to_prometheus(expected));
+  CHECK(to_prometheus(kept).find("RUNNER1") == std::string::npos);
+  kept.plugins[0].repo_name.clear();
+  expected.plugins[0].repo_name.clear();
+  CHECK(to_prometheus(kept) == to_prometheus(expected));
 }
 
 TEST_CASE("Prometheus: job_url only when asked for, on the three last-run families") {

@@ -440,3 +440,38 @@ TEST_CASE_TEMPLATE("concurrent writers and readers lose nothing", Lock, shared_m
   for (auto& p : snap.plugins) ran += p.total_ran_vms;
   CHECK(ran == 4u * per_thread);
 }
+
+TEST_CASE_TEMPLATE("the label set kept with each plugin follows its identity", Lock, POLICIES) {
+  fixture<Lock> f;
+  f.s.add_handler({"h1", "github", "org", ""});
+  f.s.add_receiver({"r1", "github_receiver", "o\"rg", ""});
+  const auto labels_of = [](const plugin_metrics& p) {
+    return std::string(p.label_text.for_fields(p.name, p.plugin_name, p.owner_name, p.repo_name));
+  };
+  auto snap = f.s.snapshot();
+  CHECK(labels_of(snap.plugins[0]) == R"(name="h1",plugin="github",owner="org")");
+  CHECK(labels_of(snap.plugins[1]).empty());  // needs escaping: the renderers escape it themselves
+
+  plugin_update u;
+  u.repo_name = "anklet";
+  u.owner_name = "veertuinc";
+  f.s.update_plugin("h1", u);
+  u = {};
+  u.status = plugin_status::in_progress;  // not the identity: the text stays
+  f.s.update_plugin("h1", u);
+  f.s.snapshot_into(snap);
+  CHECK(labels_of(snap.plugins[0]) == R"(name="h1",plugin="github",owner="veertuinc",repo="anklet")");
+
+  // A snapshot changed by hand no longer matches its text, whatever the sizes.
+  snap.plugins[0].name = "h2";
+  CHECK(labels_of(snap.plugins[0]).empty());
+  snap.plugins[0].name = "h1";
+  snap.plugins[0].repo_name = "ankleT";
+  CHECK(labels_of(snap.plugins[0]).empty());
+  snap.plugins[0].repo_name.clear();
+  CHECK(labels_of(snap.plugins[0]).empty());
+  // And the cache is no part of a plugin's value.
+  plugin_metrics bare = snap.plugins[0];
+  bare.label_text = {};
+  CHECK(bare == snap.plugins[0]);
+}

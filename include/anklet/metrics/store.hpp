@@ -281,6 +281,7 @@ class basic_store {
     r.plugin_name = std::move(info.plugin_name);
     r.owner_name = std::move(info.owner_name);
     r.repo_name = std::move(info.repo_name);
+    r.label_text.assign(r.name, r.plugin_name, r.owner_name, r.repo_name);
     r.status = plugin_status::idle;
     r.status_since = clock_.now();
     if (kind == plugin_kind::handler) {
@@ -355,6 +356,9 @@ class basic_store {
     set_string(r.plugin_name, u.plugin_name);
     set_string(r.repo_name, u.repo_name);
     set_string(r.owner_name, u.owner_name);
+    if (!u.plugin_name.empty() || !u.repo_name.empty() || !u.owner_name.empty()) {
+      r.label_text.assign(r.name, r.plugin_name, r.owner_name, r.repo_name);
+    }
     if (u.status && apply_status(r, *u.status) && !is_never(u.status_since)) {
       // The phase began when the merge says the status did.
       if (r.job_started == r.status_since) r.job_started = u.status_since;

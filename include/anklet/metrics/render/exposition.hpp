@@ -138,7 +138,8 @@ namespace detail {
 // The ends of state-set lines, `,status="idle"} 0\n` and so on, for every status and
 // both values, built at compile time from status.hpp so they can never drift apart.
 struct state_set_tails {
-  std::array<std::array<char, 48>, all_statuses.size() * 2> text{};
+  static constexpr std::size_t max_size = 48;
+  std::array<std::array<char, max_size>, all_statuses.size() * 2> text{};
   std::array<std::size_t, all_statuses.size() * 2> size{};
 
   [[nodiscard]] constexpr std::string_view get(std::size_t status_index, bool current) const {
@@ -205,12 +206,15 @@ void write_status_state_set(Sink& s, std::string_view family, std::string_view l
 /// The same for a status of the core enum (no string comparisons).
 template <char_sink Sink>
 void write_status_state_set(Sink& s, std::string_view family, std::string_view labels, plugin_status current) {
-  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
-    s.write(family);
-    s.put('{');
-    s.write(labels);
-    s.write(detail::state_tails.get(i, all_statuses[i] == current));
-  }
+  const std::size_t line = family.size() + 1 + labels.size() + detail::state_set_tails::max_size;
+  detail::write_bounded(s, all_statuses.size() * line, [&](auto& out) {
+    for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+      out.write(family);
+      out.put('{');
+      out.write(labels);
+      out.write(detail::state_tails.get(i, all_statuses[i] == current));
+    }
+  });
 }
 
 namespace detail {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -16,16 +17,20 @@
 
 namespace anklet::metrics {
 
+/// Room write_uint and write_int take from a sink (detail::write_bounded counts it): more
+/// than the 20 chars of the longest 64-bit decimal.
+inline constexpr std::size_t max_integer_chars = 24;
+
 /// Unsigned decimal.
 template <char_sink Sink>
 void write_uint(Sink& s, std::uint64_t v) {
-  detail::write_formatted<24>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
+  detail::write_formatted<max_integer_chars>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
 }
 
 /// Signed decimal.
 template <char_sink Sink>
 void write_int(Sink& s, std::int64_t v) {
-  detail::write_formatted<24>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
+  detail::write_formatted<max_integer_chars>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
 }
 
 namespace detail {

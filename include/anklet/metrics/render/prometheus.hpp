@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/core/model.hpp"
@@ -59,12 +60,30 @@ void write_plugin_prometheus_labels(Sink& s, const Plugin& p) {
   }
 }
 
-// Every plugin's labels, escaped once per render for the many lines that carry them. The
-// one place the writers get a plugin's label set from.
-inline void plugin_label_sets(const metrics_snapshot& m, prometheus_label_sets& out) {
-  out.clear();
-  for (const auto& p : m.plugins) out.add([&p](auto& ls) { write_plugin_prometheus_labels(ls, p); });
-}
+// Every plugin's label set, for the many lines that carry it: the text the store keeps with
+// the plugin (plugin_label_text) where it still matches, escaped here once per render for
+// the rest. The one place the writers get a plugin's label set from.
+class snapshot_label_sets {
+ public:
+  explicit snapshot_label_sets(const metrics_snapshot& m) : views_(m.plugins.size()) {
+    for (std::size_t i = 0; i < m.plugins.size(); ++i) {
+      const auto& p = m.plugins[i];
+      views_[i] = p.label_text.for_fields(p.name, p.plugin_name, p.owner_name, p.repo_name);
+      if (views_[i].empty()) escaped_.add([&p](auto& ls) { write_plugin_prometheus_labels(ls, p); });
+    }
+    // Views into escaped_ only once it is complete: it moves while it grows. A label set
+    // is never empty (it starts with name=), so an empty view marks the escaped ones.
+    std::size_t next = 0;
+    for (auto& v : views_) {
+      if (v.empty()) v = escaped_[next++];
+    }
+  }
+  [[nodiscard]] std::string_view operator[](std::size_t i) const noexcept { return views_[i]; }
+
+ private:
+  std::vector<std::string_view> views_;
+  prometheus_label_sets escaped_;
+};
 
 // A family of one unlabelled sample.
 template <char_sink Sink, class Value>
@@ -86,31 +105,38 @@ void write_scalar_family(Sink& s, exposition_format f, const catalogue::family& 
 // The sample lines of one per-plugin family. What varies between families is decided at
 // compile time, so each family's loop does only its own work per line.
 template <bool Time, bool JobUrl, bool Exemplar, char_sink Sink>
-void write_plugin_samples(Sink& s, const metrics_snapshot& m, const prometheus_label_sets& labels,
+void write_plugin_samples(Sink& s, const metrics_snapshot& m, const snapshot_label_sets& labels,
                           const catalogue::plugin_family<plugin_metrics>& fam, std::string_view suffix) {
   const std::string_view name = fam.meta.name;
   for (std::size_t i = 0; i < m.plugins.size(); ++i) {
     const auto& p = m.plugins[i];
     if (fam.handlers_only && !p.is_handler()) continue;
-    s.write(name);
-    s.write(suffix);
-    s.put('{');
-    s.write(labels[i]);
-    if constexpr (JobUrl) {
-      s.write(",job_url=\"");
-      write_prometheus_label_value(s, p.*fam.job_url);
-      s.put('"');
-    }
-    s.write("} ");
-    if constexpr (Time) {
-      write_int(s, to_unix_seconds(p.*fam.time));
+    const auto line = [&](auto& out) {
+      out.write(name);
+      out.write(suffix);
+      out.put('{');
+      out.write(labels[i]);
+      if constexpr (JobUrl) {
+        out.write(",job_url=\"");
+        write_prometheus_label_value(out, p.*fam.job_url);
+        out.put('"');
+      }
+      out.write("} ");
+      if constexpr (Time) {
+        write_int(out, to_unix_seconds(p.*fam.time));
+      } else {
+        write_uint(out, p.*fam.count);
+      }
+      if constexpr (Exemplar) {
+        if (p.*fam.count != 0) write_exemplar(out, "job_url", p.*fam.exemplar_url, p.*fam.exemplar_time);
+      }
+      out.put('\n');
+    };
+    if constexpr (JobUrl || Exemplar) {
+      line(s);  // a URL has no bound worth claiming
     } else {
-      write_uint(s, p.*fam.count);
+      detail::write_bounded(s, name.size() + suffix.size() + labels[i].size() + 4 + max_integer_chars, line);
     }
-    if constexpr (Exemplar) {
-      if (p.*fam.count != 0) write_exemplar(s, "job_url", p.*fam.exemplar_url, p.*fam.exemplar_time);
-    }
-    s.put('\n');
   }
 }
 
@@ -119,7 +145,7 @@ void write_plugin_samples(Sink& s, const metrics_snapshot& m, const prometheus_l
 // `,job_url="..."` when asked for on a last-run family, and in OpenMetrics the latest
 // run's exemplar on a run counter.
 template <char_sink Sink>
-void write_plugin_family(Sink& s, exposition_format f, const metrics_snapshot& m, const prometheus_label_sets& labels,
+void write_plugin_family(Sink& s, exposition_format f, const metrics_snapshot& m, const snapshot_label_sets& labels,
                          const catalogue::plugin_family<plugin_metrics>& fam, const prometheus_options& options,
                          bool solo, bool handlers) {
   if ((fam.run_total && solo) || m.plugins.empty() || (fam.handlers_only && !handlers)) return;
@@ -141,7 +167,7 @@ void write_plugin_family(Sink& s, exposition_format f, const metrics_snapshot& m
 // The two histogram families, for the handlers that have them (a store's snapshot).
 template <char_sink Sink>
 void write_plugin_histograms(Sink& s, exposition_format f, const metrics_snapshot& m,
-                             const prometheus_label_sets& labels) {
+                             const snapshot_label_sets& labels) {
   prometheus_label_sets le_tails;
   static constexpr std::array<std::string_view, all_outcomes.size()> outcome_labels{
       ",outcome=\"successful\"", ",outcome=\"failed\"", ",outcome=\"canceled\""};
@@ -184,8 +210,7 @@ void write_snapshot_families(Sink& s, exposition_format f, const metrics_snapsho
     for (const auto& t : catalogue::process_totals<metrics_snapshot>) write_scalar_family(s, f, t.meta, m.*t.value);
   }
 
-  prometheus_label_sets labels;
-  plugin_label_sets(m, labels);
+  const snapshot_label_sets labels(m);
 
   const auto& families = catalogue::plugin_families<plugin_metrics>;
   if (!m.plugins.empty()) {
@@ -215,7 +240,7 @@ void write_snapshot_families(Sink& s, exposition_format f, const metrics_snapsho
 /// order: the four process totals (left out for a solo receiver), plugin_status,
 /// plugin_status_since, the three plugin_last_*_run (handlers), the four plugin_total_*
 /// (handlers, not for a solo receiver), the job and pull duration histograms (handlers of
-/// a store), the 11 host_*. Allocates once per render for the escaped label sets, never
+/// a store), the 11 host_*. Allocates once per render for the plugins' label sets, never
 /// per line.
 template <char_sink Sink>
 void write_prometheus(Sink& s, const metrics_snapshot& m, const prometheus_options& options = {}) {

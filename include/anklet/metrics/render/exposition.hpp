@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -65,22 +66,27 @@ template <char_sink Sink>
 void write_family_header(Sink& s, exposition_format f, std::string_view name, std::string_view help,
                          catalogue::family_type type, std::string_view unit = {}) {
   const std::string_view family = family_name(f, name, type);
-  s.write("# HELP ");
-  s.write(family);
-  s.put(' ');
-  s.write(help);
-  s.write("\n# TYPE ");
-  s.write(family);
-  s.put(' ');
-  s.write(catalogue::to_string(type));
-  s.put('\n');
-  if (f == exposition_format::openmetrics && unit_applies(family, unit)) {
-    s.write("# UNIT ");
-    s.write(family);
-    s.put(' ');
-    s.write(unit);
-    s.put('\n');
-  }
+  const std::string_view type_name = catalogue::to_string(type);
+  const bool unit_line = f == exposition_format::openmetrics && unit_applies(family, unit);
+  const std::size_t most = 3 * family.size() + help.size() + type_name.size() + unit.size() + 32;
+  detail::write_bounded(s, most, [&](auto& out) {
+    out.write("# HELP ");
+    out.write(family);
+    out.put(' ');
+    out.write(help);
+    out.write("\n# TYPE ");
+    out.write(family);
+    out.put(' ');
+    out.write(type_name);
+    out.put('\n');
+    if (unit_line) {
+      out.write("# UNIT ");
+      out.write(family);
+      out.put(' ');
+      out.write(unit);
+      out.put('\n');
+    }
+  });
 }
 
 /// write_family_header for a catalogued family.
@@ -208,11 +214,25 @@ template <char_sink Sink>
 void write_status_state_set(Sink& s, std::string_view family, std::string_view labels, plugin_status current) {
   const std::size_t line = family.size() + 1 + labels.size() + detail::state_set_tails::max_size;
   detail::write_bounded(s, all_statuses.size() * line, [&](auto& out) {
-    for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(out)>, detail::claimed_text>) {
+      // Every line starts with the same `family{labels`: written once, then copied from
+      // the first line, one copy per line instead of three.
+      const char* const first = out.end();
       out.write(family);
       out.put('{');
       out.write(labels);
-      out.write(detail::state_tails.get(i, all_statuses[i] == current));
+      const char* const prefix_end = out.end();
+      for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+        if (i != 0) out.write(first, prefix_end);
+        out.write(detail::state_tails.get(i, all_statuses[i] == current));
+      }
+    } else {
+      for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+        out.write(family);
+        out.put('{');
+        out.write(labels);
+        out.write(detail::state_tails.get(i, all_statuses[i] == current));
+      }
     }
   });
 }

@@ -9,7 +9,8 @@ followed by lines of the same comment prefix indented by at least two more space
     //   anklet::metrics::store metrics;
     //   ...
 
-Its `#include` lines go to the top of the translation unit, which includes the header first;
+Its `#include` lines go to the top of the translation unit, after the header, which comes first
+(so the example's unit also checks that the header compiles on its own);
 an example with a TEST_CASE is a doctest file, any other is the body of main(). Examples are
 compiled, not run: they bind ports and connect to Redis. Indented code in a header comment
 without the marker fails the check, so that no example escapes it.
@@ -62,7 +63,8 @@ def example_tu(header, example):
     body = "\n".join(l for l in example.split("\n") if not l.startswith("#include"))
     head = f'#include "{header}"\n' + "".join(i + "\n" for i in includes)
     if "TEST_CASE" in body:
-        return "#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN\n#include <doctest/doctest.h>\n" + head + body + "\n"
+        return ("#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN\n" + head + "#include <doctest/doctest.h>\n"
+                + body + "\n")
     return head + "int main() {\n" + body + "\n}\n"
 
 
@@ -92,10 +94,13 @@ def main():
         for line, code in unmarked:
             problems.append(f"{rel}:{line}: code in a comment without an 'Example:' line before it: {code}")
         stem = re.sub(r"\W", "_", rel)
-        tus = [(f"{rel} on its own", f'#include "{rel}"\n', f"{stem}.cpp")]
+        # An example's translation unit includes its header first, so it checks that the
+        # header compiles on its own as well: a header with examples needs no other unit.
+        tus = [] if examples else [(f"{rel} on its own", f'#include "{rel}"\n', f"{stem}.cpp")]
         for k, (line, example) in enumerate(examples):
             n_examples += 1
-            tus.append((f"{rel}:{line} example", example_tu(rel, example), f"{stem}_example{k}.cpp"))
+            tus.append((f"{rel}:{line} example (and the header on its own)", example_tu(rel, example),
+                        f"{stem}_example{k}.cpp"))
         for what, source, name in tus:
             (work / name).write_text(source, encoding="utf-8")
             for cxx in args.compilers:

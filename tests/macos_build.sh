@@ -48,8 +48,10 @@ for f in zlib.h zconf.h; do
   ln -sfn "/usr/include/$f" "$sysinc/$f"
 done
 
+# -g0: Zig's clang writes debug information by default, a sixth of the compile time here,
+# and nothing is debugged on this machine.
 flags=(-std=c++20 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Werror
-  -I"$root/include" -isystem "$sysinc" -DFMT_HEADER_ONLY)
+  -I"$root/include" -isystem "$sysinc" -DFMT_HEADER_ONLY -g0)
 
 # Every public header except the Linux source, which refuses other systems by design.
 mapfile -t headers < <(cd "$root/include" && find anklet -name '*.hpp' ! -path "*/host/linux.hpp" | sort)

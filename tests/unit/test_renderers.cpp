@@ -150,6 +150,27 @@ TEST_CASE("Prometheus and OpenMetrics: the label sets a store keeps write the sa
   CHECK(to_prometheus(kept) == to_prometheus(expected));
 }
 
+TEST_CASE("Prometheus and OpenMetrics: a kept state set writes the same lines for every status") {
+  metrics_snapshot kept = mixed_snapshot();
+  for (auto& p : kept.plugins) p.label_text.assign(p.name, p.plugin_name, p.owner_name, p.repo_name);
+  REQUIRE_FALSE(kept.plugins[0].label_text.state_set().empty());
+  metrics_snapshot written = mixed_snapshot();
+  std::vector<plugin_status> statuses(all_statuses.begin(), all_statuses.end());
+  statuses.push_back(static_cast<plugin_status>(200));  // no status of the enum: every line at 0
+  for (const auto status : statuses) {
+    CAPTURE(static_cast<int>(status));
+    for (auto* m : {&kept, &written}) {
+      for (auto& p : m->plugins) p.status = status;
+    }
+    const std::string text = to_prometheus(kept);
+    CHECK(text == to_prometheus(written));
+    CHECK(to_openmetrics(kept) == to_openmetrics(written));
+    const auto ones = lines_starting_with(text, "plugin_status{name=\"RUNNER1\"");
+    CHECK(std::count_if(ones.begin(), ones.end(), [](const std::string& l) { return l.ends_with("} 1"); }) ==
+          (status == statuses.back() ? 0 : 1));
+  }
+}
+
 TEST_CASE("Prometheus: job_url only when asked for, on the three last-run families") {
   const std::string plain = to_prometheus(mixed_snapshot());
   CHECK(plain.find("job_url") == std::string::npos);

@@ -461,6 +461,12 @@ TEST_CASE_TEMPLATE("the label set kept with each plugin follows its identity", L
   f.s.update_plugin("h1", u);
   f.s.snapshot_into(snap);
   CHECK(labels_of(snap.plugins[0]) == R"(name="h1",plugin="github",owner="veertuinc",repo="anklet")");
+  // The state set made with it: a line per status, all at 0, in all_statuses order.
+  const std::string_view lines = snap.plugins[0].label_text.state_set();
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == static_cast<std::ptrdiff_t>(all_statuses.size()));
+  CHECK(lines.starts_with(R"(plugin_status{name="h1",plugin="github",owner="veertuinc",repo="anklet",status="idle"} 0)"
+                          "\n"));
+  CHECK(lines.ends_with(R"(,repo="anklet",status="limit_paused"} 0)" "\n"));
 
   // A snapshot changed by hand no longer matches its text, whatever the sizes.
   snap.plugins[0].name = "h2";

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -144,44 +145,112 @@ struct plugin_update : handler_fields {
   }
 };
 
-/// A plugin's identity as the label set the Prometheus and OpenMetrics writers put on each
-/// of its lines, `name="...",plugin="...",owner="..."` and `,repo="..."` when the repo is
-/// set. The store keeps it with each plugin, made again only when the identity changes, so
-/// that a render copies one block per line instead of escaping four fields per plugin
-/// (docs/performance.md). It holds text only when no field needs escaping (ASCII without
-/// `\`, `"` or newline: nearly every plugin), and a writer uses it only while it still
-/// matches the fields, so a snapshot edited or built by hand renders correctly without it.
-/// A cache, not part of the plugin's value: any two compare equal.
+namespace detail {
+
+// The ends of plugin_status state-set lines, `,status="idle"} 0\n` and so on, for every
+// status and both values, built at compile time from status.hpp so they can never drift
+// apart. The renderers' state sets and plugin_label_text's are made of them.
+struct state_set_tails {
+  static constexpr std::size_t max_size = 48;
+  std::array<std::array<char, max_size>, all_statuses.size() * 2> text{};
+  std::array<std::size_t, all_statuses.size() * 2> size{};
+  // Bytes of the tails at 0 up to and including each status's.
+  std::array<std::size_t, all_statuses.size()> zero_ends{};
+
+  [[nodiscard]] constexpr std::string_view get(std::size_t status_index, bool current) const {
+    const std::size_t i = status_index * 2 + (current ? 1 : 0);
+    return {text[i].data(), size[i]};
+  }
+};
+
+constexpr state_set_tails make_state_set_tails() {
+  state_set_tails t;
+  std::size_t zeros = 0;
+  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
+    for (std::size_t value = 0; value < 2; ++value) {
+      auto& out = t.text[i * 2 + value];
+      std::size_t n = 0;
+      for (const char c : std::string_view(",status=\"")) out[n++] = c;
+      for (const char c : to_string(all_statuses[i])) out[n++] = c;
+      for (const char c : std::string_view("\"} ")) out[n++] = c;
+      out[n++] = value != 0 ? '1' : '0';
+      out[n++] = '\n';
+      t.size[i * 2 + value] = n;
+    }
+    zeros += t.size[i * 2];
+    t.zero_ends[i] = zeros;
+  }
+  return t;
+}
+
+inline constexpr state_set_tails state_tails = make_state_set_tails();
+
+}  // namespace detail
+
+/// A plugin's identity as the text the Prometheus and OpenMetrics writers put on its lines:
+/// the label set `name="...",plugin="...",owner="..."` (and `,repo="..."` when the repo is
+/// set) and the plugin_status state set built on it, a line per status, each at 0. The
+/// store keeps it with each plugin, made again only when the identity changes, so that a
+/// render copies a block where it would escape four fields per plugin and write eight
+/// lines (docs/performance.md). It holds text only when no field needs escaping (ASCII
+/// without `\`, `"` or newline: nearly every plugin), and a writer uses it only while it
+/// still matches the fields, so a snapshot edited or built by hand renders correctly
+/// without it. A cache, not part of the plugin's value: any two compare equal.
 class plugin_label_text {
  public:
+  /// The family of the kept state set (the catalogue's plugin_status).
+  static constexpr std::string_view state_set_family = "plugin_status";
+
+  plugin_label_text() = default;
+  plugin_label_text(const plugin_label_text&) = default;
+  plugin_label_text(plugin_label_text&&) noexcept = default;
+  plugin_label_text& operator=(plugin_label_text&&) noexcept = default;
+  /// Shares the other's text. A snapshot taken into the same storage again holds the same
+  /// text already, and then copies nothing, not even a reference count.
+  plugin_label_text& operator=(const plugin_label_text& other) {
+    if (made_ != other.made_) made_ = other.made_;
+    return *this;
+  }
+  ~plugin_label_text() = default;
+
   /// Makes the text for these fields, or clears it when one of them needs escaping.
   void assign(std::string_view name, std::string_view plugin, std::string_view owner, std::string_view repo) {
-    text_.clear();
-    sizes_ = {};
+    made_.reset();
     for (const std::string_view v : {name, plugin, owner, repo}) {
       if (!verbatim(v)) return;
     }
-    sizes_ = {name.size(), plugin.size(), owner.size(), repo.size()};
-    text_.reserve(fixed_size(repo) + name.size() + plugin.size() + owner.size() + repo.size());
+    auto made = std::make_shared<made_text>();
+    made->sizes = {name.size(), plugin.size(), owner.size(), repo.size()};
+    made->labels_size = fixed_size(repo) + name.size() + plugin.size() + owner.size() + repo.size();
+    // Each state-set line: `plugin_status{` + labels + its tail.
+    std::string prefix;
+    prefix.reserve(state_set_family.size() + 1 + made->labels_size);
+    prefix.append(state_set_family).push_back('{');
     for (const auto& [key, value] : {label{name_key, name}, label{plugin_key, plugin}, label{owner_key, owner}}) {
-      text_.append(key).append(value);
+      prefix.append(key).append(value);
     }
-    if (!repo.empty()) text_.append(repo_key).append(repo);
-    text_.push_back('"');
+    if (!repo.empty()) prefix.append(repo_key).append(repo);
+    prefix.push_back('"');
+    auto& text = made->text;
+    text.reserve(all_statuses.size() * prefix.size() + detail::state_tails.zero_ends.back());
+    for (std::size_t i = 0; i < all_statuses.size(); ++i) text.append(prefix).append(detail::state_tails.get(i, false));
+    made_ = std::move(made);
   }
 
-  /// The text when it was made from exactly these fields, else empty (the writer escapes
-  /// them itself then).
+  /// The label set when it was made from exactly these fields, else empty (the writer
+  /// escapes them itself then).
   [[nodiscard]] std::string_view for_fields(std::string_view name, std::string_view plugin, std::string_view owner,
                                             std::string_view repo) const noexcept {
     // Only assign() writes the text, so with the same field sizes its keys are where they
     // were and only the values need comparing.
     // Element by element: std::array's == is a call to memcmp.
-    if (text_.empty() || sizes_[0] != name.size() || sizes_[1] != plugin.size() || sizes_[2] != owner.size() ||
-        sizes_[3] != repo.size()) {
+    if (!made_) return {};
+    const auto& sizes = made_->sizes;
+    if (sizes[0] != name.size() || sizes[1] != plugin.size() || sizes[2] != owner.size() || sizes[3] != repo.size()) {
       return {};
     }
-    const char* at = text_.data();
+    const char* const labels = made_->text.data() + labels_offset;
+    const char* at = labels;
     const auto next_matches = [&at](std::string_view key, std::string_view value) {
       at += key.size();
       const bool same = same_bytes(at, value);
@@ -190,8 +259,12 @@ class plugin_label_text {
     };
     const bool same = next_matches(name_key, name) && next_matches(plugin_key, plugin) &&
                       next_matches(owner_key, owner) && (repo.empty() || next_matches(repo_key, repo));
-    return same ? std::string_view(text_) : std::string_view();
+    return same ? std::string_view(labels, made_->labels_size) : std::string_view();
   }
+
+  /// The plugin_status lines made with the label set for_fields returns (use them only when
+  /// it returned one): a line per status, in all_statuses order, each with the value 0.
+  [[nodiscard]] std::string_view state_set() const noexcept { return made_ ? std::string_view(made_->text) : ""; }
 
   friend bool operator==(const plugin_label_text&, const plugin_label_text&) noexcept { return true; }
 
@@ -239,8 +312,15 @@ class plugin_label_text {
     return word(p + n - 8) == word(v.data() + n - 8);
   }
 
-  std::string text_;
-  std::array<std::size_t, 4> sizes_{};  // of the fields the text was made from; all 0 without text
+  static constexpr std::size_t labels_offset = state_set_family.size() + 1;
+
+  struct made_text {
+    std::string text;  // the state set; the label set is on its first line
+    std::array<std::size_t, 4> sizes{};  // of the fields it was made from
+    std::size_t labels_size = 0;
+  };
+  // Never changed once made, so a store's record and all its snapshots share it.
+  std::shared_ptr<const made_text> made_;
 };
 
 /// One plugin's metrics. Handler-only fields (handler_fields) stay at their zero values for

@@ -139,42 +139,6 @@ void write_prometheus_family_header(Sink& s, std::string_view name, std::string_
   s.put('\n');
 }
 
-namespace detail {
-
-// The ends of state-set lines, `,status="idle"} 0\n` and so on, for every status and
-// both values, built at compile time from status.hpp so they can never drift apart.
-struct state_set_tails {
-  static constexpr std::size_t max_size = 48;
-  std::array<std::array<char, max_size>, all_statuses.size() * 2> text{};
-  std::array<std::size_t, all_statuses.size() * 2> size{};
-
-  [[nodiscard]] constexpr std::string_view get(std::size_t status_index, bool current) const {
-    const std::size_t i = status_index * 2 + (current ? 1 : 0);
-    return {text[i].data(), size[i]};
-  }
-};
-
-constexpr state_set_tails make_state_set_tails() {
-  state_set_tails t;
-  for (std::size_t i = 0; i < all_statuses.size(); ++i) {
-    for (std::size_t value = 0; value < 2; ++value) {
-      auto& out = t.text[i * 2 + value];
-      std::size_t n = 0;
-      for (const char c : std::string_view(",status=\"")) out[n++] = c;
-      for (const char c : to_string(all_statuses[i])) out[n++] = c;
-      for (const char c : std::string_view("\"} ")) out[n++] = c;
-      out[n++] = value != 0 ? '1' : '0';
-      out[n++] = '\n';
-      t.size[i * 2 + value] = n;
-    }
-  }
-  return t;
-}
-
-inline constexpr state_set_tails state_tails = make_state_set_tails();
-
-}  // namespace detail
-
 /// The plugin_status state set of one plugin: a series per known status (in
 /// all_statuses order) with a `status` label, 1 for `current` and 0 for the rest; a
 /// `current` that is no known status adds its own series at 1, so nothing is hidden.
@@ -214,30 +178,29 @@ template <char_sink Sink>
 void write_status_state_set(Sink& s, std::string_view family, std::string_view labels, plugin_status current) {
   const std::size_t line = family.size() + 1 + labels.size() + detail::state_set_tails::max_size;
   detail::write_bounded(s, all_statuses.size() * line, [&](auto& out) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(out)>, detail::claimed_text>) {
-      // Every line starts with the same `family{labels`: written once, then copied from
-      // the first line, one copy per line instead of three.
-      const char* const first = out.end();
+    for (std::size_t i = 0; i < all_statuses.size(); ++i) {
       out.write(family);
       out.put('{');
       out.write(labels);
-      const char* const prefix_end = out.end();
-      for (std::size_t i = 0; i < all_statuses.size(); ++i) {
-        if (i != 0) out.write(first, prefix_end);
-        out.write(detail::state_tails.get(i, all_statuses[i] == current));
-      }
-    } else {
-      for (std::size_t i = 0; i < all_statuses.size(); ++i) {
-        out.write(family);
-        out.put('{');
-        out.write(labels);
-        out.write(detail::state_tails.get(i, all_statuses[i] == current));
-      }
+      out.write(detail::state_tails.get(i, all_statuses[i] == current));
     }
   });
 }
 
 namespace detail {
+
+// A plugin's state set from the lines kept with it (plugin_label_text::state_set(): all at
+// 0, each `prefix` bytes before its tail): copied, with the current status's 0 made a 1. A
+// status outside all_statuses leaves them all at 0, as the writer above does.
+template <char_sink Sink>
+void write_kept_state_set(Sink& s, std::string_view zeros, std::size_t prefix, plugin_status current) {
+  const auto index = static_cast<std::size_t>(current);
+  if (index >= all_statuses.size()) return s.write(zeros);
+  const std::size_t value = (index + 1) * prefix + state_tails.zero_ends[index] - 2;  // before `\n`
+  s.write(zeros.substr(0, value));
+  s.put('1');
+  s.write(zeros.substr(value + 1));
+}
 
 // Label sets escaped once and copied into many sample lines: a plugin's labels appear
 // in up to 15 series, and escaping them once per render instead of once per line is

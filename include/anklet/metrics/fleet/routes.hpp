@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "anklet/metrics/core/log.hpp"
+#include "anklet/metrics/detail/compiled.hpp"
 #include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/http/encoding.hpp"
@@ -109,5 +110,10 @@ class aggregator_server {
  private:
   http::router_server<fleet_router> server_;
 };
+
+// Compiled mode (docs/compiled-mode.md): compiled in the implementation file only.
+#if defined(ANKLET_METRICS_STANDARD_INSTANCE)
+ANKLET_METRICS_STANDARD_INSTANCE class http::router_server<fleet_router>;
+#endif
 
 }  // namespace anklet::metrics

@@ -52,6 +52,7 @@
 #include <fmt/format.h>
 
 #include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/detail/compiled.hpp"
 #include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/http/accept.hpp"
 #include "anklet/metrics/http/encoding.hpp"
@@ -489,3 +490,15 @@ static_assert(transport<server<metrics::store>>);
 static_assert(transport<server<published_snapshot>>);
 
 }  // namespace anklet::metrics::http
+
+// Compiled mode (docs/compiled-mode.md): the standard servers are compiled in the
+// implementation file only.
+#if defined(ANKLET_METRICS_STANDARD_INSTANCE)
+#include "anklet/metrics/host/platform.hpp"
+
+namespace anklet::metrics::http {
+ANKLET_METRICS_STANDARD_INSTANCE class router_server<metrics_routes<metrics::store, standard_renderer, no_host_refresh>>;
+ANKLET_METRICS_STANDARD_INSTANCE class router_server<
+    metrics_routes<metrics::store, standard_renderer, host_refresher<metrics::store, platform_host_source>>>;
+}  // namespace anklet::metrics::http
+#endif

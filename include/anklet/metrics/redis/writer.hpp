@@ -59,6 +59,7 @@
 #include "anklet/metrics/core/log.hpp"
 #include "anklet/metrics/core/model.hpp"
 #include "anklet/metrics/core/time.hpp"
+#include "anklet/metrics/detail/compiled.hpp"
 #include "anklet/metrics/host/source.hpp"
 #include "anklet/metrics/redis/backoff.hpp"
 #include "anklet/metrics/redis/client.hpp"
@@ -122,117 +123,46 @@ using collect_function = std::function<void(metrics_snapshot&)>;
 
 class writer {
  public:
-  explicit writer(writer_options options = {})
-      : opt_(std::move(options)),
-        client_(opt_.client),
-        cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options_for(opt_.client))
-                              : std::nullopt),
-        rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
-    if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
-    if (opt_.key.empty()) {
-      throw std::invalid_argument(
-          "redis::writer_options::key is empty: name the key, e.g. redis::metrics_key(owner, name) "
-          "(Go Anklet uses anklet/metrics/{owner}/{name} of its first plugin)");
-    }
-  }
+  explicit writer(writer_options options = {});
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;
-  ~writer() { stop(); }
+  ~writer();
 
   [[nodiscard]] const writer_options& options() const noexcept { return opt_; }
   [[nodiscard]] std::string_view name() const noexcept { return "redis"; }
 
   /// Sets (or clears, with an empty function) the log callback.
-  void set_log(log_function f) {
-    std::lock_guard lock(state_mutex_);
-    log_ = std::move(f);
-  }
+  void set_log(log_function f);
 
   /// Writes `s` now: one `SET key json EX ttl`. The outcome is recorded in health() and
   /// logged; the result says it too. Never throws for Redis trouble.
-  result<void> write(const metrics_snapshot& s) {
-    const std::string& key = opt_.key;
-    result<void> r;
-    {
-      std::lock_guard io(io_mutex_);
-      payload_.clear();
-      format_json(s, std::back_inserter(payload_), opt_.json);
-      r = cluster_ ? cluster_->set(key, payload_, opt_.ttl) : client_.set(key, payload_, opt_.ttl);
-    }
-    if (r) record(key, std::nullopt);
-    else record(key, r.error());
-    return r;
-  }
+  result<void> write(const metrics_snapshot& s);
 
   /// The transport interface: write(s), whose failure stays in health() and the log.
   void publish(const metrics_snapshot& s) { static_cast<void>(write(s)); }
 
   /// Starts the periodic writes: the first at once, then every interval; before each,
   /// `collect` fills the snapshot. Throws std::logic_error when already running.
-  void start(collect_function collect) {
-    if (!collect) throw std::invalid_argument("writer::start needs a collect function");
-    std::lock_guard control(control_mutex_);
-    {
-      std::lock_guard lock(state_mutex_);
-      if (thread_.joinable()) throw std::logic_error("redis writer already started");
-      stop_requested_ = false;
-      health_.running = true;
-    }
-    thread_ = std::thread([this, c = std::move(collect)]() mutable { run(c); });
-  }
+  void start(collect_function collect);
 
   /// Starts the periodic writes of `store`, refreshing its host figures from `source`
   /// just before each write. Both must outlive stop().
   template <class Store, host_metrics_source Source>
     requires snapshot_store<Store>
-  void start(Store& store, Source& source) {
-    start([this, &store, &source](metrics_snapshot& out) {
-      record_host(refresh_host_metrics(store, source));
-      store.snapshot_into(out);
-    });
-  }
+  void start(Store& store, Source& source);
 
   /// Stops the periodic writes and waits for the thread; safe to call when not running.
-  void stop() {
-    std::lock_guard control(control_mutex_);
-    {
-      std::lock_guard lock(state_mutex_);
-      stop_requested_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    std::lock_guard lock(state_mutex_);
-    health_.running = false;
-  }
+  void stop();
 
-  [[nodiscard]] bool running() const {
-    std::lock_guard lock(state_mutex_);
-    return health_.running;
-  }
+  [[nodiscard]] bool running() const;
 
-  [[nodiscard]] writer_health health() const {
-    std::lock_guard lock(state_mutex_);
-    return health_;
-  }
+  [[nodiscard]] writer_health health() const;
 
   /// Deletes `key` (Go Anklet's Cleanup): one attempt at once on a fresh connection
   /// bounded by options().cleanup_timeout, so a shutdown right after an outage does not
   /// leave the key behind because of the periodic writes' backoff. Returns whether it
   /// existed; a failure is returned and logged, never thrown.
-  result<bool> cleanup(std::string_view key) {
-    result<std::int64_t> r = [&]() -> result<std::int64_t> {
-      client_options o = opt_.client;
-      o.connect_timeout = o.write_timeout = o.read_timeout = opt_.cleanup_timeout;
-      if (cluster_) return cluster_client(cluster_options_for(std::move(o))).del(key);
-      return client(std::move(o)).del(key);
-    }();
-    if (!r) {
-      log(log_level::warning, "Redis cleanup of " + std::string(key) + " failed: " + r.error().to_string());
-      return r.error();
-    }
-    log(log_level::info, "Redis cleanup deleted " + std::string(key) + (*r > 0 ? "" : " (it did not exist)"));
-    return *r > 0;
-  }
+  result<bool> cleanup(std::string_view key);
 
   /// Deletes the key of `owner` and `name` by the key rule.
   result<bool> cleanup(std::string_view owner, std::string_view name) { return cleanup(metrics_key(owner, name)); }
@@ -243,122 +173,16 @@ class writer {
  private:
   static cluster_options cluster_options_for(client_options node) { return cluster_options{std::move(node), {}, 5, {}}; }
 
-  void log(log_level level, std::string_view line) {
-    log_function f;
-    {
-      std::lock_guard lock(state_mutex_);
-      f = log_;
-    }
-    metrics::detail::emit(f, level, line);
-  }
-
-  void record(const std::string& key, const std::optional<redis::error>& e) {
-    const time_point now = system_clock{}.now();
-    std::uint64_t failures_before = 0;
-    std::uint64_t failures = 0;
-    {
-      std::lock_guard lock(state_mutex_);
-      if (!key.empty()) health_.key = key;
-      failures_before = health_.consecutive_failures;
-      if (e) {
-        health_.last_failure = now;
-        ++health_.writes_failed;
-        failures = ++health_.consecutive_failures;
-        health_.last_error = *e;
-      } else {
-        health_.last_success = now;
-        ++health_.writes_ok;
-        health_.consecutive_failures = 0;
-      }
-    }
-    const std::string where = key.empty() ? std::string("Redis") : key;
-    if (e) {
-      log(failures == 1 ? log_level::error : log_level::warning,
-          "Redis export to " + where + " failed (" + std::to_string(failures) + " in a row): " + e->to_string());
-    } else if (failures_before > 0) {
-      log(log_level::info,
-          "Redis export to " + where + " recovered after " + std::to_string(failures_before) + " failed writes");
-    } else {
-      log(log_level::debug, "Redis export to " + where + " done");
-    }
-  }
-
+  void log(log_level level, std::string_view line);
+  void record(const std::string& key, const std::optional<redis::error>& e);
   // The wait before retrying after `failures` consecutive failures: the client's backoff
   // progression (with jitter), never less than its reconnect window and never more than
   // the interval.
-  std::chrono::milliseconds retry_delay(std::uint64_t failures) {
-    const auto& c = opt_.client;
-    const auto delay = jittered_backoff(c.backoff_initial, std::min<std::chrono::milliseconds>(c.backoff_max, opt_.interval),
-                                        c.backoff_multiplier, c.backoff_jitter, failures, rng_);
-    auto d = std::chrono::milliseconds(static_cast<std::int64_t>(delay.count()));
-    {
-      std::lock_guard io(io_mutex_);
-      d = std::max(d, cluster_ ? cluster_->backoff_remaining() : client_.backoff_remaining());
-    }
-    return std::clamp(d, std::chrono::milliseconds{1}, opt_.interval);
-  }
-
-  void run(collect_function& collect) noexcept {
-    using steady = std::chrono::steady_clock;
-    metrics_snapshot snap;
-    auto next = steady::now();
-    for (;;) {
-      {
-        std::unique_lock lock(state_mutex_);
-        if (wake_.wait_until(lock, next, [this] { return stop_requested_; })) break;
-      }
-      bool ok = false;
-      try {
-        collect(snap);
-        ok = static_cast<bool>(write(snap));
-      } catch (const std::exception& ex) {
-        record_exception(ex.what());
-      } catch (...) {
-        record_exception("non-standard exception");
-      }
-      const auto now = steady::now();
-      if (ok) {
-        next += opt_.interval;
-        if (next <= now) next = now + opt_.interval;  // fell behind: do not burst
-      } else {
-        std::uint64_t failures = 1;
-        {
-          std::lock_guard lock(state_mutex_);
-          failures = std::max<std::uint64_t>(1, health_.consecutive_failures);
-        }
-        try {
-          next = now + retry_delay(failures);
-        } catch (...) {
-          next = now + opt_.interval;
-        }
-      }
-    }
-  }
-
+  std::chrono::milliseconds retry_delay(std::uint64_t failures);
+  void run(collect_function& collect) noexcept;
   // Logs a host problem when it starts or changes and when it ends, not on every write.
-  void record_host(const host_sample& h) {
-    std::string summary = h.error_summary();
-    std::string before;
-    {
-      std::lock_guard lock(state_mutex_);
-      if (!summary.empty()) ++health_.host_samples_failed;
-      if (summary == health_.host_error) return;
-      before = std::exchange(health_.host_error, summary);
-    }
-    if (!summary.empty()) {
-      log(log_level::warning, "host metrics: " + summary + " (exporting the last good values)");
-    } else {
-      log(log_level::info, "host metrics read again after: " + before);
-    }
-  }
-
-  void record_exception(const char* what) noexcept {
-    try {
-      record({}, redis::error{errc::callback, std::string("collecting the snapshot failed: ") + what});
-    } catch (...) {
-      // Out of memory while reporting: nothing sensible is left to do; try again next time.
-    }
-  }
+  void record_host(const host_sample& h);
+  void record_exception(const char* what) noexcept;
 
   writer_options opt_;
   client client_;
@@ -375,6 +199,230 @@ class writer {
   std::thread thread_;
 };
 
+// Not inline, so that compiled mode (docs/compiled-mode.md) can keep its instantiation for
+// the standard store and host source out of the files that call it.
+template <class Store, host_metrics_source Source>
+  requires snapshot_store<Store>
+void writer::start(Store& store, Source& source) {
+  start([this, &store, &source](metrics_snapshot& out) {
+    record_host(refresh_host_metrics(store, source));
+    store.snapshot_into(out);
+  });
+}
+
+#if ANKLET_METRICS_DEFINE_BODIES
+
+ANKLET_METRICS_INLINE writer::writer(writer_options options)
+    : opt_(std::move(options)),
+      client_(opt_.client),
+      cluster_(opt_.cluster ? std::optional<cluster_client>(std::in_place, cluster_options_for(opt_.client))
+                            : std::nullopt),
+      rng_(static_cast<std::uint_fast32_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
+  if (opt_.interval <= std::chrono::milliseconds{0}) throw std::invalid_argument("writer interval must be positive");
+  if (opt_.key.empty()) {
+    throw std::invalid_argument(
+        "redis::writer_options::key is empty: name the key, e.g. redis::metrics_key(owner, name) "
+        "(Go Anklet uses anklet/metrics/{owner}/{name} of its first plugin)");
+  }
+}
+
+ANKLET_METRICS_INLINE writer::~writer() { stop(); }
+
+ANKLET_METRICS_INLINE void writer::set_log(log_function f) {
+  std::lock_guard lock(state_mutex_);
+  log_ = std::move(f);
+}
+
+ANKLET_METRICS_INLINE result<void> writer::write(const metrics_snapshot& s) {
+  const std::string& key = opt_.key;
+  result<void> r;
+  {
+    std::lock_guard io(io_mutex_);
+    payload_.clear();
+    format_json(s, std::back_inserter(payload_), opt_.json);
+    r = cluster_ ? cluster_->set(key, payload_, opt_.ttl) : client_.set(key, payload_, opt_.ttl);
+  }
+  if (r) record(key, std::nullopt);
+  else record(key, r.error());
+  return r;
+}
+
+ANKLET_METRICS_INLINE void writer::start(collect_function collect) {
+  if (!collect) throw std::invalid_argument("writer::start needs a collect function");
+  std::lock_guard control(control_mutex_);
+  {
+    std::lock_guard lock(state_mutex_);
+    if (thread_.joinable()) throw std::logic_error("redis writer already started");
+    stop_requested_ = false;
+    health_.running = true;
+  }
+  thread_ = std::thread([this, c = std::move(collect)]() mutable { run(c); });
+}
+
+ANKLET_METRICS_INLINE void writer::stop() {
+  std::lock_guard control(control_mutex_);
+  {
+    std::lock_guard lock(state_mutex_);
+    stop_requested_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(state_mutex_);
+  health_.running = false;
+}
+
+ANKLET_METRICS_INLINE bool writer::running() const {
+  std::lock_guard lock(state_mutex_);
+  return health_.running;
+}
+
+ANKLET_METRICS_INLINE writer_health writer::health() const {
+  std::lock_guard lock(state_mutex_);
+  return health_;
+}
+
+ANKLET_METRICS_INLINE result<bool> writer::cleanup(std::string_view key) {
+  result<std::int64_t> r = [&]() -> result<std::int64_t> {
+    client_options o = opt_.client;
+    o.connect_timeout = o.write_timeout = o.read_timeout = opt_.cleanup_timeout;
+    if (cluster_) return cluster_client(cluster_options_for(std::move(o))).del(key);
+    return client(std::move(o)).del(key);
+  }();
+  if (!r) {
+    log(log_level::warning, "Redis cleanup of " + std::string(key) + " failed: " + r.error().to_string());
+    return r.error();
+  }
+  log(log_level::info, "Redis cleanup deleted " + std::string(key) + (*r > 0 ? "" : " (it did not exist)"));
+  return *r > 0;
+}
+
+ANKLET_METRICS_INLINE void writer::log(log_level level, std::string_view line) {
+  log_function f;
+  {
+    std::lock_guard lock(state_mutex_);
+    f = log_;
+  }
+  metrics::detail::emit(f, level, line);
+}
+
+ANKLET_METRICS_INLINE void writer::record(const std::string& key, const std::optional<redis::error>& e) {
+  const time_point now = system_clock{}.now();
+  std::uint64_t failures_before = 0;
+  std::uint64_t failures = 0;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (!key.empty()) health_.key = key;
+    failures_before = health_.consecutive_failures;
+    if (e) {
+      health_.last_failure = now;
+      ++health_.writes_failed;
+      failures = ++health_.consecutive_failures;
+      health_.last_error = *e;
+    } else {
+      health_.last_success = now;
+      ++health_.writes_ok;
+      health_.consecutive_failures = 0;
+    }
+  }
+  const std::string where = key.empty() ? std::string("Redis") : key;
+  if (e) {
+    log(failures == 1 ? log_level::error : log_level::warning,
+        "Redis export to " + where + " failed (" + std::to_string(failures) + " in a row): " + e->to_string());
+  } else if (failures_before > 0) {
+    log(log_level::info,
+        "Redis export to " + where + " recovered after " + std::to_string(failures_before) + " failed writes");
+  } else {
+    log(log_level::debug, "Redis export to " + where + " done");
+  }
+}
+
+ANKLET_METRICS_INLINE std::chrono::milliseconds writer::retry_delay(std::uint64_t failures) {
+  const auto& c = opt_.client;
+  const auto delay = jittered_backoff(c.backoff_initial, std::min<std::chrono::milliseconds>(c.backoff_max, opt_.interval),
+                                      c.backoff_multiplier, c.backoff_jitter, failures, rng_);
+  auto d = std::chrono::milliseconds(static_cast<std::int64_t>(delay.count()));
+  {
+    std::lock_guard io(io_mutex_);
+    d = std::max(d, cluster_ ? cluster_->backoff_remaining() : client_.backoff_remaining());
+  }
+  return std::clamp(d, std::chrono::milliseconds{1}, opt_.interval);
+}
+
+ANKLET_METRICS_INLINE void writer::run(collect_function& collect) noexcept {
+  using steady = std::chrono::steady_clock;
+  metrics_snapshot snap;
+  auto next = steady::now();
+  for (;;) {
+    {
+      std::unique_lock lock(state_mutex_);
+      if (wake_.wait_until(lock, next, [this] { return stop_requested_; })) break;
+    }
+    bool ok = false;
+    try {
+      collect(snap);
+      ok = static_cast<bool>(write(snap));
+    } catch (const std::exception& ex) {
+      record_exception(ex.what());
+    } catch (...) {
+      record_exception("non-standard exception");
+    }
+    const auto now = steady::now();
+    if (ok) {
+      next += opt_.interval;
+      if (next <= now) next = now + opt_.interval;  // fell behind: do not burst
+    } else {
+      std::uint64_t failures = 1;
+      {
+        std::lock_guard lock(state_mutex_);
+        failures = std::max<std::uint64_t>(1, health_.consecutive_failures);
+      }
+      try {
+        next = now + retry_delay(failures);
+      } catch (...) {
+        next = now + opt_.interval;
+      }
+    }
+  }
+}
+
+ANKLET_METRICS_INLINE void writer::record_host(const host_sample& h) {
+  std::string summary = h.error_summary();
+  std::string before;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (!summary.empty()) ++health_.host_samples_failed;
+    if (summary == health_.host_error) return;
+    before = std::exchange(health_.host_error, summary);
+  }
+  if (!summary.empty()) {
+    log(log_level::warning, "host metrics: " + summary + " (exporting the last good values)");
+  } else {
+    log(log_level::info, "host metrics read again after: " + before);
+  }
+}
+
+ANKLET_METRICS_INLINE void writer::record_exception(const char* what) noexcept {
+  try {
+    record({}, redis::error{errc::callback, std::string("collecting the snapshot failed: ") + what});
+  } catch (...) {
+    // Out of memory while reporting: nothing sensible is left to do; try again next time.
+  }
+}
+
+#endif  // ANKLET_METRICS_DEFINE_BODIES
+
 static_assert(transport<writer>);
 
 }  // namespace anklet::metrics::redis
+
+// Compiled mode (docs/compiled-mode.md): the writer of the standard store and host source
+// is compiled in the implementation file only.
+#if defined(ANKLET_METRICS_STANDARD_INSTANCE)
+#include "anklet/metrics/host/platform.hpp"
+#include "anklet/metrics/store.hpp"
+
+namespace anklet::metrics::redis {
+ANKLET_METRICS_STANDARD_INSTANCE void writer::start<metrics::store, platform_host_source>(metrics::store&,
+                                                                                           platform_host_source&);
+}  // namespace anklet::metrics::redis
+#endif

@@ -66,7 +66,7 @@ portable_tests=(accept http_parser openmetrics_reader payload render_json render
   redis_resp redis_slots redis_url)
 mapfile -t unit_tests < <(cd "$root" && ls tests/unit/test_*.cpp tests/integration/test_*.cpp |
   grep -v -e '^tests/integration/test_redis_tls\.cpp$' -e '^tests/unit/test_http_gzip\.cpp$' \
-    $(printf -- "-e /test_%s\\.cpp$ " "${portable_tests[@]}"))
+    -e '^tests/unit/test_compiled_mode\.cpp$' $(printf -- "-e /test_%s\\.cpp$ " "${portable_tests[@]}"))
 # Need libssl and libz, which no macOS build of them is here to link with: compiled, not linked.
 compile_only_tests=(tests/integration/test_redis_tls.cpp tests/unit/test_http_gzip.cpp)
 
@@ -108,6 +108,10 @@ for p in "${programs[@]}"; do
 done
 # doctest's main, linked with each unit-test file below.
 job "$zig" c++ -target "$full_target" "${flags[@]}" -c "$root/tests/support/main.cpp" -o "$out/obj/main.o"
+# Compiled mode (docs/compiled-mode.md): its implementation file, linked with its test below.
+printf '#include "anklet/metrics/implementation.hpp"\n' > "$tmp/implementation.cpp"
+job "$zig" c++ -target "$full_target" "${flags[@]}" -DANKLET_METRICS_COMPILED -c "$tmp/implementation.cpp" \
+  -o "$out/obj/implementation.o"
 for f in "${programs[@]}" "${second_target_tests[@]}"; do
   job "$zig" c++ -target "$second_target" "${flags[@]}" -I"$root/tests/support" -c "$root/$f" \
     -o "$build/$second_target/obj/$(basename "$f" .cpp).o"
@@ -123,6 +127,8 @@ for t in "${unit_tests[@]}"; do
   job "$zig" c++ -target "$full_target" "${flags[@]}" -I"$root/tests/support" "$root/$t" "$out/obj/main.o" \
     -o "$out/bin/$(basename "$t" .cpp)"
 done
+job "$zig" c++ -target "$full_target" "${flags[@]}" -DANKLET_METRICS_COMPILED -I"$root/tests/support" \
+  "$root/tests/unit/test_compiled_mode.cpp" "$out/obj/main.o" "$out/obj/implementation.o" -o "$out/bin/test_compiled_mode"
 for t in "${compile_only_tests[@]}"; do
   job "$zig" c++ -target "$full_target" "${flags[@]}" -I"$root/tests/support" -c "$root/$t" \
     -o "$build/$full_target/obj/$(basename "$t" .cpp).o"
@@ -140,4 +146,4 @@ for target in "${targets[@]}"; do
     [ "$got" = "$want" ] || { echo "FAIL: $f starts with '$got', expected $target Mach-O ($want)" >&2; exit 1; }
   done
 done
-echo "macOS build: $full_target: ${#headers[@]} headers, ${#programs[@]} programs, ${#unit_tests[@]} unit tests linked and ${#compile_only_tests[@]} compiled; $second_target: ${#programs[@]} programs and ${#second_target_tests[@]} host tests compiled"
+echo "macOS build: $full_target: ${#headers[@]} headers, ${#programs[@]} programs, ${#unit_tests[@]} unit tests and compiled mode's test linked and ${#compile_only_tests[@]} compiled; $second_target: ${#programs[@]} programs and ${#second_target_tests[@]} host tests compiled"

@@ -571,7 +571,6 @@ ANKLET_METRICS_INLINE void server_core::queue(connection& c, detail::framing f) 
   if (!f.keep_alive) c.close_after = true;
 }
 
-
 #endif  // ANKLET_METRICS_DEFINE_BODIES
 
 }  // namespace anklet::metrics::http

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compile time is a performance figure for a header-only library. Times five translation
+# Compile time is a performance figure for a header-only library. Times seven translation
 # units with the same compiler and flags, in the same run, median of N builds each, and
-# prints three ratios, each against a peer compiled in the same run:
+# prints four ratios, each against a peer compiled in the same run:
 #   std-only : the standard headers the store needs, nothing of ours (read off each tree's
 #              store headers, so that the baseline follows what they include)
 #   update   : a file that only updates metrics (store.hpp)              update/std-only, goal <= 1.2x
@@ -112,7 +112,7 @@ median() { [ -s "$1" ] || { echo nan; return; }; sort -n "$1" | awk '{a[NR]=$1} 
 printf 'compiler: %s %s, median of %s, CPU seconds\n' "$cxx" "$flags" "$n"
 for t in "${!trees[@]}"; do
   declare -A m=()
-  for u in "${units[@]}"; do m[$u]=$(median "$tmp/times.$t.$u" 2>/dev/null); done
+  for u in "${units[@]}"; do m[$u]=$(median "$tmp/times.$t.$u"); done
   printf '\ntree: %s (%s)\n' "${trees[$t]}" "$(git -C "${trees[$t]}" rev-parse --short HEAD 2>/dev/null || echo '?')"
   for u in "${units[@]}"; do printf '%-15s %8.3f s\n' "$u" "${m[$u]}"; done
   printf 'std-only includes: %s\n' "$(grep '^#include' "$tmp/std_only.$t.cpp" | cut -d' ' -f2 | tr '\n' ' ')"

@@ -74,22 +74,22 @@ write_std_only() {  # tree index -> $tmp/std_only.<index>.cpp
     grep -F "$tree/include/")
   # shellcheck disable=SC2086
   { grep -h '^#include <' $deps | sort -u
-    echo 'int bump(std::atomic<int>& a) { return ++a; }'; } >"$tmp/std_only.$1.cpp"
-  grep -q '^#include <atomic>' "$tmp/std_only.$1.cpp" || sed -i '1i #include <atomic>' "$tmp/std_only.$1.cpp"
+    echo 'int bump(int& n) { return ++n; }'; } >"$tmp/std_only.$1.cpp"
 }
 for t in "${!trees[@]}"; do write_std_only "$t"; done
 
 printf '#include "anklet/metrics/implementation.hpp"\n' >"$tmp/implementation.cpp"
-cp "$tmp/setup.cpp" "$tmp/setup_compiled.cpp"
 
 units=(std_only update fmt umbrella setup setup_compiled implementation)
 # CPU seconds (user + system) of the compiler, not wall time: on a shared machine a compile
 # waits for a core as long as others hold it, and the wait is not what it costs.
 compile_once() {  # tree-index unit -> CPU seconds
-  local TIMEFORMAT='%U %S' source=$tmp/$2.cpp
-  [ "$2" = std_only ] && source=$tmp/std_only.$1.cpp
-  local mode=
-  case $2 in setup_compiled | implementation) mode=-DANKLET_METRICS_COMPILED ;; esac
+  local TIMEFORMAT='%U %S' source=$tmp/$2.cpp mode=
+  case $2 in
+    std_only) source=$tmp/std_only.$1.cpp ;;
+    setup_compiled) source=$tmp/setup.cpp mode=-DANKLET_METRICS_COMPILED ;;
+    implementation) mode=-DANKLET_METRICS_COMPILED ;;
+  esac
   # shellcheck disable=SC2086
   { time $cxx $flags $mode -DFMT_HEADER_ONLY -I"${trees[$1]}/include" -c "$source" -o "$tmp/out.o" \
       2>"$tmp/compiler.err"; } 2>"$tmp/time" || { cat "$tmp/compiler.err" >&2; exit 1; }

@@ -357,3 +357,30 @@ TEST_CASE("/healthcheck reports unhealthy when the health option says so") {
   REQUIRE(r);
   CHECK(r->status == 200);
 }
+
+TEST_CASE("a re-rendered body is written into one no connection holds any more, capacity kept") {
+  reusable_body slot;
+  const std::string large(200'000, 'x');
+  slot.renew().append(large);
+  const auto* first = slot.current.get();
+  auto sending_first = slot.current;  // a slow reader still sends it
+
+  auto& second = slot.renew();
+  CHECK(slot.current.get() != first);
+  CHECK(second.size() == 0);
+  CHECK(second.capacity() >= large.size());  // sized like the body it replaces, not grown
+  CHECK(sending_first->bytes.size() == large.size());  // the reader's body is untouched
+  second.append(large);
+  auto sending_second = slot.current;
+
+  sending_first.reset();  // that reader is done
+  auto& third = slot.renew();
+  CHECK(slot.current.get() == first);  // its body is written again
+  CHECK(third.size() == 0);
+  CHECK(sending_second->bytes.size() == large.size());
+
+  sending_second.reset();
+  const auto* now_current = slot.current.get();
+  slot.renew();
+  CHECK(slot.current.get() == now_current);  // nobody holds it: rendered in place
+}

@@ -162,11 +162,11 @@ class metrics_routes {
 
  private:
   struct cache_entry {
-    std::shared_ptr<shared_body> body;
+    reusable_body body;
     std::uint64_t generation = 0;
     std::uint64_t host_epoch = 0;
     std::uint64_t collectors = 0;
-    std::shared_ptr<shared_body> gzip;  // `body` compressed, when gzip_fresh
+    reusable_body gzip;  // `body` compressed, when gzip_fresh
     bool gzip_fresh = false;
   };
 
@@ -242,7 +242,7 @@ class metrics_routes {
     }
     try {
       auto& entry = render(*format, req);
-      out.shared = entry.body;
+      out.shared = entry.body.current;
       if (gzip_) {
         auto coding = read_accept_encoding(req.raw, accept_encoding_).choose(true);
         if (coding == content_coding::gzip) {
@@ -264,19 +264,19 @@ class metrics_routes {
   // The entry's body compressed, once per rendered body; null when it is too short to gain
   // or the compressor failed (then the plain body is served).
   std::shared_ptr<const shared_body> compress(cache_entry& entry, const routed_request& req) {
-    if (entry.body->bytes.size() < gzip_->min_bytes()) return nullptr;
-    if (entry.gzip_fresh && cache_bodies_) return entry.gzip;
-    if (!entry.gzip || entry.gzip.use_count() > 1) entry.gzip = std::make_shared<shared_body>();
-    entry.gzip->bytes.clear();
+    const auto& plain = entry.body.current->bytes;
+    if (plain.size() < gzip_->min_bytes()) return nullptr;
+    if (entry.gzip_fresh && cache_bodies_) return entry.gzip.current;
+    auto& compressed = entry.gzip.renew();
     try {
-      gzip_->compress(std::string_view(entry.body->bytes.data(), entry.body->bytes.size()), entry.gzip->bytes, false);
+      gzip_->compress(std::string_view(plain.data(), plain.size()), compressed, false);
     } catch (const std::exception& e) {
       req.report(log_level::error, std::string("gzip failed: ") + e.what());
       return nullptr;
     }
     entry.gzip_fresh = true;
     compressions_.fetch_add(1, std::memory_order_relaxed);
-    return entry.gzip;
+    return entry.gzip.current;
   }
 
   void maybe_refresh_host(const routed_request& req) {
@@ -309,23 +309,21 @@ class metrics_routes {
     auto& entry = cache_[static_cast<std::size_t>(f)];
     const bool exposition = writes_exposition && (f == metrics_format::prometheus || f == metrics_format::openmetrics);
     const std::uint64_t collectors = exposition ? collectors_generation(collectors_) : 0;
-    if (cache_bodies_ && entry.body && entry.generation == source_.generation() && entry.host_epoch == host_epoch_ &&
+    if (cache_bodies_ && entry.body.current && entry.generation == source_.generation() && entry.host_epoch == host_epoch_ &&
         entry.collectors == collectors) {
       return entry;
     }
     const auto generation = source_.snapshot_into(snapshot_);  // the only time the store is locked
-    // Connections may still be sending the previous body; then it stays theirs.
-    if (!entry.body || entry.body.use_count() > 1) entry.body = std::make_shared<shared_body>();
-    entry.body->bytes.clear();
+    auto& bytes = entry.body.renew();
     try {
-      renderer_.render(f, snapshot_, entry.body->bytes);
+      renderer_.render(f, snapshot_, bytes);
       if (exposition) {
         const auto text = f == metrics_format::openmetrics ? exposition_format::openmetrics : exposition_format::prometheus;
-        write_collectors(collectors_, text, entry.body->bytes);
-        if (text == exposition_format::openmetrics) entry.body->bytes.append(openmetrics_eof);
+        write_collectors(collectors_, text, bytes);
+        if (text == exposition_format::openmetrics) bytes.append(openmetrics_eof);
       }
     } catch (...) {
-      entry.body.reset();  // never serve a half-rendered body from the cache
+      entry.body.current.reset();  // never serve a half-rendered body from the cache
       throw;
     }
     entry.generation = generation;

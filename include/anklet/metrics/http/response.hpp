@@ -23,6 +23,27 @@ struct shared_body {
   fmt::memory_buffer bytes;
 };
 
+/// Where a cache renders a body that connections then send. A body a connection still holds
+/// stays its own; the one before it, once every connection let go, is written again with its
+/// capacity, so re-rendering while slow readers hold earlier bodies neither allocates nor
+/// grows a buffer from scratch each time.
+struct reusable_body {
+  std::shared_ptr<shared_body> current;
+  std::shared_ptr<shared_body> retired;
+
+  /// Makes `current` a body nobody else holds, emptied, and returns its buffer.
+  fmt::memory_buffer& renew() {
+    if (!current || current.use_count() > 1) {
+      auto next = retired && retired.use_count() == 1 ? std::move(retired) : std::make_shared<shared_body>();
+      if (current) next->bytes.reserve(current->bytes.size());
+      retired = std::move(current);
+      current = std::move(next);
+    }
+    current->bytes.clear();
+    return current->bytes;
+  }
+};
+
 /// A route's answer. Content-Length, Date and Connection are the server's; HEAD answers
 /// carry the Content-Length of the body (`shared` and `body`) and send none of it.
 struct response {

@@ -499,6 +499,8 @@ ANKLET_METRICS_INLINE void server_core::process(connection& c, clock::time_point
     stat_requests_.fetch_add(1, std::memory_order_relaxed);
     handle(c, c.parser.get(), now);
     c.parser.reset();
+    // A client may pipeline many requests, each rendering a body: stop() waits for one.
+    if (stopping_.load(std::memory_order_relaxed)) break;
   }
   if (c.in_used == c.in.size()) {
     c.in.clear();

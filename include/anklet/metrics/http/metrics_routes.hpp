@@ -309,8 +309,8 @@ class metrics_routes {
     auto& entry = cache_[static_cast<std::size_t>(f)];
     const bool exposition = writes_exposition && (f == metrics_format::prometheus || f == metrics_format::openmetrics);
     const std::uint64_t collectors = exposition ? collectors_generation(collectors_) : 0;
-    if (cache_bodies_ && entry.body.current && entry.generation == source_.generation() && entry.host_epoch == host_epoch_ &&
-        entry.collectors == collectors) {
+    if (cache_bodies_ && entry.body.current && entry.generation == source_.generation() &&
+        entry.host_epoch == host_epoch_ && entry.collectors == collectors) {
       return entry;
     }
     const auto generation = source_.snapshot_into(snapshot_);  // the only time the store is locked

@@ -199,14 +199,14 @@ void write_plugin_samples(Sink& s, const metrics_snapshot& m, const snapshot_lab
   }
 }
 
-// One per-plugin family, its header only when a plugin is selected (`handlers`: whether
-// any plugin is a handler): a sample per selected plugin with its label set,
-// `,job_url="..."` when asked for on a last-run family, and in OpenMetrics the latest
-// run's exemplar on a run counter.
+// The catalogue's per-plugin family `k`, its header only when a plugin is selected
+// (`handlers`: whether any plugin is a handler): a sample per selected plugin with its
+// label set, `,job_url="..."` when asked for on a last-run family, and in OpenMetrics the
+// latest run's exemplar on a run counter.
 template <char_sink Sink>
 void write_plugin_family(Sink& s, exposition_format f, const snapshot_family_headers& headers, std::size_t k,
-                         const metrics_snapshot& m, const snapshot_label_sets& labels, const prometheus_options& options,
-                         bool solo, bool handlers) {
+                         const metrics_snapshot& m, const snapshot_label_sets& labels,
+                         const prometheus_options& options, bool solo, bool handlers) {
   const auto& fam = catalogue::plugin_families<plugin_metrics>[k];
   if ((fam.run_total && solo) || m.plugins.empty() || (fam.handlers_only && !handlers)) return;
   s.write(headers.plugin_families[k]);

@@ -113,27 +113,29 @@ struct snapshot_family_headers {
   std::array<std::string, catalogue::plugin_families<plugin_metrics>.size()> sample_heads;
 
   explicit snapshot_family_headers(exposition_format f) {
-    const auto fill = [f](auto& texts, const auto& families, auto meta_of, bool scalar) {
-      for (std::size_t i = 0; i < texts.size(); ++i) {
-        const catalogue::family& meta = meta_of(families[i]);
-        write_through(std::back_inserter(texts[i]), [&](auto& s) {
-          write_family_header(s, f, meta);
-          if (!scalar) return;
-          s.write(meta.name);
-          s.write(sample_suffix(f, meta.name, meta.type));
-          s.put(' ');
-        });
-      }
+    const auto header = [f](const catalogue::family& meta) {
+      std::string text;
+      write_through(std::back_inserter(text), [&](auto& s) { write_family_header(s, f, meta); });
+      return text;
     };
-    const auto meta = [](const auto& entry) -> const catalogue::family& { return entry.meta; };
-    const auto itself = [](const catalogue::family& family) -> const catalogue::family& { return family; };
-    fill(process_totals, catalogue::process_totals<metrics_snapshot>, meta, true);
-    fill(plugin_families, catalogue::plugin_families<plugin_metrics>, meta, false);
-    fill(plugin_histograms, catalogue::plugin_histograms, itself, false);
-    fill(host_fields, catalogue::host_fields, meta, true);
-    for (std::size_t i = 0; i < sample_heads.size(); ++i) {
-      const auto& family = catalogue::plugin_families<plugin_metrics>[i].meta;
-      sample_heads[i].append(family.name).append(sample_suffix(f, family.name, family.type)).push_back('{');
+    const auto sample_name = [f](const catalogue::family& meta) {
+      return std::string(meta.name).append(sample_suffix(f, meta.name, meta.type));
+    };
+    for (std::size_t i = 0; i < process_totals.size(); ++i) {
+      const auto& meta = catalogue::process_totals<metrics_snapshot>[i].meta;
+      process_totals[i] = header(meta) + sample_name(meta) + ' ';
+    }
+    for (std::size_t i = 0; i < plugin_families.size(); ++i) {
+      const auto& meta = catalogue::plugin_families<plugin_metrics>[i].meta;
+      plugin_families[i] = header(meta);
+      sample_heads[i] = sample_name(meta) + '{';
+    }
+    for (std::size_t i = 0; i < plugin_histograms.size(); ++i) {
+      plugin_histograms[i] = header(catalogue::plugin_histograms[i]);
+    }
+    for (std::size_t i = 0; i < host_fields.size(); ++i) {
+      const auto& meta = catalogue::host_fields[i].meta;
+      host_fields[i] = header(meta) + sample_name(meta) + ' ';
     }
   }
 

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <iterator>
@@ -11,6 +13,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "render_fixtures.hpp"
@@ -100,6 +104,51 @@ TEST_CASE("back_insert_iterators of contiguous containers take the bulk path") {
   write_all(s);
   char* end = std::move(s).out();
   CHECK(std::string(buf, end) == expected);
+}
+
+TEST_CASE("integers: every digit count and its edges, as std::to_chars writes them") {
+  const auto expect_same = [](auto v) {
+    char want[32];
+    const auto [end, ec] = std::to_chars(want, want + sizeof want, v);
+    REQUIRE(ec == std::errc{});
+    CAPTURE(v);
+    CHECK(render([v](auto& s) {
+            if constexpr (std::is_signed_v<decltype(v)>) write_int(s, v);
+            else write_uint(s, v);
+          }) == std::string(want, end));
+  };
+  // Each power of ten and its neighbours: where the digit count, and the writer's branch,
+  // changes.
+  std::uint64_t power = 1;
+  for (int digits = 1; digits <= 20; ++digits) {
+    for (const std::uint64_t v : {power - 1, power, power + 1, power * 2 - 1, power * 5, power * 9 + 7}) {
+      expect_same(v);
+      const auto signed_v = static_cast<std::int64_t>(v);
+      if (signed_v >= 0) {
+        expect_same(signed_v);
+        expect_same(-signed_v);
+      }
+    }
+    if (digits < 20) power *= 10;
+  }
+  expect_same(std::numeric_limits<std::uint64_t>::max());
+  expect_same(std::numeric_limits<std::int64_t>::max());
+  expect_same(std::numeric_limits<std::int64_t>::min());
+  // Values with zeros inside, which the fixed-width chunks must keep.
+  for (const std::uint64_t v : {100000001ULL, 1000000000000000001ULL, 10000000100000000ULL, 1700000000ULL,
+                                12000034000056ULL, 18446744073709551600ULL}) {
+    expect_same(v);
+  }
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    // Spread over every magnitude, not just the 19- and 20-digit numbers most values have.
+    const std::uint64_t v = x >> (x % 64);
+    expect_same(v);
+    expect_same(static_cast<std::int64_t>(v));
+  }
 }
 
 TEST_CASE("doubles: shortest for Prometheus and JSON, six decimals as Go's %f") {

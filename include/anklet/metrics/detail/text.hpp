@@ -1,10 +1,11 @@
 // anklet::metrics text helpers shared by the parsers and writers: ASCII case folding,
-// hex digits, percent-decoding, well-formed UTF-8 and strict unsigned decimals. Standard
-// headers only, so that any header may use them.
+// two-digit decimals, hex digits, percent-decoding, well-formed UTF-8 and strict unsigned
+// decimals. Standard headers only, so that any header may use them.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,17 @@ namespace anklet::metrics::detail {
 /// Whether `s` starts with `prefix`, ignoring ASCII case.
 [[nodiscard]] constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+inline constexpr char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/// The last two decimal digits of v, leading zero kept; returns the end.
+[[gnu::always_inline]] inline char* put2(char* p, unsigned v) noexcept {
+  std::memcpy(p, digit_pairs + 2 * (v % 100), 2);
+  return p + 2;
 }
 
 /// The value of a hex digit, -1 for any other character.

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/render/sink.hpp"
 
 namespace anklet::metrics {
@@ -21,16 +23,80 @@ namespace anklet::metrics {
 /// than the 20 chars of the longest 64-bit decimal.
 inline constexpr std::size_t max_integer_chars = 24;
 
+namespace detail {
+
+// Integers are written two digits per table lookup (put2), in chunks of four and eight
+// digits whose divisions do not wait for one another. {fmt}'s loop divides the whole value
+// by 100 once per pair, each step waiting for the one before; with 10-digit timestamps on
+// many lines, a 1000-plugin render is a sixth faster this way (docs/performance.md).
+
+// Exactly four digits, leading zeros kept: v < 10000.
+[[gnu::always_inline]] inline char* put_four(char* p, std::uint32_t v) noexcept {
+  return put2(put2(p, v / 100), v % 100);
+}
+
+// Exactly eight digits, leading zeros kept: v < 100000000.
+[[gnu::always_inline]] inline char* put_eight(char* p, std::uint32_t v) noexcept {
+  return put_four(put_four(p, v / 10000), v % 10000);
+}
+
+// 1 to 4 digits, no leading zeros: v < 10000.
+[[gnu::always_inline]] inline char* put_up_to_four(char* p, std::uint32_t v) noexcept {
+  if (v < 10) {
+    *p = static_cast<char>('0' + v);
+    return p + 1;
+  }
+  if (v < 100) return put2(p, v);
+  if (v < 1000) {
+    *p = static_cast<char>('0' + v / 100);
+    return put2(p + 1, v % 100);
+  }
+  return put_four(p, v);
+}
+
+// 1 to 8 digits, no leading zeros: v < 100000000.
+[[gnu::always_inline]] inline char* put_up_to_eight(char* p, std::uint32_t v) noexcept {
+  if (v < 10000) return put_up_to_four(p, v);
+  return put_four(put_up_to_four(p, v / 10000), v % 10000);
+}
+
+/// v in decimal at p, at most 20 chars; returns the end.
+inline char* put_decimal(char* p, std::uint64_t v) noexcept {
+  constexpr std::uint64_t e8 = 100'000'000;
+  if (v < e8) return put_up_to_eight(p, static_cast<std::uint32_t>(v));
+  const auto low = static_cast<std::uint32_t>(v % e8);
+  const std::uint64_t high = v / e8;
+  if (high < e8) {
+    p = put_up_to_eight(p, static_cast<std::uint32_t>(high));
+  } else {
+    // 17 to 20 digits: the top one to four, then eight.
+    p = put_up_to_four(p, static_cast<std::uint32_t>(high / e8));
+    p = put_eight(p, static_cast<std::uint32_t>(high % e8));
+  }
+  return put_eight(p, low);
+}
+
+inline char* put_decimal(char* p, std::int64_t v) noexcept {
+  if (v < 0) {
+    *p++ = '-';
+    // The magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64.
+    return put_decimal(p, std::uint64_t{0} - static_cast<std::uint64_t>(v));
+  }
+  return put_decimal(p, static_cast<std::uint64_t>(v));
+}
+
+}  // namespace detail
+
 /// Unsigned decimal.
 template <char_sink Sink>
 void write_uint(Sink& s, std::uint64_t v) {
-  detail::write_formatted<max_integer_chars>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
+  detail::write_formatted<max_integer_chars>(s, [v](char* p) { return detail::put_decimal(p, v); });
 }
 
 /// Signed decimal.
 template <char_sink Sink>
 void write_int(Sink& s, std::int64_t v) {
-  detail::write_formatted<max_integer_chars>(s, [v](char* p) { return fmt::format_to(p, FMT_COMPILE("{}"), v); });
+  detail::write_formatted<max_integer_chars>(s, [v](char* p) { return detail::put_decimal(p, v); });
 }
 
 namespace detail {

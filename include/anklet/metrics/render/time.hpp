@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -105,17 +104,6 @@ struct civil_time {
 // `t` on the chosen clock face.
 [[nodiscard]] inline civil_time to_civil(time_point t, time_zone zone) noexcept {
   return to_civil(t, zone == time_zone::local ? local_utc_offset(t) : 0);
-}
-
-inline constexpr char digit_pairs[] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-// Two decimal digits of v (0-99).
-inline char* put2(char* p, unsigned v) noexcept {
-  std::memcpy(p, digit_pairs + 2 * (v % 100), 2);
-  return p + 2;
 }
 
 // Date and time up to the seconds, as Go's "2006-01-02T15:04:05". to_civil keeps years

@@ -378,6 +378,32 @@ TEST_CASE("aggregator: the background reader compresses what clients asked for, 
   agg.stop();
 }
 
+TEST_CASE("aggregator: the background reader puts together only the answers clients asked for") {
+  anklet_test::redis_server redis_srv;
+  auto c = redis::client::from_url(redis_srv.url()).value();
+  for (int i = 0; i < 20; ++i) REQUIRE(c.set("anklet/metrics/org/runner-" + std::to_string(i), host_payload(i)));
+  auto o = fleet_options(redis_srv);  // refresh 0: a read every 0.1 s
+  aggregator agg(o);
+  agg.start();
+  REQUIRE(eventually([&] { return agg.reads_completed() >= 2; }));
+  CHECK(agg.renders() == 0);  // nobody asked for any answer yet
+  const auto reads_before = agg.reads_completed();
+  const auto first = agg.respond("GET", "/metrics/v1", "format=prometheus");
+  CHECK(agg.renders() >= 1);  // by the request, from the read it answered from
+  REQUIRE(eventually([&] { return agg.reads_completed() >= reads_before + 6; }));
+  const auto again = agg.respond("GET", "/metrics/v1", "format=prometheus");
+  agg.stop();
+  // Every read after the request put the Prometheus answer together once (the one or two
+  // under way when it came may not have), the request once, and no other kind of answer.
+  const auto reads_after = agg.reads_completed() - reads_before;
+  CHECK(agg.renders() + 1 >= reads_after);
+  CHECK(agg.renders() <= reads_after + 1);
+  // The hosts' lines; the aggregator's own families differ from read to read.
+  const auto hosts_lines = [](const std::string& body) { return body.substr(0, body.find("# HELP anklet_metrics_aggregator_")); };
+  CHECK(hosts_lines(again.body) == hosts_lines(first.body));
+  CHECK(first.body.find("runner-19") != std::string::npos);
+}
+
 TEST_CASE("aggregator without start(): requests read Redis and answer in gzip from the same read's cache") {
   anklet_test::redis_server redis_srv;
   auto c = redis::client::from_url(redis_srv.url()).value();

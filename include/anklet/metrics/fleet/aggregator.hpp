@@ -99,8 +99,9 @@ struct aggregator_options {
 /// Serves the fleet. respond() is thread-safe.
 ///
 /// Without start(), a request reads Redis (or reuses a read younger than `refresh`) on the
-/// calling thread. After start(), a background thread reads the fleet and renders every
-/// answer once per read; requests are answered from the last complete read at once,
+/// calling thread. After start(), a background thread reads the fleet and renders, once per
+/// read, each answer that clients asked for before (another is rendered once, by the first
+/// request for it); requests are answered from the last complete read at once,
 /// whatever Redis does, with its age (Age header, anklet_metrics_aggregator_fleet_age_seconds), and a
 /// failed read keeps the last good view (docs/reliability.md). The library starts no
 /// thread unless start() is called.
@@ -212,6 +213,10 @@ class aggregator {
     }
   }
 
+  /// Answers put together so far from the hosts' lines (each kind of answer at most once
+  /// per read, and with start() only the kinds requested).
+  [[nodiscard]] std::uint64_t renders() const noexcept { return renders_.load(std::memory_order_relaxed); }
+
   /// Bodies gzip-compressed so far (each body of a read at most once).
   [[nodiscard]] std::uint64_t compressions() const noexcept { return compressions_.load(std::memory_order_relaxed); }
 
@@ -252,18 +257,26 @@ class aggregator {
     std::uint32_t crc = 0;
   };
 
-  // One complete read and its answers, rendered once, and compressed at most once.
+  // One complete read and its answers, each rendered and compressed at most once: by the
+  // background reader for the kinds clients asked for before the read, else by the first
+  // request for it.
   struct view {
     struct fleet read;
-    std::array<body_ptr, body_kinds> bodies;
     clock::time_point read_at;
-    mutable std::mutex gzip_mutex;
-    mutable std::array<gzip_body, body_kinds> gzip;  // under gzip_mutex once the view is served
+    mutable std::mutex answers_mutex;
+    // Under answers_mutex once the view is published.
+    mutable std::array<body_ptr, body_kinds> bodies;
+    mutable std::array<gzip_body, body_kinds> gzip;
   };
 
   body_ptr render(const fleet& f, body_kind kind) const {
     auto out = std::make_shared<http::shared_body>();
-    auto& body = out->bytes;
+    render_into(out->bytes, f, kind);
+    return out;
+  }
+
+  void render_into(fmt::memory_buffer& body, const fleet& f, body_kind kind) const {
+    renders_.fetch_add(1, std::memory_order_relaxed);
     switch (kind) {
       case body_kind::json_v1:
       case body_kind::json_v2:
@@ -278,7 +291,6 @@ class aggregator {
                       [&](auto& s) { write_fleet_exposition(s, f, text_format(kind), opt_.prometheus); });
         break;
     }
-    return out;
   }
 
   static exposition_format text_format(body_kind kind) noexcept {
@@ -338,14 +350,23 @@ class aggregator {
     return z;
   }
 
-  // The body of `slot` in `v` compressed: by the background reader when a client asked for
-  // it before that read, else here, once per read. Empty when too short to gain or when
-  // the compressor failed (then the plain body is served).
-  gzip_body gzip_of(const view& v, std::size_t slot) {
+  // The body of `slot` in `v`: rendered by the background reader when a client asked for
+  // it before that read, else here, once per read.
+  body_ptr body_of(const view& v, std::size_t slot) {
+    body_wanted_[slot].store(true, std::memory_order_relaxed);
+    std::lock_guard lock(v.answers_mutex);
+    auto& body = v.bodies[slot];
+    if (!body) body = render(v.read, static_cast<body_kind>(slot));
+    return body;
+  }
+
+  // `plain`, the body of `slot` in `v`, compressed: by the background reader when a client
+  // asked for it before that read, else here, once per read. Empty when too short to gain
+  // or when the compressor failed (then the plain body is served).
+  gzip_body gzip_of(const view& v, std::size_t slot, const http::shared_body& plain) {
     gzip_wanted_[slot].store(true, std::memory_order_relaxed);
-    const auto& plain = *v.bodies[slot];
     if (plain.bytes.size() < opt_.gzip->min_bytes()) return {};
-    std::lock_guard lock(v.gzip_mutex);
+    std::lock_guard lock(v.answers_mutex);
     auto& z = v.gzip[slot];
     if (!z.bytes) {
       try {
@@ -358,23 +379,36 @@ class aggregator {
     return z;
   }
 
+  // Background: renders the bodies of `next` (not published yet) that clients asked for,
+  // each into `rendered`'s buffer for its kind.
+  void render_wanted(view& next, std::array<http::reusable_body, body_kinds>& rendered) const {
+    for (std::size_t slot = 0; slot < body_kinds; ++slot) {
+      if (!body_wanted_[slot].load(std::memory_order_relaxed)) continue;
+      render_into(rendered[slot].renew(), next.read, static_cast<body_kind>(slot));
+      next.bodies[slot] = rendered[slot].current;
+    }
+  }
+
   // Background: compresses the bodies of `next` (not published yet) that clients asked for
   // in gzip, reusing those of `prev` (the view being served) when the body did not change:
   // a fleet read every 0.1 s mostly finds the same fleet.
   void compress_wanted(view& next, const view* prev) {
     if (!opt_.gzip) return;
-    next.gzip = {};  // a reused view still holds the members of an older read
-    for (std::size_t slot = 0; slot < next.bodies.size(); ++slot) {
-      if (!gzip_wanted_[slot].load(std::memory_order_relaxed)) continue;
+    for (std::size_t slot = 0; slot < body_kinds; ++slot) {
+      if (!gzip_wanted_[slot].load(std::memory_order_relaxed) || !next.bodies[slot]) continue;
       const auto& plain = *next.bodies[slot];
       if (plain.bytes.size() < opt_.gzip->min_bytes()) continue;
-      if (prev && view_of(plain) == view_of(*prev->bodies[slot])) {
-        std::lock_guard lock(prev->gzip_mutex);
-        if (prev->gzip[slot].bytes) {
-          next.bodies[slot] = prev->bodies[slot];
-          next.gzip[slot] = prev->gzip[slot];
-          continue;
-        }
+      body_ptr prev_plain;
+      gzip_body prev_gzip;
+      if (prev) {
+        std::lock_guard lock(prev->answers_mutex);
+        prev_plain = prev->bodies[slot];
+        prev_gzip = prev->gzip[slot];
+      }
+      if (prev_plain && prev_gzip.bytes && view_of(plain) == view_of(*prev_plain)) {
+        next.bodies[slot] = std::move(prev_plain);
+        next.gzip[slot] = std::move(prev_gzip);
+        continue;
       }
       try {
         next.gzip[slot] = compress(plain, is_text(static_cast<body_kind>(slot)));
@@ -455,12 +489,13 @@ class aggregator {
     const auto age = std::chrono::duration<double>(clock::now() - v->read_at).count();
     r.age_seconds = static_cast<std::int64_t>(age);
     const auto slot = static_cast<std::size_t>(kind);
+    const body_ptr plain = body_of(*v, slot);
     gzip_body z;
     if (opt_.gzip) {
-      if (coding == http::content_coding::gzip) z = gzip_of(*v, slot);
+      if (coding == http::content_coding::gzip) z = gzip_of(*v, slot, *plain);
       http::set_content_coding(r, z.bytes ? http::content_coding::gzip : http::content_coding::identity);
     }
-    send_body(kind, v->bodies[slot], z, age, r);
+    send_body(kind, plain, z, age, r);
   }
 
   // Runs on the background reader too, where a throwing sink would end the process.
@@ -491,10 +526,16 @@ class aggregator {
     const auto pause = std::max<std::chrono::milliseconds>(opt_.refresh, std::chrono::milliseconds(100));
     std::shared_ptr<view> published;  // the last view this thread published
     std::shared_ptr<view> spare;      // the one before, reused once no request holds it
+    // Where each kind's body is rendered: into the buffer of the one before it once no
+    // request and no view holds that any more (a 50 MB answer is not allocated, and its
+    // pages faulted in, on every read).
+    std::array<http::reusable_body, body_kinds> rendered;
     while (!stop.stop_requested()) {
       // A view no request holds any more lends its storage (strings, plugins) to the next read.
       auto next = spare && spare.use_count() == 1 ? std::move(spare) : std::make_shared<view>();
       spare.reset();
+      next->bodies = {};  // a reused view still holds the answers of an older read
+      next->gzip = {};
       auto r = read_into(next->read, stop, published ? &published->read : nullptr);
       note_read(static_cast<bool>(r));
       if (stop.stop_requested()) break;
@@ -503,7 +544,7 @@ class aggregator {
         std::lock_guard lock(view_mutex_);
         last_failure_ = "cannot read the fleet from Redis: " + r.error().to_string();
       } else {
-        for (std::size_t k = 0; k < body_kinds; ++k) next->bodies[k] = render(next->read, static_cast<body_kind>(k));
+        render_wanted(*next, rendered);
         compress_wanted(*next, published.get());
         next->read_at = clock::now();
         log_skips(next->read);
@@ -531,9 +572,11 @@ class aggregator {
     gzip_body gzip;
   };
   std::array<cached_answer, body_kinds> cache_;  // of the reads made for requests (no start())
+  std::array<std::atomic<bool>, body_kinds> body_wanted_{};
   std::array<std::atomic<bool>, body_kinds> gzip_wanted_{};
   std::atomic<std::uint64_t> failed_reads_{0};
   mutable std::atomic<std::uint64_t> compressions_{0};
+  mutable std::atomic<std::uint64_t> renders_{0};
 
   std::atomic<bool> background_{false};
   mutable std::mutex view_mutex_;

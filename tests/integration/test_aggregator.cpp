@@ -374,7 +374,7 @@ TEST_CASE("answers put together from each host's rendered lines are the bytes wr
     fleet rendered = f;
     bound_output(rendered, {}, prom);
     REQUIRE(rendered.hosts.size() == 4);
-    for (const auto& h : rendered.hosts) CHECK((h.cache && h.cache->rendered));
+    for (const auto& h : rendered.hosts) CHECK((h.cache && h.cache->rendered && h.cache->made == fleet_lines{}));
     const auto fast = answers(rendered, prom);
     const auto anew = answers(without_caches(rendered), prom);
     CHECK(fast[0] == anew[0]);
@@ -388,6 +388,21 @@ TEST_CASE("answers put together from each host's rendered lines are the bytes wr
       other.exemplars = exemplars;
       CHECK(answers(rendered, other) == answers(without_caches(rendered), other));
     }
+  }
+  // Only some answers' lines made (an aggregator renders those clients asked for): the
+  // others are written anew, and every answer is the same bytes; asking for more later
+  // renders the hosts again.
+  for (int mask = 0; mask < 8; ++mask) {
+    CAPTURE(mask);
+    const fleet_lines wanted{(mask & 1) != 0, {(mask & 2) != 0, (mask & 4) != 0}};
+    fleet some = f;
+    bound_output(some, {}, {}, wanted);
+    REQUIRE(some.hosts.size() == 4);
+    for (const auto& h : some.hosts) CHECK((h.cache && h.cache->rendered && h.cache->made == wanted));
+    CHECK(answers(some, {}) == answers(without_caches(some), {}));
+    bound_output(some, {}, {}, fleet_lines{});
+    for (const auto& h : some.hosts) CHECK(h.cache->made == fleet_lines{});
+    CHECK(answers(some, {}) == answers(without_caches(some), {}));
   }
   // Two plugins with one name and owner: the answer is written anew, one series for them.
   REQUIRE(add_host(f, "anklet/metrics/zz2", R"({"last_update":"2030-01-01T00:00:00Z","plugins":[{"Name":"Z"}]})"));

@@ -419,13 +419,24 @@ class aggregator {
   }
 
   // Reads into `f`, taking each payload that `earlier` read with the same bytes (and its
-  // rendered lines) from there, then bounds and renders the hosts' answers.
-  redis::result<void> read_into(fleet& f, stop_token stop = {}, const fleet* earlier = nullptr) {
+  // rendered lines) from there, then bounds the hosts' answers and renders their lines in
+  // the answers `wanted`.
+  redis::result<void> read_into(fleet& f, const fleet_lines& wanted, stop_token stop = {},
+                                const fleet* earlier = nullptr) {
     auto r = cluster_ ? read_fleet(*cluster_, f, opt_.read, std::move(stop), earlier)
                       : read_fleet(client_, f, opt_.read, std::move(stop), earlier);
     if (!r) return r;
-    bound_output(f, opt_.read, opt_.prometheus);
+    bound_output(f, opt_.read, opt_.prometheus, wanted);
     return {};
+  }
+
+  // The hosts' lines the answers clients asked for are put together from.
+  fleet_lines lines_wanted() const noexcept {
+    const auto wanted = [this](body_kind k) {
+      return body_wanted_[static_cast<std::size_t>(k)].load(std::memory_order_relaxed);
+    };
+    return {wanted(body_kind::json_v1) || wanted(body_kind::json_v2),
+            {wanted(body_kind::prometheus), wanted(body_kind::openmetrics)}};
   }
 
   redis::result<void> refresh_locked() {
@@ -434,7 +445,7 @@ class aggregator {
     cache_ = {};
     // fleet_ holds the last good read (or nothing): the earlier one until this one succeeds.
     read_at_.reset();
-    auto r = read_into(next_fleet_, {}, &fleet_);
+    auto r = read_into(next_fleet_, fleet_lines{}, {}, &fleet_);
     note_read(static_cast<bool>(r));
     if (!r) return r;
     std::swap(fleet_, next_fleet_);
@@ -536,7 +547,7 @@ class aggregator {
       spare.reset();
       next->bodies = {};  // a reused view still holds the answers of an older read
       next->gzip = {};
-      auto r = read_into(next->read, stop, published ? &published->read : nullptr);
+      auto r = read_into(next->read, lines_wanted(), stop, published ? &published->read : nullptr);
       note_read(static_cast<bool>(r));
       if (stop.stop_requested()) break;
       if (!r) {

@@ -116,16 +116,29 @@ inline constexpr std::size_t fleet_plugin_families = catalogue::plugin_families<
 inline constexpr std::size_t fleet_sample_families = fleet_plugin_families + catalogue::host_fields.size() + 1;
 }  // namespace detail
 
-/// A host's payload bytes and, once fleet/render.hpp has made them, its lines in every
-/// answer. A read that finds the same bytes under the same key again shares this instead of
+/// Which of a host's answer lines a render makes (render_fleet_hosts, bound_output) or a
+/// fleet_host_cache holds; by default all of them.
+struct fleet_lines {
+  /// Its /metrics/v2 JSON entries, from which both JSON answers are put together.
+  bool json = true;
+  /// Its Prometheus text 0.0.4 lines, then its OpenMetrics lines.
+  std::array<bool, 2> text{true, true};
+
+  friend constexpr bool operator==(const fleet_lines&, const fleet_lines&) = default;
+};
+
+/// A host's payload bytes and, once fleet/render.hpp has made them, its lines in the
+/// answers asked for. A read that finds the same bytes under the same key again shares this instead of
 /// parsing and rendering them anew: hosts export every 10 s, so a fleet read more often sees
 /// mostly unchanged payloads (docs/performance-redis.md). Filled before a fleet is shared
 /// and never changed after.
 struct fleet_host_cache {
   std::string payload;
-  /// Set once the fields below hold this host's answers, rendered with these two
-  /// prometheus_options.
+  /// Set once fleet/render.hpp has been through this payload with these two
+  /// prometheus_options (bound_output checked its answers' size then).
   bool rendered = false;
+  /// Which answers' lines the fields below hold.
+  fleet_lines made{false, {false, false}};
   bool job_url_label = false;
   bool exemplars = false;
   /// Its /metrics/v2 JSON entries, comma separated; json_ends[i] ends plugin i's entry.

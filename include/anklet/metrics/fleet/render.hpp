@@ -122,9 +122,9 @@ void write_aggregate_json_entry(Sink& s, const fleet_entry& e) {
 }  // namespace detail
 
 namespace detail {
-// Whether render_fleet_hosts() left this host's answers in its cache. The JSON entries do
-// not depend on prometheus_options.
-inline bool host_rendered(const fleet_host& h) noexcept { return h.cache && h.cache->rendered; }
+// Whether render_fleet_hosts() left this host's JSON entries in its cache (they do not
+// depend on prometheus_options).
+inline bool host_json_made(const fleet_host& h) noexcept { return h.cache && h.cache->rendered && h.cache->made.json; }
 }  // namespace detail
 
 /// Every plugin of the fleet: hosts in key order, plugins in payload order (v2's order).
@@ -148,7 +148,7 @@ Out format_fleet_json_v2(const fleet& f, Out out) {
   s.put('[');
   bool first = true;
   for (const auto& h : f.hosts) {
-    if (detail::host_rendered(h)) {  // the same bytes, written once per payload
+    if (detail::host_json_made(h)) {  // the same bytes, written once per payload
       if (h.cache->json.empty()) continue;
       if (!first) s.put(',');
       first = false;
@@ -188,7 +188,7 @@ Out format_fleet_json_v1(const fleet& f, Out out) {
     write_json_string(s, entries[best].plugin->name);
     s.put(':');
     const fleet_host& h = *entries[best].host;
-    if (detail::host_rendered(h)) {
+    if (detail::host_json_made(h)) {
       const auto k = static_cast<std::size_t>(entries[best].plugin - h.report.plugins.data());
       const std::size_t begin = k == 0 ? 0 : h.cache->json_ends[k - 1] + 1;  // after the comma
       s.write(std::string_view(h.cache->json).substr(begin, h.cache->json_ends[k] - begin));
@@ -360,21 +360,37 @@ void write_fleet_read_families(Sink& s, exposition_format fmt, const fleet& f) {
   s.put('\n');
 }
 
-// Whether this host's cache holds its text lines rendered with `options`.
-inline bool host_lines_for(const fleet_host& h, const prometheus_options& options) noexcept {
-  return host_rendered(h) && h.cache->job_url_label == options.job_url_label &&
+// Whether render_host() went through this host's payload with `options`.
+inline bool host_rendered_for(const fleet_host& h, const prometheus_options& options) noexcept {
+  return h.cache && h.cache->rendered && h.cache->job_url_label == options.job_url_label &&
          h.cache->exemplars == options.exemplars;
 }
 
-// Renders the host's answers into a cache of its own: the one it has may be shared with an
-// earlier fleet, which keeps it as it is. Each text is written into `scratch` (reused from
-// host to host, so writing never reallocates) and then copied to a string of its exact
-// size: thousands of hosts' lines are held until their payloads change.
-inline void render_host(fleet_host& h, const prometheus_options& options, std::string& scratch) {
+// Whether this host's cache holds its lines of text format `fmt` rendered with `options`.
+inline bool host_text_for(const fleet_host& h, exposition_format fmt, const prometheus_options& options) noexcept {
+  return host_rendered_for(h, options) && h.cache->made.text[static_cast<std::size_t>(fmt)];
+}
+
+// Whether this host's cache holds every kind of lines in `wanted` (the text ones rendered
+// with `options`).
+inline bool host_lines_for(const fleet_host& h, const prometheus_options& options, const fleet_lines& wanted) noexcept {
+  if (!host_rendered_for(h, options)) return false;
+  const auto& made = h.cache->made;
+  return (made.json || !wanted.json) && (made.text[0] || !wanted.text[0]) && (made.text[1] || !wanted.text[1]);
+}
+
+// Renders the host's lines in the answers `wanted` into a cache of its own: the one it has
+// may be shared with an earlier fleet, which keeps it as it is. Each text is written into
+// `scratch` (reused from host to host, so writing never reallocates) and then copied to a
+// string of its exact size: thousands of hosts' lines are held until their payloads change.
+inline void render_host(fleet_host& h, const prometheus_options& options, const fleet_lines& wanted,
+                        std::string& scratch) {
   auto c = std::make_shared<fleet_host_cache>();
   if (h.cache) c->payload = h.cache->payload;
   c->job_url_label = options.job_url_label;
   c->exemplars = options.exemplars;
+  c->rendered = true;
+  c->made = wanted;
   const auto render = [&scratch](std::string& out, auto&& write) {
     scratch.clear();
     {
@@ -383,18 +399,25 @@ inline void render_host(fleet_host& h, const prometheus_options& options, std::s
     }
     out.assign(scratch);
   };
-  render(c->json, [&](auto& json) {
-    for (std::size_t i = 0; i < h.report.plugins.size(); ++i) {
-      if (i != 0) json.put(',');
-      write_aggregate_json_entry(json, {&h, &h.report.plugins[i]});
-      c->json_ends.push_back(json.size());
-    }
-  });
+  if (wanted.json) {
+    render(c->json, [&](auto& json) {
+      for (std::size_t i = 0; i < h.report.plugins.size(); ++i) {
+        if (i != 0) json.put(',');
+        write_aggregate_json_entry(json, {&h, &h.report.plugins[i]});
+        c->json_ends.push_back(json.size());
+      }
+    });
+  }
+  if (!wanted.text[0] && !wanted.text[1]) {
+    h.cache = std::move(c);
+    return;
+  }
   std::vector<fleet_entry> mine;
   mine.reserve(h.report.plugins.size());
   for (const auto& p : h.report.plugins) mine.push_back({&h, &p});
   const auto entries = with_labels(mine);
   for (const auto fmt : {exposition_format::prometheus, exposition_format::openmetrics}) {
+    if (!wanted.text[static_cast<std::size_t>(fmt)]) continue;
     auto& text = c->text[static_cast<std::size_t>(fmt)];
     render(text.lines, [&](auto& lines) {
       for (std::size_t k = 0; k < fleet_sample_families; ++k) {
@@ -403,20 +426,19 @@ inline void render_host(fleet_host& h, const prometheus_options& options, std::s
       }
     });
   }
-  c->rendered = true;
   h.cache = std::move(c);
 }
 
 }  // namespace detail
 
-/// Renders the answers of each host of `f` whose cache does not hold them yet (for `options`),
-/// so that the fleet's answers are put together from each host's lines instead of written
-/// anew; a host whose payload comes back unchanged in the next read keeps them
-/// (read_fleet's `earlier`). The answers are the same bytes either way.
-inline void render_fleet_hosts(fleet& f, const prometheus_options& options = {}) {
+/// Renders the lines in the answers `wanted` of each host of `f` whose cache does not hold
+/// them yet (for `options`), so that those answers are put together from each host's lines
+/// instead of written anew; a host whose payload comes back unchanged in the next read
+/// keeps them (read_fleet's `earlier`). The answers are the same bytes either way.
+inline void render_fleet_hosts(fleet& f, const prometheus_options& options = {}, const fleet_lines& wanted = {}) {
   std::string scratch;
   for (auto& h : f.hosts) {
-    if (!detail::host_lines_for(h, options)) detail::render_host(h, options, scratch);
+    if (!detail::host_lines_for(h, options, wanted)) detail::render_host(h, options, wanted, scratch);
   }
 }
 
@@ -437,7 +459,7 @@ void write_fleet_exposition(Sink& s, const fleet& f, exposition_format fmt, cons
   std::size_t plugins = 0;
   for (const auto& h : f.hosts) plugins += h.report.plugins.size();
   const bool rendered = std::all_of(f.hosts.begin(), f.hosts.end(),
-                                    [&](const fleet_host& h) { return detail::host_lines_for(h, options); });
+                                    [&](const fleet_host& h) { return detail::host_text_for(h, fmt, options); });
   if (unique.size() == plugins && rendered) {
     for (std::size_t k = 0; k < detail::fleet_sample_families; ++k) {
       bool any = false;
@@ -528,16 +550,18 @@ inline std::size_t answer_bytes(fleet_host& h, const prometheus_options& prom) {
 /// and Prometheus text would together take more than opt.output_factor x its key and
 /// value bytes + opt.output_per_host, so that no payload within the reader's limits (long
 /// names of invalid UTF-8 repeated on every series, thousands of empty plugins) makes an
-/// answer much larger than what was read. The hosts kept are rendered (render_fleet_hosts):
-/// a host whose strings' lengths already bound its answers below the limit is rendered
-/// straight away, any other is counted first and rendered only when within it.
-inline void bound_output(fleet& f, const fleet_read_options& opt, const prometheus_options& prom = {}) {
+/// answer much larger than what was read. The hosts kept have their lines in the answers
+/// `wanted` rendered (render_fleet_hosts): a host whose strings' lengths already bound its
+/// answers below the limit is rendered straight away, any other is counted first and
+/// rendered only when within it.
+inline void bound_output(fleet& f, const fleet_read_options& opt, const prometheus_options& prom = {},
+                         const fleet_lines& wanted = {}) {
   std::size_t used = 0;
   std::string scratch;
   for (std::size_t i = 0; i < f.hosts.size(); ++i) {
     fleet_host& h = f.hosts[i];
     // A cache rendered for these options was checked when its payload was first read.
-    if (!detail::host_lines_for(h, prom)) {
+    if (!detail::host_rendered_for(h, prom)) {
       const std::size_t allowed = opt.output_factor * (h.value_bytes + h.key.size()) + opt.output_per_host;
       if (detail::answer_bytes_bound(h, prom) > allowed) {
         if (const std::size_t n = detail::answer_bytes(h, prom); n > allowed) {
@@ -547,7 +571,9 @@ inline void bound_output(fleet& f, const fleet_read_options& opt, const promethe
           continue;
         }
       }
-      detail::render_host(h, prom, scratch);
+      detail::render_host(h, prom, wanted, scratch);
+    } else if (!detail::host_lines_for(h, prom, wanted)) {
+      detail::render_host(h, prom, wanted, scratch);
     }
     if (used != i) std::swap(f.hosts[used], f.hosts[i]);
     ++used;

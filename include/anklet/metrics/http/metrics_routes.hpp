@@ -371,6 +371,9 @@ class basic_server : public router_server<metrics_routes<Source, Renderer, HostR
                         HostRefresh host_refresh = {})
       : router_server<metrics_routes<Source, Renderer, HostRefresh>>(options, source, options, std::move(renderer),
                                                                      std::move(host_refresh)) {}
+  // The event loop makes virtual calls on this object: it stops before the destructors of
+  // the classes below begin, each by changing the object's dynamic type.
+  ~basic_server() override { this->stop(); }
 
   /// Transport hook; see the class comment.
   void publish(const metrics_snapshot& snap) {

@@ -159,7 +159,9 @@ class server_core {
   std::atomic<std::size_t> stat_open_{0};
 };
 
-/// The HTTP server over a Router, which it owns. Not copyable or movable.
+/// The HTTP server over a Router, which it owns. Not copyable or movable. A class derived
+/// from it calls stop() in its own destructor: the event loop calls virtual functions of
+/// the object, which must not be under destruction then.
 template <router Router>
 class router_server : public server_core {
  public:

@@ -271,6 +271,13 @@ std::string host_payload(int i) {
          std::to_string(i) + "}]}";
 }
 
+// A client of `srv`, which now holds a fleet of 20 hosts (runner-0 to runner-19).
+redis::client fleet_of_20(const anklet_test::redis_server& srv) {
+  auto c = redis::client::from_url(srv.url()).value();
+  for (int i = 0; i < 20; ++i) REQUIRE(c.set("anklet/metrics/org/runner-" + std::to_string(i), host_payload(i)));
+  return c;
+}
+
 aggregator_options fleet_options(const anklet_test::redis_server& srv) {
   aggregator_options o;
   o.client.target = redis::parse_url(srv.url()).value();
@@ -282,8 +289,7 @@ aggregator_options fleet_options(const anklet_test::redis_server& srv) {
 
 TEST_CASE("aggregator: gzip on the wire from the last read; the Prometheus age closes the cached member per request") {
   anklet_test::redis_server redis_srv;
-  auto c = redis::client::from_url(redis_srv.url()).value();
-  for (int i = 0; i < 20; ++i) REQUIRE(c.set("anklet/metrics/org/runner-" + std::to_string(i), host_payload(i)));
+  fleet_of_20(redis_srv);
   auto o = fleet_options(redis_srv);
   o.refresh = 60s;  // one read serves the whole test
   aggregator agg(o);
@@ -351,8 +357,7 @@ TEST_CASE("aggregator: gzip on the wire from the last read; the Prometheus age c
 
 TEST_CASE("aggregator: the background reader compresses what clients asked for, and reuses it while the fleet stands still") {
   anklet_test::redis_server redis_srv;
-  auto c = redis::client::from_url(redis_srv.url()).value();
-  for (int i = 0; i < 20; ++i) REQUIRE(c.set("anklet/metrics/org/runner-" + std::to_string(i), host_payload(i)));
+  auto c = fleet_of_20(redis_srv);
   auto o = fleet_options(redis_srv);  // refresh 0: a read every 0.1 s
   aggregator agg(o);
   agg.start();
@@ -380,8 +385,7 @@ TEST_CASE("aggregator: the background reader compresses what clients asked for, 
 
 TEST_CASE("aggregator: the background reader puts together only the answers clients asked for") {
   anklet_test::redis_server redis_srv;
-  auto c = redis::client::from_url(redis_srv.url()).value();
-  for (int i = 0; i < 20; ++i) REQUIRE(c.set("anklet/metrics/org/runner-" + std::to_string(i), host_payload(i)));
+  fleet_of_20(redis_srv);
   auto o = fleet_options(redis_srv);  // refresh 0: a read every 0.1 s
   aggregator agg(o);
   agg.start();
@@ -406,8 +410,7 @@ TEST_CASE("aggregator: the background reader puts together only the answers clie
 
 TEST_CASE("aggregator without start(): requests read Redis and answer in gzip from the same read's cache") {
   anklet_test::redis_server redis_srv;
-  auto c = redis::client::from_url(redis_srv.url()).value();
-  for (int i = 0; i < 20; ++i) REQUIRE(c.set("anklet/metrics/org/runner-" + std::to_string(i), host_payload(i)));
+  fleet_of_20(redis_srv);
   auto o = fleet_options(redis_srv);
   o.refresh = 60s;
   aggregator agg(o);

@@ -128,10 +128,10 @@ struct fleet_lines {
 };
 
 /// A host's payload bytes and, once fleet/render.hpp has made them, its lines in the
-/// answers asked for. A read that finds the same bytes under the same key again shares this instead of
-/// parsing and rendering them anew: hosts export every 10 s, so a fleet read more often sees
-/// mostly unchanged payloads (docs/performance-redis.md). Filled before a fleet is shared
-/// and never changed after.
+/// answers asked for. A read that finds the same bytes under the same key again shares this
+/// instead of parsing and rendering them anew: hosts export every 10 s, so a fleet read more
+/// often sees mostly unchanged payloads (docs/performance-redis.md). Filled before a fleet
+/// is shared and never changed after.
 struct fleet_host_cache {
   std::string payload;
   /// Set once fleet/render.hpp has been through this payload with these two

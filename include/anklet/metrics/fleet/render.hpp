@@ -408,23 +408,21 @@ inline void render_host(fleet_host& h, const prometheus_options& options, const 
       }
     });
   }
-  if (!wanted.text[0] && !wanted.text[1]) {
-    h.cache = std::move(c);
-    return;
-  }
-  std::vector<fleet_entry> mine;
-  mine.reserve(h.report.plugins.size());
-  for (const auto& p : h.report.plugins) mine.push_back({&h, &p});
-  const auto entries = with_labels(mine);
-  for (const auto fmt : {exposition_format::prometheus, exposition_format::openmetrics}) {
-    if (!wanted.text[static_cast<std::size_t>(fmt)]) continue;
-    auto& text = c->text[static_cast<std::size_t>(fmt)];
-    render(text.lines, [&](auto& lines) {
-      for (std::size_t k = 0; k < fleet_sample_families; ++k) {
-        write_fleet_family_lines(lines, fmt, entries, k, options, [] {});
-        text.ends[k] = lines.size();
-      }
-    });
+  if (wanted.text[0] || wanted.text[1]) {
+    std::vector<fleet_entry> mine;
+    mine.reserve(h.report.plugins.size());
+    for (const auto& p : h.report.plugins) mine.push_back({&h, &p});
+    const auto entries = with_labels(mine);
+    for (const auto fmt : {exposition_format::prometheus, exposition_format::openmetrics}) {
+      if (!wanted.text[static_cast<std::size_t>(fmt)]) continue;
+      auto& text = c->text[static_cast<std::size_t>(fmt)];
+      render(text.lines, [&](auto& lines) {
+        for (std::size_t k = 0; k < fleet_sample_families; ++k) {
+          write_fleet_family_lines(lines, fmt, entries, k, options, [] {});
+          text.ends[k] = lines.size();
+        }
+      });
+    }
   }
   h.cache = std::move(c);
 }
@@ -571,10 +569,8 @@ inline void bound_output(fleet& f, const fleet_read_options& opt, const promethe
           continue;
         }
       }
-      detail::render_host(h, prom, wanted, scratch);
-    } else if (!detail::host_lines_for(h, prom, wanted)) {
-      detail::render_host(h, prom, wanted, scratch);
     }
+    if (!detail::host_lines_for(h, prom, wanted)) detail::render_host(h, prom, wanted, scratch);
     if (used != i) std::swap(f.hosts[used], f.hosts[i]);
     ++used;
   }

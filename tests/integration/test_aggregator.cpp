@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 #include <string>
+#include <vector>
 
 #include "anklet/metrics/fleet/aggregator.hpp"
 #include "anklet/metrics/fleet/routes.hpp"
@@ -446,6 +447,50 @@ TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; 
   REQUIRE(read_fleet(reader, third, o.read, {}, &second));
   CHECK(third.hosts.size() == 1);
   CHECK(third.hosts[0].cache == second.hosts[0].cache);
+}
+
+TEST_CASE("a fleet read again with every payload changed keeps its hosts' storage, never one another fleet holds") {
+  redis_server srv;
+  auto c = redis::client::from_url(srv.url()).value();
+  load_fleet(c);
+  auto o = options_for(srv);
+  redis::client reader(o.client);
+  fleet f;
+  REQUIRE(read_fleet(reader, f, o.read));
+  bound_output(f, o.read);
+  REQUIRE(f.hosts.size() == 2);
+  std::vector<const fleet_host_cache*> storage;
+  for (const auto& h : f.hosts) storage.push_back(h.cache.get());
+
+  // Every payload changes, one to fewer plugins and shorter lines: nothing of the old lines
+  // may show through the reused strings.
+  REQUIRE(c.set("anklet/metrics/RUNNER2", R"({"last_update":"2030-01-01T00:00:00Z","plugins":[{"Name":"N"}]})"));
+  std::string go_changed(go_host);
+  go_changed.replace(go_changed.find("RUNNER1"), 7, "RUNNER-CHANGED");  // the entries' ends move
+  REQUIRE(c.set("anklet/metrics/veertuinc/RUNNER1", go_changed));
+  REQUIRE(read_fleet(reader, f, o.read));
+  bound_output(f, o.read);
+  REQUIRE(f.hosts.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) CHECK(f.hosts[i].cache.get() == storage[i]);
+  CHECK(f.hosts[0].cache->payload.find("\"N\"") != std::string::npos);
+  const auto changed = answers(f, {});
+  CHECK(changed == answers(without_caches(f), {}));
+  CHECK(changed[0].find("RUNNER-CHANGED") != std::string::npos);
+  CHECK(changed[2].find("RUNNER-CHANGED") != std::string::npos);
+  CHECK(changed[2].find("RUNNER1\"") == std::string::npos);
+
+  // A copy of the fleet shares its caches: the next read makes new ones and the copy's
+  // answers stay as they were.
+  const fleet kept = f;
+  const auto kept_answers = answers(kept, {});
+  load_fleet(c);
+  REQUIRE(read_fleet(reader, f, o.read));
+  bound_output(f, o.read);
+  REQUIRE(f.hosts.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) CHECK(f.hosts[i].cache != kept.hosts[i].cache);
+  CHECK(answers(kept, {}) == kept_answers);
+  CHECK(answers(f, {}) != kept_answers);
+  CHECK(answers(f, {}) == answers(without_caches(f), {}));
 }
 
 TEST_CASE("routes: healthcheck, /metrics 501, bad format 400, 404, 405, HEAD, empty fleet") {

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -188,6 +189,28 @@ struct fleet {
 };
 
 namespace detail {
+// Whether `p` alone owns its object, which the caller may then change: no other fleet, view
+// or answer can reach it. The fence pairs with the release by which its last other owner let
+// go, so that owner's reads of it come before the caller's writes.
+template <class T>
+bool sole_owner(const std::shared_ptr<T>& p) noexcept {
+  if (!p || p.use_count() != 1) return false;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return true;
+}
+
+// Forgets the lines a cache holds; their strings keep their storage for the next ones.
+inline void forget_lines(fleet_host_cache& c) noexcept {
+  c.rendered = false;
+  c.made = {false, {false, false}};
+  c.json.clear();
+  c.json_ends.clear();
+  for (auto& t : c.text) {
+    t.lines.clear();
+    t.ends = {};
+  }
+}
+
 inline void note_skip(fleet& f, std::string_view key, skip_reason why, std::string detail_text) {
   ++f.skipped[static_cast<std::size_t>(why)];
   if (f.skipped_keys.size() < fleet::max_listed_skips) {
@@ -363,7 +386,11 @@ inline bool take_payload(fleet& out, const fleet_read_options& opt, std::string_
     host.cache = same->cache;
   } else {
     for (auto& p : host.report.plugins) as_rendered(p);
-    host.cache = std::make_shared<fleet_host_cache>();
+    // The slot's cache from an older read lends its storage when nothing else holds it: in a
+    // fleet whose payloads all changed, every host's payload and lines would otherwise be
+    // allocated, and their pages faulted in, anew on every read.
+    if (sole_owner(host.cache)) forget_lines(*host.cache);
+    else host.cache = std::make_shared<fleet_host_cache>();
     host.cache->payload = value;
   }
   return true;

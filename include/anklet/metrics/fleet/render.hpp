@@ -379,18 +379,20 @@ inline bool host_lines_for(const fleet_host& h, const prometheus_options& option
   return (made.json || !wanted.json) && (made.text[0] || !wanted.text[0]) && (made.text[1] || !wanted.text[1]);
 }
 
-// Renders the host's lines in the answers `wanted` into a cache of its own: the one it has
-// may be shared with an earlier fleet, which keeps it as it is. Each text is written into
-// `scratch` (reused from host to host, so writing never reallocates) and then copied to a
-// string of its exact size: thousands of hosts' lines are held until their payloads change.
+// Renders the host's lines in the answers `wanted` into a cache of its own: the one it has,
+// when nothing else holds it, else a new one (an earlier fleet sharing it keeps it as it
+// is). Each text is written into `scratch` (reused from host to host, so writing never
+// reallocates) and then copied into the cache, whose strings are thus no larger than a
+// payload of theirs needed: thousands of hosts' lines are held until their payloads change.
 inline void render_host(fleet_host& h, const prometheus_options& options, const fleet_lines& wanted,
                         std::string& scratch) {
-  auto c = std::make_shared<fleet_host_cache>();
-  if (h.cache) c->payload = h.cache->payload;
-  c->job_url_label = options.job_url_label;
-  c->exemplars = options.exemplars;
-  c->rendered = true;
-  c->made = wanted;
+  if (!sole_owner(h.cache)) {
+    auto own = std::make_shared<fleet_host_cache>();
+    if (h.cache) own->payload = h.cache->payload;
+    h.cache = std::move(own);
+  }
+  fleet_host_cache* const c = h.cache.get();
+  forget_lines(*c);  // marked rendered only once every line is written
   const auto render = [&scratch](std::string& out, auto&& write) {
     scratch.clear();
     {
@@ -424,7 +426,10 @@ inline void render_host(fleet_host& h, const prometheus_options& options, const 
       });
     }
   }
-  h.cache = std::move(c);
+  c->job_url_label = options.job_url_label;
+  c->exemplars = options.exemplars;
+  c->made = wanted;
+  c->rendered = true;
 }
 
 }  // namespace detail

@@ -17,6 +17,7 @@
 #include <benchmark/benchmark.h>
 #include <hiredis/hiredis.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -402,7 +403,7 @@ void aggregator_pass_interleaved(benchmark::State& state) {
   const am::fleet_read_options opt;
   am::fleet last;
   am::fleet next;
-  std::string body;
+  fmt::memory_buffer body;  // as the background reader renders: a reused buffer, never zero-filled
   if (unchanged) {
     if (!am::read_fleet(ours, last, opt)) return state.SkipWithError("first read");
     am::bound_output(last, opt, {}, wanted);

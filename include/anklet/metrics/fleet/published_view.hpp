@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "anklet/metrics/core/sole_owner.hpp"
 #include "anklet/metrics/fleet/answer_bodies.hpp"
 #include "anklet/metrics/fleet/read.hpp"
 #include "anklet/metrics/http/response.hpp"
@@ -112,7 +113,7 @@ class published_view {
     /// A view to read into, without answers.
     std::shared_ptr<fleet_view> next() {
       // A view no request holds any more lends its storage (strings, plugins) to the next read.
-      auto view = spare_ && spare_.use_count() == 1 ? std::move(spare_) : std::make_shared<fleet_view>();
+      auto view = sole_owner(spare_) ? std::move(spare_) : std::make_shared<fleet_view>();
       spare_.reset();
       view->bodies = {};  // a reused view still holds the answers of an older read
       view->gzip = {};

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "anklet/metrics/core/sole_owner.hpp"
 #include "anklet/metrics/core/stop.hpp"
 #include "anklet/metrics/fleet/payload_reader.hpp"
 #include "anklet/metrics/redis/client.hpp"
@@ -189,16 +189,6 @@ struct fleet {
 };
 
 namespace detail {
-// Whether `p` alone owns its object, which the caller may then change: no other fleet, view
-// or answer can reach it. The fence pairs with the release by which its last other owner let
-// go, so that owner's reads of it come before the caller's writes.
-template <class T>
-bool sole_owner(const std::shared_ptr<T>& p) noexcept {
-  if (!p || p.use_count() != 1) return false;
-  std::atomic_thread_fence(std::memory_order_acquire);
-  return true;
-}
-
 // Forgets the lines a cache holds; their strings keep their storage for the next ones.
 inline void forget_lines(fleet_host_cache& c) noexcept {
   c.rendered = false;

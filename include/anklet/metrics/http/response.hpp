@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "anklet/metrics/core/sole_owner.hpp"
+
 namespace anklet::metrics::http {
 
 /// The Content-Type of every plain-text answer (errors, /healthcheck).
@@ -33,8 +35,8 @@ struct reusable_body {
 
   /// Makes `current` a body nobody else holds, emptied, and returns its buffer.
   fmt::memory_buffer& renew() {
-    if (!current || current.use_count() > 1) {
-      auto next = retired && retired.use_count() == 1 ? std::move(retired) : std::make_shared<shared_body>();
+    if (!metrics::detail::sole_owner(current)) {
+      auto next = metrics::detail::sole_owner(retired) ? std::move(retired) : std::make_shared<shared_body>();
       if (current) next->bytes.reserve(current->bytes.size());
       retired = std::move(current);
       current = std::move(next);

@@ -109,6 +109,42 @@ TEST_CASE("escapes decode to UTF-8; unknown keys and nested values are skipped")
   CHECK(r.plugins[0].name == "a\xef\xbf\xbd" "b");
 }
 
+TEST_CASE("a string's escapes, quotes and control characters are found wherever they fall in an 8-byte word") {
+  // Strings are scanned eight bytes at a time: put each kind of byte the scan must stop at
+  // at every offset of the first three words, with plain and non-ASCII bytes around it.
+  struct special {
+    std::string_view json;     // as written in the payload
+    std::string_view decoded;  // "" for a byte that is an error
+  };
+  const special specials[] = {{"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"}, {"\\u00e9", "\xc3\xa9"},
+                              {"\xc3\xa9", "\xc3\xa9"}, {"\x01", ""}, {"\x1f", ""}, {"\t", ""}};
+  host_report r;
+  for (std::size_t before = 0; before < 24; ++before) {
+    for (std::size_t after : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{13}}) {
+      for (const auto& sp : specials) {
+        const std::string head(before, 'a');
+        const std::string tail(after, '~');
+        const std::string json = R"({"plugins":[{"Name":")" + head + std::string(sp.json) + tail + R"("}]})";
+        CAPTURE(json);
+        const auto read = read_payload(json, r);
+        if (sp.decoded.empty()) {
+          REQUIRE_FALSE(read);
+          CHECK(read.error().message == "control character in string");
+          CHECK(read.error().offset == 21 + before);
+        } else {
+          REQUIRE(read);
+          REQUIRE(r.plugins.size() == 1);
+          CHECK(r.plugins[0].name == head + std::string(sp.decoded) + tail);
+        }
+      }
+    }
+  }
+  // A string that ends where the payload does is unterminated at every length.
+  for (std::size_t n = 0; n < 20; ++n) {
+    CHECK(rejects(R"({"plugins":[{"Name":")" + std::string(n, 'x'), "unterminated string"));
+  }
+}
+
 TEST_CASE("RFC 3339 forms") {
   zoned_time t;
   REQUIRE(parse_rfc3339("1970-01-01T00:00:00Z", t));

@@ -1,5 +1,5 @@
 // anklet::metrics text helpers shared by the parsers and writers: ASCII case folding,
-// two-digit decimals, hex digits, percent-decoding, well-formed UTF-8 and strict unsigned
+// word-at-a-time byte scans, two-digit decimals, hex digits, percent-decoding, well-formed UTF-8 and strict unsigned
 // decimals. Standard headers only, so that any header may use them.
 #pragma once
 
@@ -27,6 +27,27 @@ namespace anklet::metrics::detail {
 /// Whether `s` starts with `prefix`, ignoring ASCII case.
 [[nodiscard]] constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// Word-at-a-time scanning: label values, JSON strings and the payloads' strings are nearly
+// always plain ASCII, so 8 bytes are checked at once and only a word holding a byte of
+// interest is looked at byte by byte.
+inline constexpr std::uint64_t ones = 0x0101010101010101ull;
+inline constexpr std::uint64_t highs = 0x8080808080808080ull;
+
+// Non-zero when some byte of w equals c.
+constexpr std::uint64_t has_byte(std::uint64_t w, unsigned char c) noexcept {
+  const std::uint64_t x = w ^ (ones * c);
+  return (x - ones) & ~x & highs;
+}
+
+// Non-zero when some byte of w is a control character (below 0x20).
+constexpr std::uint64_t has_control(std::uint64_t w) noexcept { return (w - ones * 0x20) & ~w & highs; }
+
+inline std::uint64_t load8(const unsigned char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
 }
 
 inline constexpr char digit_pairs[] =

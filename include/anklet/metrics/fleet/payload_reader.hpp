@@ -115,13 +115,26 @@ class json_cursor {
     return true;
   }
 
+  // Where the bytes of a string that need no decoding end: at a quote, a backslash or a
+  // control character. Eight at a time while no word holds one (URLs make most of a payload).
+  static const char* plain_run_end(const char* p, const char* end) noexcept {
+    const auto* word = reinterpret_cast<const unsigned char*>(p);
+    for (const auto* last = reinterpret_cast<const unsigned char*>(end); last - word >= 8; word += 8) {
+      const std::uint64_t w = load8(word);
+      if ((has_byte(w, '"') | has_byte(w, '\\') | has_control(w)) != 0) break;
+    }
+    p = reinterpret_cast<const char*>(word);
+    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+    return p;
+  }
+
   // Reads a JSON string into `out`, decoding escapes (surrogate pairs into UTF-8).
   bool string(std::string& out) {
     out.clear();
     if (!consume('"')) return fail("expected a string");
     while (true) {
       const char* run = p_;
-      while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+      p_ = plain_run_end(p_, end_);
       if (static_cast<std::size_t>(p_ - run) + out.size() > limits_.max_string_bytes) return fail_limit("string too long");
       out.append(run, p_);
       if (p_ == end_) return fail("unterminated string");
@@ -346,25 +359,26 @@ struct payload_parser {
     if (in.consume('}')) return true;
     do {
       if (!in.string(key) || !in.expect(':', "expected ':'")) return false;
+      const std::string_view k = key;  // compared by length first, without strlen
       bool ok;
-      if (key == "Name") ok = string_value(p.name);
-      else if (key == "PluginName") ok = string_value(p.plugin_name);
-      else if (key == "RepoName") ok = string_value(p.repo_name);
-      else if (key == "OwnerName") ok = string_value(p.owner_name);
-      else if (key == "Status") ok = string_value(p.status);
-      else if (key == "StatusSince") ok = time_value(p.status_since);
+      if (k == "Name") ok = string_value(p.name);
+      else if (k == "PluginName") ok = string_value(p.plugin_name);
+      else if (k == "RepoName") ok = string_value(p.repo_name);
+      else if (k == "OwnerName") ok = string_value(p.owner_name);
+      else if (k == "Status") ok = string_value(p.status);
+      else if (k == "StatusSince") ok = time_value(p.status_since);
       else {
         bool handler_field = true;
-        if (key == "LastSuccessfulRunJobUrl") ok = string_value(p.last_successful_run_job_url);
-        else if (key == "LastFailedRunJobUrl") ok = string_value(p.last_failed_run_job_url);
-        else if (key == "LastCanceledRunJobUrl") ok = string_value(p.last_canceled_run_job_url);
-        else if (key == "LastSuccessfulRun") ok = time_value(p.last_successful_run);
-        else if (key == "LastFailedRun") ok = time_value(p.last_failed_run);
-        else if (key == "LastCanceledRun") ok = time_value(p.last_canceled_run);
-        else if (key == "TotalRanVMs") ok = counter_value(p.total_ran_vms);
-        else if (key == "TotalSuccessfulRunsSinceStart") ok = counter_value(p.total_successful_runs_since_start);
-        else if (key == "TotalFailedRunsSinceStart") ok = counter_value(p.total_failed_runs_since_start);
-        else if (key == "TotalCanceledRunsSinceStart") ok = counter_value(p.total_canceled_runs_since_start);
+        if (k == "LastSuccessfulRunJobUrl") ok = string_value(p.last_successful_run_job_url);
+        else if (k == "LastFailedRunJobUrl") ok = string_value(p.last_failed_run_job_url);
+        else if (k == "LastCanceledRunJobUrl") ok = string_value(p.last_canceled_run_job_url);
+        else if (k == "LastSuccessfulRun") ok = time_value(p.last_successful_run);
+        else if (k == "LastFailedRun") ok = time_value(p.last_failed_run);
+        else if (k == "LastCanceledRun") ok = time_value(p.last_canceled_run);
+        else if (k == "TotalRanVMs") ok = counter_value(p.total_ran_vms);
+        else if (k == "TotalSuccessfulRunsSinceStart") ok = counter_value(p.total_successful_runs_since_start);
+        else if (k == "TotalFailedRunsSinceStart") ok = counter_value(p.total_failed_runs_since_start);
+        else if (k == "TotalCanceledRunsSinceStart") ok = counter_value(p.total_canceled_runs_since_start);
         else {
           handler_field = false;
           ok = in.skip_value(1);
@@ -414,17 +428,18 @@ struct payload_parser {
     if (!in.consume('}')) {
       do {
         if (!in.string(key) || !in.expect(':', "expected ':'")) return false;
+        const std::string_view k = key;
         bool ok;
         auto& h = r.host;
-        if (key == "last_update") ok = time_value(r.last_update);
-        else if (key == "total_running_vms") ok = counter_value(r.total_running_vms);
-        else if (key == "total_successful_runs_since_start") ok = counter_value(r.total_successful_runs_since_start);
-        else if (key == "total_failed_runs_since_start") ok = counter_value(r.total_failed_runs_since_start);
-        else if (key == "total_canceled_runs_since_start") ok = counter_value(r.total_canceled_runs_since_start);
-        else if (const auto* f = catalogue::find_host_field(key)) {
+        if (k == "last_update") ok = time_value(r.last_update);
+        else if (k == "total_running_vms") ok = counter_value(r.total_running_vms);
+        else if (k == "total_successful_runs_since_start") ok = counter_value(r.total_successful_runs_since_start);
+        else if (k == "total_failed_runs_since_start") ok = counter_value(r.total_failed_runs_since_start);
+        else if (k == "total_canceled_runs_since_start") ok = counter_value(r.total_canceled_runs_since_start);
+        else if (const auto* f = catalogue::find_host_field(k)) {
           ok = f->count != nullptr ? counter_value(h.*f->count) : double_value(h.*f->share);
         }
-        else if (key == "plugins") ok = plugins_read = plugins(r.plugins);
+        else if (k == "plugins") ok = plugins_read = plugins(r.plugins);
         else ok = in.skip_value(1);
         if (!ok) return false;
       } while (in.consume(','));

@@ -18,24 +18,6 @@ namespace detail {
 
 inline constexpr std::string_view utf8_replacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Word-at-a-time scanning: label values and JSON strings are nearly always plain ASCII,
-// so 8 bytes are checked at once and only a word holding a byte of interest is looked
-// at byte by byte.
-inline constexpr std::uint64_t ones = 0x0101010101010101ull;
-inline constexpr std::uint64_t highs = 0x8080808080808080ull;
-
-// Non-zero when some byte of w equals c.
-constexpr std::uint64_t has_byte(std::uint64_t w, unsigned char c) noexcept {
-  const std::uint64_t x = w ^ (ones * c);
-  return (x - ones) & ~x & highs;
-}
-
-inline std::uint64_t load8(const unsigned char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-
 // Index of the first byte at or after i that a Prometheus label value must look at:
 // non-ASCII, backslash, quote or newline (or a position within 8 bytes of n).
 inline std::size_t skip_plain_label_bytes(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
@@ -51,8 +33,7 @@ inline std::size_t skip_plain_label_bytes(const unsigned char* p, std::size_t i,
 inline std::size_t skip_plain_json_bytes(const unsigned char* p, std::size_t i, std::size_t n) noexcept {
   while (i + 8 <= n) {
     const std::uint64_t w = load8(p + i);
-    const std::uint64_t control = (w - ones * 0x20) & ~w & highs;  // some byte below 0x20
-    if (((w & highs) | control | has_byte(w, '"') | has_byte(w, '\\') | has_byte(w, '<') | has_byte(w, '>') |
+    if (((w & highs) | has_control(w) | has_byte(w, '"') | has_byte(w, '\\') | has_byte(w, '<') | has_byte(w, '>') |
          has_byte(w, '&')) != 0) {
       break;
     }

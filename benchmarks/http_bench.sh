@@ -3,7 +3,9 @@
 # identical bytes on loopback, as ratios (docs/performance-http.md):
 #  1. the exporter with 2 and 1000 plugins against civetweb (prometheus-cpp's embedded
 #     server; benchmarks/civetweb_peer.cpp) and nginx serving the body as a static file
-#     (sendfile, as many workers as the exporter has event loops);
+#     (sendfile, as many workers as the exporter has event loops), in requests/s and in
+#     each server's CPU time per answer (and wrk's: a client that uses its whole core caps
+#     the requests/s of every server faster than it);
 #  2. gzip: the exporter (2 and 1000 plugins) and the aggregator's 10,000-host answer
 #     (/metrics/v1?format=prometheus, from a Redis filled by benchmarks/fleet_fill), each
 #     uncompressed and with Accept-Encoding: gzip, against nginx serving the same bytes
@@ -149,24 +151,37 @@ start_sendfile_peer() {  # BODY_FILE MODE; sets peer_pid and peer_port
   pids+=("$peer_pid")
 }
 
-# Prints "REQ_PER_S P99_MS" for one wrk run (after a 1 s warm-up); extra arguments go to wrk
-# (e.g. -H 'Accept-Encoding: gzip').
+# Prints "REQ_PER_S P99_MS SERVER_US CLIENT_US" for one wrk run (after a 1 s warm-up): the
+# CPU time per answer of the processes in $cpu_pids (the server measured; 0 when unset) and
+# of wrk itself. Extra arguments go to wrk (e.g. -H 'Accept-Encoding: gzip').
 run_wrk() {
   local url=$1
   shift
   wrk -t1 -c"$connections" -d1s "$@" "$url" > /dev/null || { echo "wrk failed on $url" >&2; return 1; }
   # A 52 MB answer over 8 busy connections can take more than wrk's default 2 s timeout.
-  wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --timeout 30s --latency "$@" "$url" > "$tmp/wrk.out"
-  python3 - "$tmp/wrk.out" <<'EOF'
-import re, sys
-text = open(sys.argv[1]).read()
+  python3 - "$tmp/wrk.out" "${cpu_pids:-}" \
+    wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --timeout 30s --latency "$@" "$url" <<'EOF'
+import os, re, resource, subprocess, sys
+out, pids, command = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+tick = os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid):  # user + system time of every thread of a process
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+def children_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+server0, client0 = sum(map(cpu_seconds, pids)), children_seconds()
+text = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+server, client = sum(map(cpu_seconds, pids)) - server0, children_seconds() - client0
+open(out, "w").write(text)
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+requests = int(re.search(r"(\d+) requests in", text).group(1))
 value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
 p99 = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", text)
 if errors:
     print(f"wrk reported: {errors.group(0)}", file=sys.stderr)
-print(f"{rps:.0f} {p99:.2f}")
+print(f"{rps:.0f} {p99:.2f} {server * 1e6 / requests:.1f} {client * 1e6 / requests:.1f}")
 EOF
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
@@ -180,8 +195,8 @@ gzip_rows() {  # LABEL OUR_URL PLAIN_FILE GZIP_FILE
   for coding in identity gzip; do
     local headers=() file=$plain
     if [ "$coding" = gzip ]; then headers=(-H 'Accept-Encoding: gzip'); file=$gz; fi
-    read -r ours ours_p99 < <(run_wrk "$url" "${headers[@]}")
-    read -r theirs theirs_p99 < <(run_wrk "http://127.0.0.1:$nginx_port$query" "${headers[@]}")
+    read -r ours ours_p99 _ < <(run_wrk "$url" "${headers[@]}")
+    read -r theirs theirs_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port$query" "${headers[@]}")
     printf '| %s | %s | %s | %s | %s | **%s** |\n' "$label" "$coding" "$(size_of "$file")" "$ours" "$theirs" \
       "$(ratio "$ours" "$theirs")" >> "$tmp/gzip.rows"
   done
@@ -192,11 +207,11 @@ sendfile_row() {  # LABEL BODY_FILE
   local writev sendfile p99
   start_sendfile_peer "$2" writev
   wait_http "http://127.0.0.1:$peer_port$query"
-  read -r writev p99 < <(run_wrk "http://127.0.0.1:$peer_port$query")
+  read -r writev p99 _ < <(run_wrk "http://127.0.0.1:$peer_port$query")
   stop_pid "$peer_pid"
   start_sendfile_peer "$2" sendfile
   wait_http "http://127.0.0.1:$peer_port$query"
-  read -r sendfile p99 < <(run_wrk "http://127.0.0.1:$peer_port$query")
+  read -r sendfile p99 _ < <(run_wrk "http://127.0.0.1:$peer_port$query")
   stop_pid "$peer_pid"
   printf '| %s | %s | %s | %s | %s |\n' "$1" "$(size_of "$2")" "$writev" "$sendfile" "$(ratio "$sendfile" "$writev")" \
     >> "$tmp/sendfile.rows"
@@ -212,8 +227,8 @@ echo "exporter: $loops event loops; aggregator: one event loop; nginx: $loops wo
 echo
 echo "### Exporter against civetweb and nginx (uncompressed)"
 echo
-printf '| plugins | body bytes | server | requests/s | p99 ms | exporter ratio |\n'
-printf '|---:|---:|---|---:|---:|---:|\n'
+printf '| plugins | body bytes | server | requests/s | p99 ms | server CPU µs per answer | wrk CPU µs per answer | exporter ratio (requests/s) | exporter ratio (server CPU per answer) |\n'
+printf '|---:|---:|---|---:|---:|---:|---:|---:|---:|\n'
 for plugins in 2 1000; do
   start_exporter "$plugins"
   url="http://127.0.0.1:$exporter_port$query"
@@ -223,21 +238,24 @@ for plugins in 2 1000; do
   size=$(size_of "$tmp/body.prom")
   start_nginx "$tmp/body.prom"
   wait_http "http://127.0.0.1:$nginx_port$query"
-  read -r ours_rps ours_p99 < <(run_wrk "$url")
-  printf '| %s | %s | anklet-metrics-exporter | %s | %s | |\n' "$plugins" "$size" "$ours_rps" "$ours_p99"
+  read -r ours_rps ours_p99 ours_cpu ours_wrk < <(cpu_pids=$exporter_pid run_wrk "$url")
+  printf '| %s | %s | anklet-metrics-exporter | %s | %s | %s | %s | | |\n' "$plugins" "$size" "$ours_rps" "$ours_p99" \
+    "$ours_cpu" "$ours_wrk"
   if [ -x "$civetweb" ]; then
     start_civetweb "$tmp/body.prom"
     wait_http "http://127.0.0.1:$civetweb_port$query"
-    read -r rps p99 < <(run_wrk "http://127.0.0.1:$civetweb_port$query")
-    printf '| %s | %s | civetweb %s | %s | %s | %s |\n' "$plugins" "$size" "$(dpkg-query -W -f='${Version}' libcivetweb-dev 2> /dev/null || true)" \
-      "$rps" "$p99" "$(ratio "$ours_rps" "$rps")"
+    read -r rps p99 cpu client < <(cpu_pids=$civetweb_pid run_wrk "http://127.0.0.1:$civetweb_port$query")
+    printf '| %s | %s | civetweb %s | %s | %s | %s | %s | %s | %s |\n' "$plugins" "$size" \
+      "$(dpkg-query -W -f='${Version}' libcivetweb-dev 2> /dev/null || true)" "$rps" "$p99" "$cpu" "$client" \
+      "$(ratio "$ours_rps" "$rps")" "$(ratio "$cpu" "$ours_cpu")"
     stop_pid "$civetweb_pid"
   else
-    printf '| %s | %s | civetweb (not built: libcivetweb-dev missing) | | | |\n' "$plugins" "$size"
+    printf '| %s | %s | civetweb (not built: libcivetweb-dev missing) | | | | | | |\n' "$plugins" "$size"
   fi
-  read -r rps p99 < <(run_wrk "http://127.0.0.1:$nginx_port$query")
-  printf '| %s | %s | nginx %s | %s | %s | **%s** |\n' "$plugins" "$size" "$(nginx -v 2>&1 | sed 's|.*/||')" \
-    "$rps" "$p99" "$(ratio "$ours_rps" "$rps")"
+  # nginx answers from its workers, the master's children.
+  read -r rps p99 cpu client < <(cpu_pids=$(pgrep -P "$nginx_pid" | tr '\n' ' ') run_wrk "http://127.0.0.1:$nginx_port$query")
+  printf '| %s | %s | nginx %s | %s | %s | %s | %s | **%s** | **%s** |\n' "$plugins" "$size" "$(nginx -v 2>&1 | sed 's|.*/||')" \
+    "$rps" "$p99" "$cpu" "$client" "$(ratio "$ours_rps" "$rps")" "$(ratio "$cpu" "$ours_cpu")"
   stop_pid "$nginx_pid"
   gzip_rows "exporter, $plugins plugins" "$url" "$tmp/body.prom" "$tmp/body.prom.gz"
   [ "$plugins" = 1000 ] && [ -x "$sendfile_peer" ] && sendfile_row "exporter, 1000 plugins" "$tmp/body.prom"

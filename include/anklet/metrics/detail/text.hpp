@@ -1,6 +1,6 @@
 // anklet::metrics text helpers shared by the parsers and writers: ASCII case folding,
-// word-at-a-time byte scans, two-digit decimals, hex digits, percent-decoding, well-formed UTF-8 and strict unsigned
-// decimals. Standard headers only, so that any header may use them.
+// word-at-a-time byte scans, two-digit decimals, hex digits, percent-decoding, well-formed
+// UTF-8 and strict unsigned decimals. Standard headers only, so that any header may use them.
 #pragma once
 
 #include <cstddef>

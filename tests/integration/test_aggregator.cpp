@@ -360,6 +360,16 @@ fleet without_caches(const fleet& f) {
   return plain;
 }
 
+// A redis-server holding load_fleet()'s keys, the client that wrote them and a reader with
+// options_for()'s options.
+struct fleet_in_redis {
+  redis_server srv;
+  redis::client writer = redis::client::from_url(srv.url()).value();
+  aggregator_options options = options_for(srv);
+  redis::client reader{options.client};
+  fleet_in_redis() { load_fleet(writer); }
+};
+
 }  // namespace
 
 TEST_CASE("answers put together from each host's rendered lines are the bytes written anew") {
@@ -415,11 +425,10 @@ TEST_CASE("answers put together from each host's rendered lines are the bytes wr
 }
 
 TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; a changed one is") {
-  redis_server srv;
-  auto c = redis::client::from_url(srv.url()).value();
-  load_fleet(c);
-  auto o = options_for(srv);
-  redis::client reader(o.client);
+  fleet_in_redis fx;
+  auto& c = fx.writer;
+  auto& o = fx.options;
+  auto& reader = fx.reader;
   fleet first;
   REQUIRE(read_fleet(reader, first, o.read));
   bound_output(first, o.read);
@@ -450,11 +459,10 @@ TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; 
 }
 
 TEST_CASE("a fleet read again with every payload changed keeps its hosts' storage, never one another fleet holds") {
-  redis_server srv;
-  auto c = redis::client::from_url(srv.url()).value();
-  load_fleet(c);
-  auto o = options_for(srv);
-  redis::client reader(o.client);
+  fleet_in_redis fx;
+  auto& c = fx.writer;
+  auto& o = fx.options;
+  auto& reader = fx.reader;
   fleet f;
   REQUIRE(read_fleet(reader, f, o.read));
   bound_output(f, o.read);

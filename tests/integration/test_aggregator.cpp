@@ -368,6 +368,13 @@ struct fleet_in_redis {
   aggregator_options options = options_for(srv);
   redis::client reader{options.client};
   fleet_in_redis() { load_fleet(writer); }
+
+  // Reads the fleet into `f` (taking payloads unchanged since `earlier` from there) and
+  // renders its hosts' lines, as the aggregator does.
+  void read(fleet& f, const fleet* earlier = nullptr) {
+    REQUIRE(read_fleet(reader, f, options.read, {}, earlier));
+    bound_output(f, options.read);
+  }
 };
 
 }  // namespace
@@ -427,18 +434,14 @@ TEST_CASE("answers put together from each host's rendered lines are the bytes wr
 TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; a changed one is") {
   fleet_in_redis fx;
   auto& c = fx.writer;
-  auto& o = fx.options;
-  auto& reader = fx.reader;
   fleet first;
-  REQUIRE(read_fleet(reader, first, o.read));
-  bound_output(first, o.read);
+  fx.read(first);
   REQUIRE(first.hosts.size() == 2);
   const auto before = answers(first, {});
 
   REQUIRE(c.set("anklet/metrics/RUNNER2", our_host() + " "));  // same report, other bytes
   fleet second;
-  REQUIRE(read_fleet(reader, second, o.read, {}, &first));
-  bound_output(second, o.read);
+  fx.read(second, &first);
   REQUIRE(second.hosts.size() == 2);
   // Sorted by key: RUNNER2, then veertuinc/RUNNER1 (unchanged).
   CHECK(second.hosts[0].cache != first.hosts[0].cache);
@@ -453,7 +456,7 @@ TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; 
   // A host that is gone is gone; one that comes back unchanged from two reads ago is parsed.
   REQUIRE(c.command("DEL", "anklet/metrics/veertuinc/RUNNER1"));
   fleet third;
-  REQUIRE(read_fleet(reader, third, o.read, {}, &second));
+  fx.read(third, &second);
   CHECK(third.hosts.size() == 1);
   CHECK(third.hosts[0].cache == second.hosts[0].cache);
 }
@@ -461,11 +464,8 @@ TEST_CASE("a payload read again unchanged is neither parsed nor rendered again; 
 TEST_CASE("a fleet read again with every payload changed keeps its hosts' storage, never one another fleet holds") {
   fleet_in_redis fx;
   auto& c = fx.writer;
-  auto& o = fx.options;
-  auto& reader = fx.reader;
   fleet f;
-  REQUIRE(read_fleet(reader, f, o.read));
-  bound_output(f, o.read);
+  fx.read(f);
   REQUIRE(f.hosts.size() == 2);
   std::vector<const fleet_host_cache*> storage;
   for (const auto& h : f.hosts) storage.push_back(h.cache.get());
@@ -476,8 +476,7 @@ TEST_CASE("a fleet read again with every payload changed keeps its hosts' storag
   std::string go_changed(go_host);
   go_changed.replace(go_changed.find("RUNNER1"), 7, "RUNNER-CHANGED");  // the entries' ends move
   REQUIRE(c.set("anklet/metrics/veertuinc/RUNNER1", go_changed));
-  REQUIRE(read_fleet(reader, f, o.read));
-  bound_output(f, o.read);
+  fx.read(f);
   REQUIRE(f.hosts.size() == 2);
   for (std::size_t i = 0; i < 2; ++i) CHECK(f.hosts[i].cache.get() == storage[i]);
   CHECK(f.hosts[0].cache->payload.find("\"N\"") != std::string::npos);
@@ -492,8 +491,7 @@ TEST_CASE("a fleet read again with every payload changed keeps its hosts' storag
   const fleet kept = f;
   const auto kept_answers = answers(kept, {});
   load_fleet(c);
-  REQUIRE(read_fleet(reader, f, o.read));
-  bound_output(f, o.read);
+  fx.read(f);
   REQUIRE(f.hosts.size() == 2);
   for (std::size_t i = 0; i < 2; ++i) CHECK(f.hosts[i].cache != kept.hosts[i].cache);
   CHECK(answers(kept, {}) == kept_answers);

@@ -233,8 +233,10 @@ class aggregator {
     else failed_reads_.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // `z` is empty unless the client takes gzip (`coding`) and the body was compressed.
   void send_body(body_kind kind, const detail::body_ptr& plain, const detail::gzip_body& z, std::optional<double> age,
-                 aggregator_response& r) const {
+                 http::content_coding coding, aggregator_response& r) const {
+    if (opt_.gzip) http::set_content_coding(r, z.bytes ? coding : http::content_coding::identity);
     bodies_.send(kind, plain, z, age, failed_reads_.load(std::memory_order_relaxed), r);
   }
 
@@ -246,17 +248,11 @@ class aggregator {
       r.body = "cannot read the fleet from Redis: " + rd.error().to_string() + "\n";
       return;
     }
-    auto& slot = cache_[static_cast<std::size_t>(kind)];
-    if (!slot.plain) slot.plain = bodies_.render(fleet_, kind);
-    if (opt_.gzip) {
-      if (coding == http::content_coding::gzip && bodies_.compresses(*slot.plain) && !slot.gzip.bytes) {
-        slot.gzip = bodies_.compress(*slot.plain, kind);
-      }
-      const bool zipped = coding == http::content_coding::gzip && slot.gzip.bytes;
-      http::set_content_coding(r, zipped ? http::content_coding::gzip : http::content_coding::identity);
-      if (zipped) return send_body(kind, slot.plain, slot.gzip, std::nullopt, r);
-    }
-    send_body(kind, slot.plain, {}, std::nullopt, r);
+    auto& answer = cache_[static_cast<std::size_t>(kind)];
+    const detail::body_ptr plain = bodies_.plain_of(answer, fleet_, kind);
+    detail::gzip_body z;
+    if (coding == http::content_coding::gzip) z = bodies_.gzip_of(answer, kind);
+    send_body(kind, plain, z, std::nullopt, coding, r);
   }
 
   void serve_cached(body_kind kind, http::content_coding coding, aggregator_response& r) {
@@ -272,11 +268,8 @@ class aggregator {
     r.age_seconds = static_cast<std::int64_t>(age);
     const detail::body_ptr plain = views_.body_of(*v, kind);
     detail::gzip_body z;
-    if (opt_.gzip) {
-      if (coding == http::content_coding::gzip) z = views_.gzip_of(*v, kind, *plain);
-      http::set_content_coding(r, z.bytes ? http::content_coding::gzip : http::content_coding::identity);
-    }
-    send_body(kind, plain, z, age, r);
+    if (coding == http::content_coding::gzip) z = views_.gzip_of(*v, kind);
+    send_body(kind, plain, z, age, coding, r);
   }
 
   // Runs on the background reader too, where a throwing sink would end the process.
@@ -335,11 +328,7 @@ class aggregator {
   fleet fleet_;
   fleet next_fleet_;  // the storage of the read before, reused by the next one
   std::optional<clock::time_point> read_at_;
-  struct cached_answer {
-    detail::body_ptr plain;
-    detail::gzip_body gzip;
-  };
-  std::array<cached_answer, detail::body_kinds> cache_;  // of the reads made for requests (no start())
+  std::array<detail::cached_answer, detail::body_kinds> cache_;  // of the reads made for requests (no start())
   std::atomic<std::uint64_t> failed_reads_{0};
 
   std::atomic<bool> background_{false};

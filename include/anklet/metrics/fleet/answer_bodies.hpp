@@ -49,6 +49,12 @@ struct gzip_body {
   std::uint32_t crc = 0;
 };
 
+/// One answer of one read: its body and, once a client asked for gzip, its gzip form.
+struct cached_answer {
+  body_ptr plain;
+  gzip_body gzip;
+};
+
 /// Renders and compresses bodies with an aggregator's options, counting both for
 /// aggregator::renders() and compressions(). Thread-safe; the options must outlive it.
 class answer_bodies {
@@ -100,6 +106,19 @@ class answer_bodies {
       metrics::detail::emit(opt_.log, log_level::error, std::string("gzip failed: ") + e.what());
       return {};
     }
+  }
+
+  /// The body of `a` (an answer of kind `kind` from `f`), rendered now if it was not yet.
+  const body_ptr& plain_of(cached_answer& a, const fleet& f, body_kind kind) const {
+    if (!a.plain) a.plain = render(f, kind);
+    return a.plain;
+  }
+
+  /// The gzip form of `a`'s body, compressed now if it was not yet; empty when the body is
+  /// too short to gain or the compressor failed (then the plain body is served).
+  const gzip_body& gzip_of(cached_answer& a, body_kind kind) const {
+    if (!a.gzip.bytes && compresses(*a.plain)) a.gzip = compress(*a.plain, kind);
+    return a.gzip;
   }
 
   /// Sends the cached `plain` body (or `z`, its gzip form) followed by the families of this

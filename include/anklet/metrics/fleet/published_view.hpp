@@ -31,8 +31,7 @@ struct fleet_view {
   std::chrono::steady_clock::time_point read_at;
   mutable std::mutex answers_mutex;
   // Under answers_mutex once the view is published.
-  mutable std::array<body_ptr, body_kinds> bodies;
-  mutable std::array<gzip_body, body_kinds> gzip;
+  mutable std::array<cached_answer, body_kinds> answers;
 };
 
 /// The view requests are answered from, and which answers they asked for, so that the
@@ -86,22 +85,17 @@ class published_view {
     const auto slot = static_cast<std::size_t>(kind);
     body_wanted_[slot].store(true, std::memory_order_relaxed);
     std::lock_guard lock(v.answers_mutex);
-    auto& body = v.bodies[slot];
-    if (!body) body = bodies_.render(v.read, kind);
-    return body;
+    return bodies_.plain_of(v.answers[slot], v.read, kind);
   }
 
-  /// `plain`, the body of `kind` in `v`, compressed: by the background reader when a
-  /// client asked for it before that read, else here, once per read. Empty when too short
+  /// The body of `kind` in `v` compressed (after body_of()): by the background reader when
+  /// a client asked for it before that read, else here, once per read. Empty when too short
   /// to gain or when the compressor failed (then the plain body is served).
-  gzip_body gzip_of(const fleet_view& v, body_kind kind, const http::shared_body& plain) {
+  gzip_body gzip_of(const fleet_view& v, body_kind kind) {
     const auto slot = static_cast<std::size_t>(kind);
     gzip_wanted_[slot].store(true, std::memory_order_relaxed);
-    if (!bodies_.compresses(plain)) return {};
     std::lock_guard lock(v.answers_mutex);
-    auto& z = v.gzip[slot];
-    if (!z.bytes) z = bodies_.compress(plain, kind);
-    return z;
+    return bodies_.gzip_of(v.answers[slot], kind);
   }
 
   /// The background reader's side: the views it reads into and publishes, and the buffers
@@ -115,8 +109,7 @@ class published_view {
       // A view no request holds any more lends its storage (strings, plugins) to the next read.
       auto view = sole_owner(spare_) ? std::move(spare_) : std::make_shared<fleet_view>();
       spare_.reset();
-      view->bodies = {};  // a reused view still holds the answers of an older read
-      view->gzip = {};
+      view->answers = {};  // a reused view still holds the answers of an older read
       return view;
     }
 
@@ -144,7 +137,7 @@ class published_view {
       for (std::size_t slot = 0; slot < body_kinds; ++slot) {
         if (!to_.body_wanted_[slot].load(std::memory_order_relaxed)) continue;
         to_.bodies_.render_into(rendered_[slot].renew(), next.read, static_cast<body_kind>(slot));
-        next.bodies[slot] = rendered_[slot].current;
+        next.answers[slot].plain = rendered_[slot].current;
       }
     }
 
@@ -153,23 +146,19 @@ class published_view {
     void compress_wanted(fleet_view& next) {
       const fleet_view* prev = published_.get();
       for (std::size_t slot = 0; slot < body_kinds; ++slot) {
-        if (!to_.gzip_wanted_[slot].load(std::memory_order_relaxed) || !next.bodies[slot]) continue;
-        const auto& plain = *next.bodies[slot];
-        if (!to_.bodies_.compresses(plain)) continue;
-        body_ptr prev_plain;
-        gzip_body prev_gzip;
+        auto& answer = next.answers[slot];
+        if (!to_.gzip_wanted_[slot].load(std::memory_order_relaxed) || !answer.plain) continue;
+        cached_answer before;
         if (prev) {
           std::lock_guard lock(prev->answers_mutex);
-          prev_plain = prev->bodies[slot];
-          prev_gzip = prev->gzip[slot];
+          before = prev->answers[slot];
         }
-        if (prev_plain && prev_gzip.bytes &&
-            answer_bodies::view_of(plain) == answer_bodies::view_of(*prev_plain)) {
-          next.bodies[slot] = std::move(prev_plain);
-          next.gzip[slot] = std::move(prev_gzip);
+        if (before.plain && before.gzip.bytes &&
+            answer_bodies::view_of(*answer.plain) == answer_bodies::view_of(*before.plain)) {
+          answer = std::move(before);
           continue;
         }
-        next.gzip[slot] = to_.bodies_.compress(plain, static_cast<body_kind>(slot));
+        to_.bodies_.gzip_of(answer, static_cast<body_kind>(slot));
       }
     }
 

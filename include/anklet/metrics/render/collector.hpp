@@ -40,6 +40,7 @@
 
 #include "anklet/metrics/core/catalogue.hpp"
 #include "anklet/metrics/core/model.hpp"
+#include "anklet/metrics/detail/compiled.hpp"
 #include "anklet/metrics/render/escape.hpp"
 #include "anklet/metrics/render/exposition.hpp"
 #include "anklet/metrics/render/numbers.hpp"
@@ -96,39 +97,12 @@ class basic_family_writer {
   /// named as the format wants: in OpenMetrics `x_total` is the sample of family `x`);
   /// `unit` (e.g. "seconds") is written in OpenMetrics only when the name ends in
   /// `_<unit>`, as the format requires. `help` is escaped here.
-  void family(std::string_view name, family_type type, std::string_view help, std::string_view unit = {}) {
-    if (!detail::valid_metric_name(name) || name == "_total") {
-      throw std::invalid_argument("family_writer: invalid metric name '" + std::string(name) + "'");
-    }
-    if (!unit.empty() && !detail::valid_metric_name("_" + std::string(unit))) {
-      throw std::invalid_argument("family_writer: invalid unit '" + std::string(unit) + "'");
-    }
-    help_.clear();
-    for (const char c : help) {
-      if (c == '\\') {
-        help_ += "\\\\";
-      } else if (c == '\n') {
-        help_ += "\\n";
-      } else if (c == '"' && format_ == exposition_format::openmetrics) {
-        help_ += "\\\"";
-      } else {
-        help_ += c;
-      }
-    }
-    write_family_header(s_, format_, name, help_, type, unit);
-    name_.assign(name);
-    type_ = type;
-    open_ = true;
-  }
+  void family(std::string_view name, family_type type, std::string_view help, std::string_view unit = {});
   /// Opens a family described like the catalogue's.
   void family(const catalogue::family& meta) { family(meta.name, meta.type, meta.help, meta.unit); }
 
   /// A sample of the open gauge or counter family.
-  void sample(std::span<const label_pair> labels, double value) {
-    begin_sample(labels);
-    write_prometheus_double(s_, value);
-    s_.put('\n');
-  }
+  void sample(std::span<const label_pair> labels, double value);
   template <std::integral T>
   void sample(std::span<const label_pair> labels, T value) {
     begin_sample(labels);
@@ -148,20 +122,7 @@ class basic_family_writer {
   /// A histogram of the open histogram family: `_bucket` series for `bounds` (increasing
   /// upper bounds) and +Inf, `_sum` and `_count`. `counts.buckets` holds one count per
   /// bound and one for +Inf, not cumulative (histogram_counts::observe fills it so).
-  void histogram(std::span<const label_pair> labels, std::span<const double> bounds, const histogram_counts& counts) {
-    if (!open_ || type_ != family_type::histogram) throw std::logic_error("family_writer: histogram() needs an open histogram family");
-    if (counts.buckets.size() != bounds.size() + 1) {
-      throw std::invalid_argument("family_writer: a histogram needs one count per bound and one for +Inf");
-    }
-    check_labels(labels);
-    labels_.clear();
-    {
-      buffer_sink<fmt::memory_buffer> ls(labels_);
-      write_labels(ls, labels);
-    }
-    detail::histogram_le_tails(bounds, le_tails_);
-    write_histogram_series(s_, name_, std::string_view(labels_.data(), labels_.size()), {}, le_tails_, counts);
-  }
+  void histogram(std::span<const label_pair> labels, std::span<const double> bounds, const histogram_counts& counts);
   void histogram(std::initializer_list<label_pair> labels, std::span<const double> bounds, const histogram_counts& counts) {
     histogram(span_of(labels), bounds, counts);
   }
@@ -171,13 +132,7 @@ class basic_family_writer {
     return {l.begin(), l.size()};
   }
 
-  void check_labels(std::span<const label_pair> labels) const {
-    for (const auto& l : labels) {
-      if (!detail::valid_label_name(l.name) || (type_ == family_type::histogram && l.name == "le")) {
-        throw std::invalid_argument("family_writer: invalid label name '" + std::string(l.name) + "'");
-      }
-    }
-  }
+  void check_labels(std::span<const label_pair> labels) const;
 
   template <char_sink To>
   static void write_labels(To& to, std::span<const label_pair> labels) {
@@ -187,20 +142,7 @@ class basic_family_writer {
     }
   }
 
-  void begin_sample(std::span<const label_pair> labels) {
-    if (!open_ || type_ == family_type::histogram) {
-      throw std::logic_error("family_writer: sample() needs an open gauge or counter family");
-    }
-    check_labels(labels);
-    s_.write(name_);
-    s_.write(sample_suffix(format_, name_, type_));
-    if (!labels.empty()) {
-      s_.put('{');
-      write_labels(s_, labels);
-      s_.put('}');
-    }
-    s_.put(' ');
-  }
+  void begin_sample(std::span<const label_pair> labels);
 
   Sink& s_;
   exposition_format format_;
@@ -212,8 +154,92 @@ class basic_family_writer {
   detail::prometheus_label_sets le_tails_;
 };
 
+// The longer members are defined here, outside the class, so that compiled mode can leave
+// the standard writer's to the implementation file (the instance after them).
+template <char_sink Sink>
+void basic_family_writer<Sink>::family(std::string_view name, family_type type, std::string_view help,
+                                       std::string_view unit) {
+  if (!detail::valid_metric_name(name) || name == "_total") {
+    throw std::invalid_argument("family_writer: invalid metric name '" + std::string(name) + "'");
+  }
+  if (!unit.empty() && !detail::valid_metric_name("_" + std::string(unit))) {
+    throw std::invalid_argument("family_writer: invalid unit '" + std::string(unit) + "'");
+  }
+  help_.clear();
+  for (const char c : help) {
+    if (c == '\\') {
+      help_ += "\\\\";
+    } else if (c == '\n') {
+      help_ += "\\n";
+    } else if (c == '"' && format_ == exposition_format::openmetrics) {
+      help_ += "\\\"";
+    } else {
+      help_ += c;
+    }
+  }
+  write_family_header(s_, format_, name, help_, type, unit);
+  name_.assign(name);
+  type_ = type;
+  open_ = true;
+}
+
+template <char_sink Sink>
+void basic_family_writer<Sink>::sample(std::span<const label_pair> labels, double value) {
+  begin_sample(labels);
+  write_prometheus_double(s_, value);
+  s_.put('\n');
+}
+
+template <char_sink Sink>
+void basic_family_writer<Sink>::histogram(std::span<const label_pair> labels, std::span<const double> bounds,
+                                          const histogram_counts& counts) {
+  if (!open_ || type_ != family_type::histogram) throw std::logic_error("family_writer: histogram() needs an open histogram family");
+  if (counts.buckets.size() != bounds.size() + 1) {
+    throw std::invalid_argument("family_writer: a histogram needs one count per bound and one for +Inf");
+  }
+  check_labels(labels);
+  labels_.clear();
+  {
+    buffer_sink<fmt::memory_buffer> ls(labels_);
+    write_labels(ls, labels);
+  }
+  detail::histogram_le_tails(bounds, le_tails_);
+  write_histogram_series(s_, name_, std::string_view(labels_.data(), labels_.size()), {}, le_tails_, counts);
+}
+
+template <char_sink Sink>
+void basic_family_writer<Sink>::check_labels(std::span<const label_pair> labels) const {
+  for (const auto& l : labels) {
+    if (!detail::valid_label_name(l.name) || (type_ == family_type::histogram && l.name == "le")) {
+      throw std::invalid_argument("family_writer: invalid label name '" + std::string(l.name) + "'");
+    }
+  }
+}
+
+template <char_sink Sink>
+void basic_family_writer<Sink>::begin_sample(std::span<const label_pair> labels) {
+  if (!open_ || type_ == family_type::histogram) {
+    throw std::logic_error("family_writer: sample() needs an open gauge or counter family");
+  }
+  check_labels(labels);
+  s_.write(name_);
+  s_.write(sample_suffix(format_, name_, type_));
+  if (!labels.empty()) {
+    s_.put('{');
+    write_labels(s_, labels);
+    s_.put('}');
+  }
+  s_.put(' ');
+}
+
 /// The writer servers hand to collectors: it appends to a body being rendered.
 using family_writer = basic_family_writer<buffer_sink<fmt::memory_buffer>>;
+
+#if defined(ANKLET_METRICS_STANDARD_INSTANCE)
+// Compiled mode (docs/compiled-mode.md): the servers' writer is compiled in the
+// implementation file only.
+ANKLET_METRICS_STANDARD_INSTANCE class basic_family_writer<buffer_sink<fmt::memory_buffer>>;
+#endif
 
 /// A source of extra families for a metrics server (docs/collectors.md). Both members may
 /// be called from several server threads at once, so they must be thread-safe.

@@ -1,7 +1,8 @@
 // Compiled mode's implementation file (docs/compiled-mode.md). Build every file of the
 // program with ANKLET_METRICS_COMPILED defined and include this header first in exactly
-// one .cpp; that file then holds the HTTP event loop, the Redis writer and the standard
-// servers, compiled once. The Meson dependency `anklet-metrics-compiled` does both.
+// one .cpp; that file then holds the HTTP event loop, the Redis writer, the standard
+// servers, the collectors' writer, the URL parser and (with ANKLET_METRICS_TLS) the TLS
+// layer, compiled once. The Meson dependency `anklet-metrics-compiled` does both.
 //
 // An include guard rather than #pragma once: the Meson target compiles a copy of this
 // header as its one source file, where a compiler warns about #pragma once.
@@ -18,5 +19,9 @@
 #endif
 
 #include "anklet/metrics.hpp"
+// The optional parts, when the program is built with them: their bodies are here too.
+#if ANKLET_METRICS_TLS
+#include "anklet/metrics/redis/tls.hpp"
+#endif
 
 #endif  // ANKLET_METRICS_IMPLEMENTATION_HPP

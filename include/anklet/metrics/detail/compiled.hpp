@@ -5,9 +5,9 @@
 // the program is built with ANKLET_METRICS_COMPILED defined, and exactly one of them includes
 // "anklet/metrics/implementation.hpp" (or links the Meson target that does). The bodies of
 // the I/O machinery that does not depend on the store's template parameters (the HTTP event
-// loop, the Redis writer) are then compiled in that one file only, and the standard servers
-// and writer are instantiated there, so files that set up an exporter compile their own
-// code and declarations only.
+// loop, the Redis writer, the URL parser, the TLS layer) are then compiled in that one file
+// only, and the standard servers, writer and collectors' writer are instantiated there, so
+// files that set up an exporter compile their own code and declarations only.
 #pragma once
 
 // Set when the header-only bodies are compiled in this file: always, except in compiled

@@ -20,6 +20,17 @@
 // See docs/redis-cluster.md.
 #pragma once
 
+#include <memory>
+#include <string>
+
+#include "anklet/metrics/detail/compiled.hpp"
+#include "anklet/metrics/redis/client.hpp"
+#include "anklet/metrics/redis/error.hpp"
+#include "anklet/metrics/redis/url.hpp"
+
+// In compiled mode (docs/compiled-mode.md) the layer is compiled in the implementation
+// file, and the program's other files do not parse OpenSSL's headers.
+#if ANKLET_METRICS_DEFINE_BODIES
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -34,14 +45,10 @@
 #include <chrono>
 #include <cstdint>
 #include <climits>
-#include <memory>
-#include <string>
 #include <utility>
 
 #include "anklet/metrics/detail/socket.hpp"
-#include "anklet/metrics/redis/client.hpp"
-#include "anklet/metrics/redis/error.hpp"
-#include "anklet/metrics/redis/url.hpp"
+#endif
 
 namespace anklet::metrics::redis {
 
@@ -60,6 +67,11 @@ struct tls_settings {
   bool insecure = false;
 };
 
+/// A TLS layer factory for client_options::tls. Fails when a CA, certificate or key file
+/// cannot be loaded, or the key does not match the certificate.
+[[nodiscard]] result<std::shared_ptr<const stream_layer_factory>> tls_layer(const tls_settings& s = {});
+
+#if ANKLET_METRICS_DEFINE_BODIES
 namespace detail {
 
 // The first queued OpenSSL error as text, clearing the queue.
@@ -214,9 +226,7 @@ class openssl_factory final : public stream_layer_factory {
 
 }  // namespace detail
 
-/// A TLS layer factory for client_options::tls. Fails when a CA, certificate or key file
-/// cannot be loaded, or the key does not match the certificate.
-[[nodiscard]] inline result<std::shared_ptr<const stream_layer_factory>> tls_layer(const tls_settings& s = {}) {
+ANKLET_METRICS_INLINE result<std::shared_ptr<const stream_layer_factory>> tls_layer(const tls_settings& s) {
   using detail::openssl_error;
   std::unique_ptr<SSL_CTX, detail::ssl_ctx_deleter> ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return redis::error{errc::system, openssl_error("TLS: SSL_CTX_new")};
@@ -252,5 +262,6 @@ class openssl_factory final : public stream_layer_factory {
   }
   return std::shared_ptr<const stream_layer_factory>(std::make_shared<detail::openssl_factory>(std::move(ctx), s));
 }
+#endif  // ANKLET_METRICS_DEFINE_BODIES
 
 }  // namespace anklet::metrics::redis

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "anklet/metrics/detail/compiled.hpp"
 #include "anklet/metrics/detail/text.hpp"
 #include "anklet/metrics/redis/error.hpp"
 
@@ -31,13 +32,20 @@ struct connection_target {
 };
 
 namespace detail {
+// Redis's default config has 16 databases; servers can raise it, so only absurd values are refused.
+inline constexpr std::uint32_t max_db_number = 1u << 20;
+}  // namespace detail
+
+/// Parses a connection string (see the file comment).
+[[nodiscard]] result<connection_target> parse_url(std::string_view url);
+
+// In compiled mode (docs/compiled-mode.md) the parser is compiled in the implementation file.
+#if ANKLET_METRICS_DEFINE_BODIES
+namespace detail {
 
 inline redis::error url_error(std::string_view what) {
   return {errc::invalid_url, "redis URL: " + std::string(what)};
 }
-
-// Redis's default config has 16 databases; servers can raise it, so only absurd values are refused.
-inline constexpr std::uint32_t max_db_number = 1u << 20;
 
 inline result<connection_target> parse_unix_url(std::string_view rest) {
   connection_target t;
@@ -157,8 +165,7 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
 
 }  // namespace detail
 
-/// Parses a connection string (see the file comment).
-[[nodiscard]] inline result<connection_target> parse_url(std::string_view url) {
+ANKLET_METRICS_INLINE result<connection_target> parse_url(std::string_view url) {
   if (metrics::detail::istarts_with(url, "redis://")) return detail::parse_tcp_url(url.substr(8));
   if (metrics::detail::istarts_with(url, "unix://")) return detail::parse_unix_url(url.substr(7));
   if (metrics::detail::istarts_with(url, "rediss://")) {
@@ -169,5 +176,6 @@ inline result<connection_target> parse_tcp_url(std::string_view rest) {
   if (url.empty()) return detail::url_error("empty");
   return detail::url_error("unknown scheme (expected redis://, rediss:// or unix://)");
 }
+#endif  // ANKLET_METRICS_DEFINE_BODIES
 
 }  // namespace anklet::metrics::redis

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "anklet/metrics/core/catalogue.hpp"
+#include "anklet/metrics/detail/compiled.hpp"
 #include "anklet/metrics/redis/writer.hpp"
 #include "anklet/metrics/render/collector.hpp"
 #include "anklet/metrics/render/time.hpp"
@@ -60,7 +61,10 @@ static_assert(collector<writer_metrics>);
 
 /// A server_options::health check: unhealthy once `failures` (at least 1) writes in a
 /// row have failed, naming the last error. Refers to the writer, which must outlive it.
-[[nodiscard]] inline std::function<std::string()> unhealthy_after(const writer& w, std::uint64_t failures) {
+[[nodiscard]] std::function<std::string()> unhealthy_after(const writer& w, std::uint64_t failures);
+
+#if ANKLET_METRICS_DEFINE_BODIES
+ANKLET_METRICS_INLINE std::function<std::string()> unhealthy_after(const writer& w, std::uint64_t failures) {
   return [&w, failures]() -> std::string {
     const auto h = w.health();
     if (failures == 0 || h.consecutive_failures < failures) return {};
@@ -68,5 +72,6 @@ static_assert(collector<writer_metrics>);
            (h.last_error ? ": " + h.last_error->to_string() : std::string());
   };
 }
+#endif  // ANKLET_METRICS_DEFINE_BODIES
 
 }  // namespace anklet::metrics::redis

@@ -103,8 +103,10 @@ for target in "${targets[@]}"; do
   mkdir -p "$build/$target/headers" "$build/$target/bin" "$build/$target/obj"
 done
 out=$build/$full_target
+# The programs with their shared command-line helpers (examples/cli.cpp), header-only.
 for p in "${programs[@]}"; do
-  job "$zig" c++ -target "$full_target" "${flags[@]}" "$root/$p" -o "$out/bin/$(basename "$p" .cpp)"
+  job "$zig" c++ -target "$full_target" "${flags[@]}" "$root/$p" "$root/examples/cli.cpp" \
+    -o "$out/bin/$(basename "$p" .cpp)"
 done
 # doctest's main, linked with each unit-test file below.
 job "$zig" c++ -target "$full_target" "${flags[@]}" -c "$root/tests/support/main.cpp" -o "$out/obj/main.o"
@@ -112,7 +114,7 @@ job "$zig" c++ -target "$full_target" "${flags[@]}" -c "$root/tests/support/main
 printf '#include "anklet/metrics/implementation.hpp"\n' > "$tmp/implementation.cpp"
 job "$zig" c++ -target "$full_target" "${flags[@]}" -DANKLET_METRICS_COMPILED -c "$tmp/implementation.cpp" \
   -o "$out/obj/implementation.o"
-for f in "${programs[@]}" "${second_target_tests[@]}"; do
+for f in "${programs[@]}" examples/cli.cpp "${second_target_tests[@]}"; do
   job "$zig" c++ -target "$second_target" "${flags[@]}" -I"$root/tests/support" -c "$root/$f" \
     -o "$build/$second_target/obj/$(basename "$f" .cpp).o"
 done

@@ -10,6 +10,8 @@
 #   setup    : the exporter's setup file: store, HTTP server with host    setup/umbrella, goal <= 1.5x
 #              figures and Redis writer instantiated                       (header-only)
 #   setup_compiled : the same file in compiled mode (ANKLET_METRICS_COMPILED)  setup_compiled/umbrella, goal <= 1.5x
+#   program  : examples/anklet-metrics-exporter.cpp itself, as it is built:  program/umbrella, goal <= 1.5x
+#              compiled mode, TLS and gzip when their headers are here
 #   implementation : compiled mode's implementation file, built once per program (reported, no goal)
 # usage: benchmarks/compile_time.sh [N=5] [TREE...]
 #   TREE: other checkouts (e.g. a `git worktree` of an older commit) measured in the same run,
@@ -80,7 +82,11 @@ for t in "${!trees[@]}"; do write_std_only "$t"; done
 
 printf '#include "anklet/metrics/implementation.hpp"\n' >"$tmp/implementation.cpp"
 
-units=(std_only update fmt umbrella setup setup_compiled implementation)
+units=(std_only update fmt umbrella setup setup_compiled program implementation)
+# The program's configuration: the optional parts it is built with when they are installed.
+program_flags="-DANKLET_METRICS_COMPILED"
+[ -f /usr/include/openssl/ssl.h ] && program_flags+=" -DANKLET_METRICS_TLS=1"
+[ -f /usr/include/zlib.h ] && program_flags+=" -DANKLET_METRICS_GZIP=1"
 # CPU seconds (user + system) of the compiler, not wall time: on a shared machine a compile
 # waits for a core as long as others hold it, and the wait is not what it costs.
 compile_once() {  # tree-index unit -> CPU seconds
@@ -89,6 +95,7 @@ compile_once() {  # tree-index unit -> CPU seconds
     std_only) source=$tmp/std_only.$1.cpp ;;
     setup_compiled) source=$tmp/setup.cpp mode=-DANKLET_METRICS_COMPILED ;;
     implementation) mode=-DANKLET_METRICS_COMPILED ;;
+    program) source=${trees[$1]}/examples/anklet-metrics-exporter.cpp mode="$program_flags -I${trees[$1]}/examples" ;;
   esac
   # shellcheck disable=SC2086
   { time $cxx $flags $mode -DFMT_HEADER_ONLY -I"${trees[$1]}/include" -c "$source" -o "$tmp/out.o" \
@@ -100,7 +107,7 @@ for ((i = 0; i < n; i++)); do
   for t in "${!trees[@]}"; do
     for u in "${units[@]}"; do
       # Trees from before compiled mode have no implementation file.
-      if [ "$u" = setup_compiled ] || [ "$u" = implementation ]; then
+      if [ "$u" = setup_compiled ] || [ "$u" = program ] || [ "$u" = implementation ]; then
         [ -f "${trees[$t]}/include/anklet/metrics/implementation.hpp" ] || continue
       fi
       compile_once "$t" "$u" >>"$tmp/times.$t.$u"
@@ -121,5 +128,7 @@ for t in "${!trees[@]}"; do
   printf 'setup/umbrella    %.2fx (goal <= 1.50x; header-only)\n' "$(echo "${m[setup]} / ${m[umbrella]}" | bc -l)"
   if [ "${m[setup_compiled]}" != nan ]; then
     printf 'setup_compiled/umbrella %.2fx (goal <= 1.50x; compiled mode)\n' "$(echo "${m[setup_compiled]} / ${m[umbrella]}" | bc -l)"
+    printf 'program/umbrella  %.2fx (goal <= 1.50x; the exporter program, compiled mode, %s)\n' \
+      "$(echo "${m[program]} / ${m[umbrella]}" | bc -l)" "$program_flags"
   fi
 done

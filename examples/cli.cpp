@@ -11,7 +11,6 @@
 
 #include "anklet/metrics/detail/decimal.hpp"
 #include "anklet/metrics/detail/text.hpp"
-#include "anklet/metrics/http/encoding.hpp"
 #include "redis_flags.hpp"
 
 #if ANKLET_METRICS_GZIP
@@ -141,7 +140,7 @@ void stop_signals::wait() const {
   }
 }
 
-// redis_flags.hpp
+// The bodies of redis_flags.hpp.
 
 namespace {
 
